@@ -1,0 +1,168 @@
+"""The recogniser API that everything above the models uses.
+
+    rec = Recogniser(model)
+    rec.transcribe(audio, sample_rate)            # offline, whole recording
+    s = rec.open_stream(); s.accept(chunk) ...    # streaming: partial hypotheses
+    s.finish()                                    # final hypothesis, slot freed
+    rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
+
+The server drives `step` from its scheduler; it never sees layers or state tensors.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torchaudio.functional as AF
+from torch import Tensor
+
+from .ctc import GreedyDecoder, Hypothesis, Vocabulary
+from .recogniser import SpeechRecogniser
+from .state_pool import StatePool
+
+
+def as_tensor(audio) -> Tensor:
+    t = torch.as_tensor(np.asarray(audio, dtype=np.float32)) if not isinstance(audio, Tensor) else audio.float()
+    if t.dim() != 1:
+        raise ValueError(f"expected mono audio of shape [samples], got {tuple(t.shape)}")
+    return t
+
+
+@dataclass
+class StepResult:
+    hypothesis: Hypothesis
+    embeddings: Tensor      # [new_frames, d_model] on the CPU
+    new_frames: int
+
+
+class Recogniser:
+    def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg = model.cfg
+        self.name = model.cfg.name
+        self.vocab = Vocabulary(self.cfg.vocab)
+        self.frame_s = self.cfg.frame_ms / 1000
+        self.sample_rate = self.cfg.sample_rate
+        self.pool = StatePool(self.model, max_streams, self.device) if self.cfg.streaming else None
+        self._step_lock = threading.Lock()
+
+    # ----- offline -----------------------------------------------------------------
+    def resample(self, audio: Tensor, sample_rate: int) -> Tensor:
+        if sample_rate == self.sample_rate:
+            return audio
+        return AF.resample(audio, sample_rate, self.sample_rate)
+
+    @torch.inference_mode()
+    def logits(self, audio, sample_rate: int | None = None):
+        x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
+        out = self.model(x[None].to(self.device))
+        return out.logits[0].cpu(), out.embeddings[0].cpu()
+
+    def transcribe(self, audio, sample_rate: int | None = None) -> Hypothesis:
+        logits, _ = self.logits(audio, sample_rate)
+        dec = GreedyDecoder(self.vocab, self.frame_s)
+        dec.accept(logits)
+        return dec.hypothesis(is_final=True)
+
+    # ----- streaming ---------------------------------------------------------------
+    def open_stream(self) -> "RecogniserStream":
+        if self.pool is None:
+            raise RuntimeError(f"model {self.name!r} is offline-only ({self.cfg.family}); use a streaming model")
+        return RecogniserStream(self, self.pool.acquire())
+
+    @torch.inference_mode()
+    def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult]:
+        """One batched model step: each stream's chunk (16 kHz float samples, any length)."""
+        if not items:
+            return []
+        streams = [s for s, _ in items]
+        if len({id(s) for s in streams}) != len(streams):
+            raise ValueError("a stream may appear only once per batched step")
+        for s in streams:
+            s._check_open()
+        chunks = [as_tensor(c) for _, c in items]
+        lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
+        batch = torch.zeros(len(chunks), int(lengths.max()))
+        for i, c in enumerate(chunks):
+            batch[i, : len(c)] = c
+        slots = [s.slot for s in streams]
+        with self._step_lock:
+            state = self.pool.gather(slots)
+            uniform = bool((lengths == lengths[0]).all())
+            out, state = self.model.step(batch.to(self.device), None if uniform else lengths, state)
+            self.pool.scatter(slots, state)
+        return self._distribute(streams, out, chunks)
+
+    @torch.inference_mode()
+    def _flush(self, stream: "RecogniserStream") -> StepResult:
+        with self._step_lock:
+            state = self.pool.gather([stream.slot])
+            out, state = self.model.flush(state)
+            self.pool.scatter([stream.slot], state)
+        return self._distribute([stream], out, [torch.zeros(0)])[0]
+
+    def _distribute(self, streams, out, chunks) -> list[StepResult]:
+        logits, emb = out.logits.cpu(), out.embeddings.cpu()
+        results = []
+        for i, (s, c) in enumerate(zip(streams, chunks)):
+            n = int(out.lengths[i])
+            s.samples_in += len(c)
+            s.decoder.accept(logits[i, :n])
+            results.append(StepResult(s.decoder.hypothesis(False, s.utterance_offset_s), emb[i, :n], n))
+        return results
+
+    def release(self, stream: "RecogniserStream") -> None:
+        self.pool.release(stream.slot)
+
+    @property
+    def active_streams(self) -> int:
+        return self.pool.in_use if self.pool else 0
+
+
+class RecogniserStream:
+    """One live stream: a state slot and a greedy decoder for the current utterance."""
+
+    def __init__(self, recogniser: Recogniser, slot: int):
+        self.rec = recogniser
+        self.slot = slot
+        self.samples_in = 0
+        self.closed = False
+        self.utterance_offset_s = 0.0
+        self.decoder = GreedyDecoder(recogniser.vocab, recogniser.frame_s)
+
+    def _check_open(self):
+        if self.closed:
+            raise RuntimeError("stream is closed")
+
+    def accept(self, samples) -> Hypothesis:
+        return self.rec.step([(self, samples)])[0].hypothesis
+
+    def finish(self) -> Hypothesis:
+        """End of audio: decode what the lookahead held back, return the final, free the slot."""
+        self._check_open()
+        self.rec._flush(self)
+        hyp = self.decoder.hypothesis(True, self.utterance_offset_s)
+        self.close()
+        return hyp
+
+    def end_utterance(self) -> Hypothesis:
+        """Close the current utterance (endpointing) and start the next; the audio state runs on."""
+        hyp = self.decoder.hypothesis(True, self.utterance_offset_s)
+        self.utterance_offset_s += self.decoder.frames * self.rec.frame_s
+        self.decoder = GreedyDecoder(self.rec.vocab, self.rec.frame_s)
+        return hyp
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.rec.release(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,55 @@
+"""The engine commands as a user runs them."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from tests.conftest import ROOT
+
+
+def wavestream(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "clients.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_check_streaming_on_real_speech(lj_clip):
+    r = wavestream("check-streaming", str(lj_clip), "--untrained", "--chunk-ms", "10,37,160,1000", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["max_abs_diff"] <= 1e-4 and report["transcripts_equal"] is True
+    assert [c["chunk_ms"] for c in report["chunkings"]] == [10, 37, 160, 1000]
+
+
+def test_check_streaming_on_other_rates_and_stereo(tmp_path):
+    t = np.arange(22050 * 2) / 22050
+    stereo = np.stack([np.sin(2 * np.pi * 220 * t), np.random.default_rng(0).standard_normal(t.size) * 0.1], 1)
+    path = tmp_path / "stereo.ogg"
+    sf.write(path, stereo.astype(np.float32), 22050)
+    r = wavestream("check-streaming", str(path), "--untrained", "--chunk-ms", "1,333", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["duration_s"] == 2.0
+
+
+def test_check_streaming_errors_are_clear(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really")
+    r = wavestream("check-streaming", str(bad), "--untrained")
+    assert r.returncode != 0 and "cannot decode audio" in r.stderr
+    r = wavestream("check-streaming", str(bad), "--model", "nope")
+    assert r.returncode != 0 and "unknown model 'nope'" in r.stderr
+
+
+def test_bench_engine_quick_reports_every_figure():
+    r = wavestream("bench", "engine", "--untrained", "--quick", "--cpu-only", "--json", timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    single = {row["model"]: row for row in report["single_stream_1_thread"]}
+    assert single["wavenet-base"]["streaming_rtf"] > 0 and "chunk_latency_ms_p95" in single["wavenet-base"]
+    assert "offline_rtf" in single["logmel-cnn-base"]
+    rows = report["cached_vs_recompute_1_thread"]
+    assert rows[-1]["speedup"] > rows[0]["speedup"]  # recompute grows with history, the cached step does not
+    assert len({row["state_bytes_per_stream"] for row in rows}) == 1
+    assert [r["batch"] for r in report["batched"]["cpu"]["rows"]] == [1, 8]
