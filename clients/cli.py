@@ -67,6 +67,14 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    # The gRPC server is the service issue's work; until it lands, say so plainly.
+    print("wavestream serve: the gRPC server arrives with the service issue (not built yet).\n"
+          "What works today: `wavestream check-streaming AUDIO`, `wavestream bench engine`, "
+          "`wavestream models`, and the Python API in models/engine.py.", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wavestream", description="Streaming speech recognition.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -90,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--cpu-only", action="store_true")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_engine)
+
+    sv = sub.add_parser("serve", help="run the gRPC server (arrives with the service issue)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=50051)
+    sv.add_argument("--device", default="cpu")
+    sv.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="list models")
     m.set_defaults(func=cmd_models)
