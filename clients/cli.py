@@ -68,11 +68,10 @@ def cmd_models(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    # The gRPC server is the service issue's work; until it lands, say so plainly.
-    print("wavestream serve: the gRPC server arrives with the service issue (not built yet).\n"
-          "What works today: `wavestream check-streaming AUDIO`, `wavestream bench engine`, "
-          "`wavestream models`, and the Python API in models/engine.py.", file=sys.stderr)
-    return 2
+    from service.config import ServerConfig
+    from service.server import main as serve_main
+
+    return serve_main(ServerConfig.from_args(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_engine)
 
-    sv = sub.add_parser("serve", help="run the gRPC server (arrives with the service issue)")
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=50051)
-    sv.add_argument("--device", default="cpu")
+    from service.config import ServerConfig
+
+    sv = sub.add_parser("serve", help="run the gRPC speech server")
+    ServerConfig.add_arguments(sv)
     sv.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("models", help="list models")

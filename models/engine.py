@@ -149,6 +149,13 @@ class RecogniserStream:
         self.close()
         return hyp
 
+    def silence_s(self) -> float:
+        """Audio since the last character of the current utterance (all of it if none yet)."""
+        return self.decoder.trailing_blank_frames() * self.rec.frame_s
+
+    def utterance_s(self) -> float:
+        return self.decoder.frames * self.rec.frame_s
+
     def end_utterance(self) -> Hypothesis:
         """Close the current utterance (endpointing) and start the next; the audio state runs on."""
         hyp = self.decoder.hypothesis(True, self.utterance_offset_s)

@@ -1,0 +1,47 @@
+"""Server configuration: flags, each also settable as a WAVESTREAM_<NAME> environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    metrics_port: int = 9464            # Prometheus /metrics over HTTP; 0 turns it off
+    device: str = "cpu"
+    model: str = "wavenet-base"         # the streaming model
+    untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
+    max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
+    max_batch: int = 64                 # streams per batched model step
+    max_wait_ms: float = 5.0            # how long a step waits to fill its batch
+    idle_timeout_s: float = 30.0        # a stream that sends nothing this long is ended
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_stream_s: float = 4 * 3600.0    # audio seconds one stream may send
+    silence_without_text_s: float = 2.4
+    silence_after_text_s: float = 1.2
+    max_utterance_s: float = 20.0
+    token: str = ""                     # bearer token; empty: no auth
+    tls_cert: str = ""
+    tls_key: str = ""
+    grace_s: float = 30.0               # SIGTERM: time in-flight streams get to finish
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        for f in fields(cls):
+            flag = "--" + f.name.replace("_", "-")
+            env = "WAVESTREAM_" + f.name.upper()
+            default = os.environ.get(env, f.default)
+            if f.type in ("bool", bool):
+                default = str(default).lower() in ("1", "true", "yes") if isinstance(default, str) else default
+                parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f"(env {env})")
+            else:
+                typ = {"int": int, "float": float}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
+                parser.add_argument(flag, type=typ, default=typ(default), help=f"(env {env}; default {f.default!r})")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})

@@ -1,0 +1,138 @@
+"""Builds and runs the gRPC server: model, scheduler, servicer, health, reflection, metrics, auth, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import signal
+import sys
+
+import grpc
+import numpy as np
+import torch
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from prometheus_client import start_http_server
+
+from models.engine import Recogniser
+from models.registry import ModelLoadError, ModelNotFound, load_model
+from protos.wavestream.v1 import speech_pb2 as pb
+from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
+
+from .config import ServerConfig
+from .scheduler import Scheduler
+from .servicer import SpeechServicer
+
+log = logging.getLogger("wavestream.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Speech"].full_name
+STREAMING_METHODS = ("StreamingRecognize", "StreamingEncode")
+
+
+class BearerTokenAuth(grpc.aio.ServerInterceptor):
+    """`authorization: Bearer <token>` on every Speech call, compared in constant time.
+    Health and reflection stay open so load balancers and tools can probe."""
+
+    def __init__(self, token: str):
+        self.expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation, details):
+        if not details.method.startswith(f"/{SERVICE_NAME}/"):
+            return await continuation(details)
+        got = dict(details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(got.encode() if isinstance(got, str) else got, self.expected):
+            return await continuation(details)
+        return self._deny(details.method.rsplit("/", 1)[-1] in STREAMING_METHODS)
+
+    @staticmethod
+    def _deny(streaming: bool):
+        async def unary(request, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token "
+                                "(send metadata 'authorization: Bearer <token>')")
+
+        async def stream(request_iterator, context):
+            await unary(None, context)
+            yield  # pragma: no cover - makes this an async generator
+
+        return grpc.stream_stream_rpc_method_handler(stream) if streaming else grpc.unary_unary_rpc_method_handler(unary)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"wavestream: --device {name} was asked for but CUDA is not available on this machine; "
+                         f"use --device cpu")
+    return torch.device(name)
+
+
+def load_recogniser(cfg: ServerConfig) -> Recogniser:
+    device = resolve_device(cfg.device)
+    try:
+        model = load_model(cfg.model, allow_untrained=cfg.untrained)
+    except (ModelNotFound, ModelLoadError) as e:
+        raise SystemExit(f"wavestream: cannot start: {e}") from None
+    if not model.cfg.streaming:
+        raise SystemExit(f"wavestream: cannot start: {cfg.model!r} is an offline-only model; serve a streaming one")
+    if cfg.untrained:
+        log.warning("serving %s with seeded RANDOM weights (--untrained): transcripts are noise", cfg.model)
+    return Recogniser(model, device=device, max_streams=cfg.max_streams)
+
+
+async def warm_up(rec: Recogniser, scheduler: Scheduler) -> None:
+    stream = rec.open_stream()
+    try:
+        await scheduler.submit(stream, np.zeros(rec.sample_rate // 2, dtype=np.float32))
+    finally:
+        stream.close()
+
+
+async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None) -> None:
+    rec = load_recogniser(cfg)
+    scheduler = Scheduler(rec, cfg.max_batch, cfg.max_wait_ms)
+    options = [("grpc.max_receive_message_length", cfg.max_message_bytes),
+               ("grpc.max_send_message_length", cfg.max_message_bytes)]
+    interceptors = [BearerTokenAuth(cfg.token)] if cfg.token else []
+    server = grpc.aio.server(options=options, interceptors=interceptors)
+    pb_grpc.add_SpeechServicer_to_server(SpeechServicer(rec, scheduler, cfg), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                                         reflection.SERVICE_NAME), server)
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    address = f"{cfg.host}:{cfg.port}"
+    if cfg.tls_cert or cfg.tls_key:
+        try:
+            creds = grpc.ssl_server_credentials([(open(cfg.tls_key, "rb").read(), open(cfg.tls_cert, "rb").read())])
+        except OSError as e:
+            raise SystemExit(f"wavestream: cannot read TLS key/cert: {e}") from None
+        port = server.add_secure_port(address, creds)
+    else:
+        port = server.add_insecure_port(address)
+    if cfg.metrics_port:
+        start_http_server(cfg.metrics_port, addr=cfg.host)
+    await server.start()
+    scheduler.start()
+    await warm_up(rec, scheduler)  # readiness only after a real forward pass
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    print(f"wavestream: serving {rec.name} on {cfg.host}:{port} ({rec.device}, "
+          f"{'TLS' if cfg.tls_cert else 'plaintext'}{', token auth' if cfg.token else ''}"
+          f"{f', metrics on :{cfg.metrics_port}' if cfg.metrics_port else ''})", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    print("wavestream: shutting down: no new calls; in-flight streams get their finals", file=sys.stderr, flush=True)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(cfg.grace_s)
+    await scheduler.stop()
+    print("wavestream: stopped", file=sys.stderr, flush=True)
+
+
+def main(cfg: ServerConfig) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(cfg))
+    return 0

@@ -1,0 +1,138 @@
+"""The gRPC servicer: thin. It turns messages into session calls and errors into status codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+
+from models.engine import Recogniser
+from models.registry import list_models
+from protos.wavestream.v1 import speech_pb2 as pb
+from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
+
+from . import metrics
+from .audio_input import check_format, decode_file
+from .config import ServerConfig
+from .errors import IdleTimeout, InvalidArgument, RequestError
+from .scheduler import Scheduler
+from .session import StreamSession, result_message
+
+log = logging.getLogger("wavestream.server")
+RECOGNIZE_CHUNK_S = 10.0  # Recognize runs long files through the stream path in pieces: bounded memory
+
+
+class SpeechServicer(pb_grpc.SpeechServicer):
+    def __init__(self, rec: Recogniser, scheduler: Scheduler, cfg: ServerConfig):
+        self.rec, self.scheduler, self.cfg = rec, scheduler, cfg
+
+    async def _requests(self, request_iterator, context):
+        """The client's messages, ended with an error if it goes quiet past the idle timeout."""
+        it = request_iterator.__aiter__()
+        while True:
+            try:
+                req = await asyncio.wait_for(it.__anext__(), self.cfg.idle_timeout_s)
+            except StopAsyncIteration:
+                return
+            except asyncio.TimeoutError:
+                raise IdleTimeout(f"nothing received for {self.cfg.idle_timeout_s:g} s: "
+                                  f"the stream was ended (idle timeout)") from None
+            yield req
+
+    async def _stream(self, request_iterator, context, method: str, on_audio):
+        session = None
+        code = grpc.StatusCode.OK
+        try:
+            async for req in self._requests(request_iterator, context):
+                kind = req.WhichOneof("request")
+                if kind == "config":
+                    if session is not None:
+                        raise InvalidArgument("a second config arrived mid-stream: send one config first, then only audio")
+                    session = StreamSession(req.config, self.rec, self.scheduler, self.cfg)
+                elif kind == "audio":
+                    if session is None:
+                        raise InvalidArgument("audio arrived before the config: the first message must be a config")
+                    async for resp in on_audio(session, req.audio):
+                        yield resp
+                    if session.done:
+                        break
+                else:
+                    raise InvalidArgument("an empty request: each message carries a config or audio")
+            if session is None:
+                raise InvalidArgument("the stream ended without a config or audio")
+            if method == "StreamingRecognize":
+                for resp in await session.finish():
+                    yield resp
+        except RequestError as e:
+            code = e.code
+            await context.abort(e.code, e.message)
+        except asyncio.CancelledError:
+            code = grpc.StatusCode.CANCELLED
+            raise
+        finally:
+            if session is not None:
+                session.close()
+            metrics.REQUESTS.labels(method, code.name).inc()
+
+    async def StreamingRecognize(self, request_iterator, context):
+        async def on_audio(session, data):
+            for resp in await session.feed(data):
+                yield resp
+
+        async for resp in self._stream(request_iterator, context, "StreamingRecognize", on_audio):
+            yield resp
+
+    async def StreamingEncode(self, request_iterator, context):
+        frame = {"next": 0}
+
+        async def on_audio(session, data):
+            samples = session.samples(data)
+            if samples.size == 0:
+                return
+            timed = await self.scheduler.submit(session.stream, samples)
+            emb = timed.result.embeddings
+            if emb.shape[0]:
+                yield pb.StreamingEncodeResponse(first_frame=frame["next"], frames=emb.shape[0], dim=emb.shape[1],
+                                                 embeddings=emb.reshape(-1).tolist(), frame_s=self.rec.frame_s)
+                frame["next"] += emb.shape[0]
+
+        async for resp in self._stream(request_iterator, context, "StreamingEncode", on_audio):
+            yield resp
+
+    async def Recognize(self, request: pb.RecognizeRequest, context):
+        cfg = request.config
+        code = grpc.StatusCode.OK
+        try:
+            if cfg.model and cfg.model != self.rec.name:
+                raise InvalidArgument(f"unknown model {cfg.model!r}; this server has {self.rec.name!r}")
+            check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
+            audio = await asyncio.to_thread(decode_file, request.audio, cfg.encoding, cfg.sample_rate_hz,
+                                            cfg.channels, self.rec.sample_rate)
+            metrics.AUDIO_SECONDS.labels("Recognize").inc(audio.size / self.rec.sample_rate)
+            session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate)
+            session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
+            try:
+                step = int(RECOGNIZE_CHUNK_S * self.rec.sample_rate)
+                for i in range(0, audio.size, step):
+                    await self.scheduler.submit(session.stream, audio[i:i + step])
+                final = await asyncio.to_thread(session.stream.finish)
+            finally:
+                session.close()
+            return pb.RecognizeResponse(results=[result_message(final, 0, True)],
+                                        audio_s=audio.size / self.rec.sample_rate)
+        except RequestError as e:
+            code = e.code
+            await context.abort(e.code, e.message)
+        finally:
+            metrics.REQUESTS.labels("Recognize", code.name).inc()
+
+    async def ListModels(self, request, context):
+        models = []
+        for m in list_models(include_untrained=self.cfg.untrained):
+            if m.name != self.rec.name:
+                continue
+            c = self.rec.cfg
+            models.append(pb.ModelInfo(name=m.name, family=m.family, streaming=c.streaming, trained=m.trained,
+                                       frame_ms=c.frame_ms, lookahead_ms=c.lookahead_ms))
+        return pb.ListModelsResponse(models=models, default_model=self.rec.name)

@@ -1,0 +1,133 @@
+"""One recognition stream: config checks, decode, resample, batched steps, endpointing, responses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from models.ctc import Hypothesis
+from models.engine import Recogniser
+from models.state_pool import PoolFull
+from protos.wavestream.v1 import speech_pb2 as pb
+
+from . import metrics
+from .audio_input import StreamResampler, check_format, decode_pcm
+from .config import ServerConfig
+from .endpointer import EndpointRules
+from .errors import InvalidArgument, ResourceExhausted
+from .scheduler import Scheduler
+
+
+def result_message(h: Hypothesis, utterance: int, words: bool, stability: float = 0.0) -> pb.Result:
+    alt = pb.Alternative(transcript=h.text, confidence=h.confidence)
+    if words:
+        alt.words.extend(pb.WordInfo(word=w.word, start_s=w.start_s, end_s=w.end_s, confidence=w.confidence)
+                         for w in h.words)
+    return pb.Result(alternatives=[alt], is_final=h.is_final, stability=1.0 if h.is_final else stability,
+                     utterance_index=utterance, result_end_s=h.end_time_s)
+
+
+def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointRules:
+    e = cfg.endpointing
+    return EndpointRules(
+        disabled=e.disabled,
+        silence_without_text_s=e.silence_without_text_s or server.silence_without_text_s,
+        silence_after_text_s=e.silence_after_text_s or server.silence_after_text_s,
+        max_utterance_s=e.max_utterance_s or server.max_utterance_s,
+    )
+
+
+class StreamSession:
+    def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig):
+        if cfg.model and cfg.model != rec.name:
+            raise InvalidArgument(f"unknown model {cfg.model!r}; this server streams with {rec.name!r} "
+                                  f"(ListModels shows what it has)")
+        check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
+        # max_alternatives > 1 is not an error: greedy decoding has one alternative to give.
+        self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
+        self.rules = endpoint_rules(cfg, server)
+        self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
+        try:
+            self.stream = rec.open_stream()
+        except PoolFull:
+            raise ResourceExhausted(f"the server is at its limit of {server.max_streams} concurrent streams; "
+                                    f"retry later or add replicas") from None
+        metrics.ACTIVE_STREAMS.inc()
+        self._released = False
+        self.utterance = 0
+        self.received_s = 0.0
+        self.done = False
+        self._last_text = ""
+
+    def _latency(self, timed=None) -> pb.Latency:
+        return pb.Latency(audio_received_s=self.received_s,
+                          audio_processed_s=self.stream.utterance_offset_s + self.stream.utterance_s(),
+                          queue_ms=timed.queue_ms if timed else 0.0, compute_ms=timed.compute_ms if timed else 0.0)
+
+    def samples(self, data: bytes) -> np.ndarray:
+        """A chunk's bytes -> model-rate mono samples (checked, counted, resampled)."""
+        raw = decode_pcm(data, self.cfg.encoding, self.cfg.channels)
+        self.received_s += raw.size / self.cfg.sample_rate_hz
+        metrics.AUDIO_SECONDS.labels("stream").inc(raw.size / self.cfg.sample_rate_hz)
+        if self.received_s > self.server.max_stream_s:
+            raise InvalidArgument(f"the stream passed the server's limit of {self.server.max_stream_s:.0f} s of audio; "
+                                  f"start a new stream")
+        return self.resample(raw)
+
+    async def feed(self, data: bytes) -> list[pb.StreamingRecognizeResponse]:
+        arrived = time.perf_counter()
+        samples = self.samples(data)
+        if samples.size == 0:
+            return []
+        timed = await self.scheduler.submit(self.stream, samples)
+        metrics.RTF.observe(timed.compute_ms / 1000 / max(samples.size / self.rec.sample_rate, 1e-3))
+        out = self._respond(timed.result.hypothesis, timed)
+        metrics.PARTIAL_LATENCY.observe(time.perf_counter() - arrived)
+        return out
+
+    def _respond(self, hyp: Hypothesis, timed) -> list[pb.StreamingRecognizeResponse]:
+        words = self.cfg.word_time_offsets
+        decision = self.rules.decide(bool(hyp.text), self.stream.silence_s(), self.stream.utterance_s())
+        if decision == "final":
+            final = self.stream.end_utterance()
+            resp = pb.StreamingRecognizeResponse(results=[result_message(final, self.utterance, words)],
+                                                 end_of_utterance=True, latency=self._latency(timed))
+            self.utterance += 1
+            self._last_text = ""
+            if self.cfg.single_utterance:
+                self.done = True
+            return [resp]
+        if decision == "reset":
+            self.stream.end_utterance()
+            return []
+        if self.cfg.interim_results and hyp.text != self._last_text:
+            self._last_text = hyp.text
+            return [pb.StreamingRecognizeResponse(results=[result_message(hyp, self.utterance, words, 0.5)],
+                                                  latency=self._latency(timed))]
+        return []
+
+    async def finish(self) -> list[pb.StreamingRecognizeResponse]:
+        """End of the client's audio: the resampler's and lookahead's tails, then the last final."""
+        out = []
+        if not self.done:
+            tail = self.resample(np.zeros(0, dtype=np.float32), last=True)
+            if tail.size:
+                await self.scheduler.submit(self.stream, tail)
+            final = await asyncio.to_thread(self.stream.finish)
+            if final.text:
+                out.append(pb.StreamingRecognizeResponse(
+                    results=[result_message(final, self.utterance, self.cfg.word_time_offsets)],
+                    end_of_utterance=True, latency=pb.Latency(audio_received_s=self.received_s,
+                                                              audio_processed_s=final.end_time_s)))
+        self.close()
+        return out
+
+    def close(self) -> None:
+        """Free the slot (idempotent): on finish, cancel, disconnect, error or idle timeout."""
+        if self._released:
+            return
+        self._released = True
+        self.stream.close()
+        metrics.ACTIVE_STREAMS.dec()
