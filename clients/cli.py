@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 DEFAULT_STREAMING = "wavenet-base"
@@ -15,7 +16,9 @@ def _load(name: str, untrained: bool):
 
     try:
         return load_model(name, allow_untrained=untrained)
-    except (ModelNotFound, ModelLoadError) as e:
+    except ModelNotFound as e:
+        sys.exit(f"wavestream: {e}" + ("" if untrained else " (--untrained uses seeded random weights of a built-in size)"))
+    except ModelLoadError as e:
         sys.exit(f"wavestream: {e}")
 
 
@@ -59,6 +62,43 @@ def cmd_bench_engine(args) -> int:
     return 0
 
 
+def cmd_transcribe(args) -> int:
+    from clients import transcribe
+
+    return transcribe.run(args)
+
+
+def cmd_mic(args) -> int:
+    from clients import mic
+
+    return mic.run(args)
+
+
+def cmd_bench_service(args) -> int:
+    from clients import bench_service
+
+    report = bench_service.run(args)
+    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"most streams sustained with p95 partial latency <= {report['p95_limit_ms']:g} ms: "
+              f"{report['max_streams_sustained']}")
+        print("| streams | partial p50 ms | partial p95 ms | final p50 ms | final p95 ms | server CPU % | errors |")
+        print("|---|---|---|---|---|---|---|")
+        for r in report["levels"]:
+            print(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | {r['final_ms_p50']:.0f} | "
+                  f"{r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | {r['errors']} |")
+    return 0
+
+
+def _client_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", default=os.environ.get("WAVESTREAM_SERVER", "127.0.0.1:50051"),
+                   help="host:port (env WAVESTREAM_SERVER)")
+    p.add_argument("--token", default=os.environ.get("WAVESTREAM_TOKEN") or None, help="bearer token (env WAVESTREAM_TOKEN)")
+    p.add_argument("--tls-ca", default=None, help="use TLS, trusting this CA file ('' for the system roots)")
+
+
 def cmd_models(args) -> int:
     from models.registry import list_models
 
@@ -97,6 +137,35 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--cpu-only", action="store_true")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=cmd_bench_engine)
+    bs = bsub.add_parser("service", help="concurrent paced real-time streams through a real server")
+    bs.add_argument("--server", default="", help="an existing server host:port (default: start one)")
+    bs.add_argument("--model", default=DEFAULT_STREAMING)
+    bs.add_argument("--untrained", action="store_true")
+    bs.add_argument("--streams", default="10,25,50,75,100", help="comma-separated levels of concurrent streams")
+    bs.add_argument("--seconds", type=float, default=10.0, help="audio per stream at each level")
+    bs.add_argument("--audio", default=None, help="a speech file to loop (default: synthetic)")
+    bs.add_argument("--p95-limit-ms", type=float, default=300.0)
+    bs.add_argument("--json", action="store_true")
+    bs.set_defaults(func=cmd_bench_service)
+
+    t = sub.add_parser("transcribe", help="transcribe files and folders through the server")
+    t.add_argument("inputs", nargs="+", help="audio files or folders (wav, flac, ogg, mp3, ...)")
+    t.add_argument("--format", choices=("txt", "json", "srt", "vtt"), default="txt")
+    t.add_argument("--out", default=None, help="write outputs here (default: beside each input)")
+    t.add_argument("-j", "--jobs", type=int, default=4, help="files in flight at once")
+    t.add_argument("--realtime", action="store_true", help="pace each file as if it were live")
+    t.add_argument("--overwrite", action="store_true", help="redo files whose output already exists")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    _client_args(t)
+    t.set_defaults(func=cmd_transcribe)
+
+    mc = sub.add_parser("mic", help="live microphone: partial text as you speak, a final line per utterance")
+    mc.add_argument("--device", default=None, help="input device (see --list-devices)")
+    mc.add_argument("--list-devices", action="store_true")
+    mc.add_argument("--file", default=None, help="feed this file through the same path, paced as live")
+    mc.add_argument("--fast", action="store_true", help="with --file: do not pace")
+    _client_args(mc)
+    mc.set_defaults(func=cmd_mic)
 
     from service.config import ServerConfig
 

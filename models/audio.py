@@ -35,7 +35,8 @@ def read_audio(source, target_rate: int | None = 16000) -> tuple[np.ndarray, int
         else:
             data, rate = sf.read(str(source), dtype="float32", always_2d=False)
     except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-        raise AudioError(f"cannot decode audio (wav, flac, ogg and mp3 are supported): {e}") from e
+        raise AudioError(f"cannot decode audio (wav, flac, ogg and mp3 are supported): "
+                         f"{getattr(e, 'error_string', e)}") from e
     audio = to_mono_float(data)
     if audio.size == 0:
         raise AudioError("the audio holds no samples")

@@ -103,5 +103,5 @@ def load_model(name: str, allow_untrained: bool = False) -> SpeechRecogniser:
     available = [m.name for m in list_models()]
     hint = ""
     if name in BUILTIN_CONFIGS:
-        hint = f"; {name!r} is a built-in size with no trained weights yet (allow untrained models to use seeded random weights)"
+        hint = f"; {name!r} is a built-in size with no trained weights yet"
     raise ModelNotFound(f"unknown model {name!r}; trained models available: {available or 'none'}{hint}")

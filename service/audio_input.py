@@ -69,7 +69,8 @@ def decode_file(data: bytes, encoding: int, sample_rate: int, channels: int, tar
             samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError, TypeError) as e:
             raise InvalidArgument(f"cannot decode the audio bytes (wav, flac, ogg and mp3 are supported, "
-                                  f"or set encoding LINEAR16/FLOAT32 for raw PCM): {e}") from None
+                                  f"or set encoding LINEAR16/FLOAT32 for raw PCM): "
+                                  f"{getattr(e, 'error_string', e)}") from None
         samples = samples.mean(axis=1)
         if not np.isfinite(samples).all():
             raise InvalidArgument("the audio holds NaN or infinite samples")

@@ -68,7 +68,10 @@ def load_recogniser(cfg: ServerConfig) -> Recogniser:
     device = resolve_device(cfg.device)
     try:
         model = load_model(cfg.model, allow_untrained=cfg.untrained)
-    except (ModelNotFound, ModelLoadError) as e:
+    except ModelNotFound as e:
+        hint = "" if cfg.untrained else " (--untrained serves seeded random weights of a built-in size, for testing only)"
+        raise SystemExit(f"wavestream: cannot start: {e}{hint}") from None
+    except ModelLoadError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     if not model.cfg.streaming:
         raise SystemExit(f"wavestream: cannot start: {cfg.model!r} is an offline-only model; serve a streaming one")

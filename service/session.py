@@ -102,9 +102,12 @@ class StreamSession:
         if decision == "reset":
             self.stream.end_utterance()
             return []
-        if self.cfg.interim_results and hyp.text != self._last_text:
+        if self.cfg.interim_results and timed.result.new_frames:
+            # One interim per chunk that decoded frames, changed or not: clients see progress and
+            # can time each chunk (latency.audio_received_s names the audio it answers).
+            stability = 0.9 if hyp.text == self._last_text else 0.5
             self._last_text = hyp.text
-            return [pb.StreamingRecognizeResponse(results=[result_message(hyp, self.utterance, words, 0.5)],
+            return [pb.StreamingRecognizeResponse(results=[result_message(hyp, self.utterance, words, stability)],
                                                   latency=self._latency(timed))]
         return []
 

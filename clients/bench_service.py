@@ -1,0 +1,136 @@
+"""`wavestream bench service`: N concurrent paced real-time streams through a real server.
+
+Ramps N up; at each level every stream sends 160 ms LINEAR16 chunks at real-time pace
+for a fixed time. Partial latency = chunk sent -> the interim result that answers it
+(matched by `latency.audio_received_s`); final latency = end of audio -> last final.
+Reports the most streams sustained with p95 partial latency <= the limit, and server CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import psutil
+
+from .speech_client import AsyncSpeechClient, streaming_config
+
+CHUNK_MS = 160
+RATE = 16000
+
+
+def _audio(seconds: float, path: str | None) -> np.ndarray:
+    if path:
+
+        from models.audio import read_audio
+
+        a, _ = read_audio(path, RATE)
+        reps = int(np.ceil(seconds * RATE / a.size))
+        return np.tile(a, reps)[: int(seconds * RATE)]
+    g = np.random.default_rng(0)
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (g.standard_normal(t.size) * 0.1 * (np.abs(np.sin(2 * np.pi * 3 * t)) + 0.1)).astype(np.float32)
+
+
+async def one_stream(client: AsyncSpeechClient, pcm: bytes, offset_chunks: int, partial: list, final: list, errors: list):
+    chunk_bytes = RATE * CHUNK_MS // 1000 * 2
+    chunks = [pcm[i:i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes)]
+    sent_at: dict[float, float] = {}
+    end_sent = {"t": None}
+    config = streaming_config(RATE, interim_results=True)
+
+    async def paced():
+        await asyncio.sleep((offset_chunks % 8) * CHUNK_MS / 8000)  # spread stream phases over a chunk
+        start = time.perf_counter()
+        received = 0
+        for k, c in enumerate(chunks):
+            delay = start + k * CHUNK_MS / 1000 - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            received += len(c) // 2
+            sent_at[round(received / RATE, 3)] = time.perf_counter()
+            yield c
+        end_sent["t"] = time.perf_counter()
+
+    last_final = None
+    try:
+        async for resp in client.stream(paced(), config):
+            now = time.perf_counter()
+            for r in resp.results:
+                if r.is_final:
+                    last_final = now
+                else:
+                    t = sent_at.get(round(resp.latency.audio_received_s, 3))
+                    if t is not None:
+                        partial.append(now - t)
+    except Exception as e:  # counted, reported: a failed stream is a failed level
+        errors.append(repr(e))
+        return
+    if end_sent["t"] and last_final and last_final >= end_sent["t"]:
+        final.append(last_final - end_sent["t"])
+
+
+async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: psutil.Process | None) -> dict:
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    partial, final, errors = [], [], []
+    clients = [AsyncSpeechClient(target) for _ in range(max(1, n // 25))]
+    if proc:
+        proc.cpu_percent(None)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one_stream(clients[i % len(clients)], pcm[: int(seconds * RATE) * 2], i, partial, final, errors)
+                           for i in range(n)))
+    wall = time.perf_counter() - t0
+    cpu = proc.cpu_percent(None) if proc else None
+    for c in clients:
+        await c.close()
+    p = np.asarray(partial) * 1000 if partial else np.asarray([np.inf])
+    f = np.asarray(final) * 1000 if final else np.asarray([np.inf])
+    return {"streams": n, "errors": len(errors), "wall_s": wall,
+            "partial_ms_p50": float(np.percentile(p, 50)), "partial_ms_p95": float(np.percentile(p, 95)),
+            "final_ms_p50": float(np.percentile(f, 50)), "final_ms_p95": float(np.percentile(f, 95)),
+            "server_cpu_percent": cpu, "first_error": errors[0] if errors else None}
+
+
+def start_server(model: str, untrained: bool, max_streams: int) -> tuple[subprocess.Popen, str]:
+    cmd = [sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0", "--model", model,
+           "--max-streams", str(max_streams), "--max-batch", str(max_streams)]
+    if untrained:
+        cmd.append("--untrained")
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        m = re.search(r"serving \S+ on (\S+):(\d+)", line)
+        if m:
+            return proc, f"{m.group(1)}:{m.group(2)}"
+    raise RuntimeError(f"the server did not start (exit {proc.wait()})")
+
+
+def run(args) -> dict:
+    levels = [int(x) for x in args.streams.split(",")]
+    server = None
+    target = args.server
+    if not target:
+        server, target = start_server(args.model, args.untrained, max(levels))
+    proc = psutil.Process(server.pid) if server else None
+    audio = _audio(args.seconds, args.audio)
+    rows = []
+    try:
+        for n in levels:
+            row = asyncio.run(level(target, n, args.seconds, audio, proc))
+            rows.append(row)
+            print(f"  {n:4d} streams: partial p50 {row['partial_ms_p50']:.0f} ms p95 {row['partial_ms_p95']:.0f} ms, "
+                  f"final p95 {row['final_ms_p95']:.0f} ms, errors {row['errors']}, server CPU "
+                  f"{row['server_cpu_percent']}%", file=sys.stderr)
+            if row["partial_ms_p95"] > args.p95_limit_ms * 2 or row["errors"]:
+                break
+    finally:
+        if server:
+            server.terminate()
+            server.wait(30)
+    ok = [r["streams"] for r in rows if r["partial_ms_p95"] <= args.p95_limit_ms and not r["errors"]]
+    return {"target": target, "chunk_ms": CHUNK_MS, "seconds_per_level": args.seconds,
+            "p95_limit_ms": args.p95_limit_ms, "max_streams_sustained": max(ok) if ok else 0,
+            "cpu_count": psutil.cpu_count(), "levels": rows}
