@@ -6,7 +6,6 @@ import queue
 import shutil
 import sys
 
-import numpy as np
 
 from .speech_client import SpeechClient, file_chunks, streaming_config
 

@@ -10,7 +10,6 @@ need the future and break streaming).
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torchaudio.functional as AF
 from torch import Tensor
 

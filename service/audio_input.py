@@ -8,7 +8,6 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from models.audio import resample as resample_whole
 from protos.wavestream.v1 import speech_pb2 as pb
 
 from .errors import InvalidArgument
@@ -60,22 +59,40 @@ class StreamResampler:
         return self._rs.resample_chunk(samples, last=last)
 
 
-def decode_file(data: bytes, encoding: int, sample_rate: int, channels: int, target_rate: int) -> np.ndarray:
-    """Recognize's audio: container bytes (wav/flac/ogg/mp3) when encoding is unspecified, else raw PCM."""
+def file_chunks(data: bytes, encoding: int, sample_rate: int, channels: int, target_rate: int,
+                chunk_s: float = 10.0):
+    """Recognize's audio, decoded block by block and resampled as it goes: memory stays bounded
+    by the request itself however long the recording. Container bytes (wav/flac/ogg/mp3) when
+    the encoding is unspecified, else raw PCM. Yields model-rate mono float32 chunks."""
     if not data:
         raise InvalidArgument("the request holds no audio bytes")
-    if encoding == pb.ENCODING_UNSPECIFIED:
+    if encoding != pb.ENCODING_UNSPECIFIED:
+        samples = decode_pcm(data, encoding, channels)
+        if samples.size == 0:
+            raise InvalidArgument("the audio holds no samples")
+        resampler = StreamResampler(sample_rate, target_rate)
+        step = max(1, int(chunk_s * sample_rate))
+        for i in range(0, samples.size, step):
+            yield resampler(samples[i:i + step], last=i + step >= samples.size)
+        return
+    try:
+        f = sf.SoundFile(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as e:
+        raise InvalidArgument(f"cannot decode the audio bytes (wav, flac, ogg and mp3 are supported, "
+                              f"or set encoding LINEAR16/FLOAT32 for raw PCM): "
+                              f"{getattr(e, 'error_string', e)}") from None
+    with f:
+        resampler = StreamResampler(f.samplerate, target_rate)
+        total = 0
         try:
-            samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, TypeError) as e:
-            raise InvalidArgument(f"cannot decode the audio bytes (wav, flac, ogg and mp3 are supported, "
-                                  f"or set encoding LINEAR16/FLOAT32 for raw PCM): "
-                                  f"{getattr(e, 'error_string', e)}") from None
-        samples = samples.mean(axis=1)
-        if not np.isfinite(samples).all():
-            raise InvalidArgument("the audio holds NaN or infinite samples")
-    else:
-        samples, rate = decode_pcm(data, encoding, channels), sample_rate
-    if samples.size == 0:
-        raise InvalidArgument("the audio holds no samples")
-    return resample_whole(samples, rate, target_rate)
+            for block in f.blocks(blocksize=max(1, int(chunk_s * f.samplerate)), dtype="float32", always_2d=True):
+                mono = block.mean(axis=1)
+                if not np.isfinite(mono).all():
+                    raise InvalidArgument("the audio holds NaN or infinite samples")
+                total += mono.size
+                yield resampler(mono)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            raise InvalidArgument(f"the audio file is damaged part-way: {getattr(e, 'error_string', e)}") from None
+        if total == 0:
+            raise InvalidArgument("the audio holds no samples")
+        yield resampler(np.zeros(0, dtype=np.float32), last=True)

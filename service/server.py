@@ -88,7 +88,8 @@ async def warm_up(rec: Recogniser, scheduler: Scheduler) -> None:
         stream.close()
 
 
-async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None) -> None:
+async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_signals: bool = True) -> None:
+    """Run until SIGTERM/SIGINT (or cancellation when embedded without signal handling)."""
     rec = load_recogniser(cfg)
     scheduler = Scheduler(rec, cfg.max_batch, cfg.max_wait_ms)
     options = [("grpc.max_receive_message_length", cfg.max_message_bytes),
@@ -123,11 +124,17 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None) -> None:
           f"{f', metrics on :{cfg.metrics_port}' if cfg.metrics_port else ''})", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if handle_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
     if ready is not None:
         ready.set()
-    await stop.wait()
+    try:
+        await stop.wait()
+    except asyncio.CancelledError:
+        await server.stop(0)
+        await scheduler.stop()
+        raise
     print("wavestream: shutting down: no new calls; in-flight streams get their finals", file=sys.stderr, flush=True)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(cfg.grace_s)

@@ -13,7 +13,7 @@ from protos.wavestream.v1 import speech_pb2 as pb
 from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
 
 from . import metrics
-from .audio_input import check_format, decode_file
+from .audio_input import check_format, file_chunks
 from .config import ServerConfig
 from .errors import IdleTimeout, InvalidArgument, RequestError
 from .scheduler import Scheduler
@@ -107,20 +107,25 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             if cfg.model and cfg.model != self.rec.name:
                 raise InvalidArgument(f"unknown model {cfg.model!r}; this server has {self.rec.name!r}")
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
-            audio = await asyncio.to_thread(decode_file, request.audio, cfg.encoding, cfg.sample_rate_hz,
-                                            cfg.channels, self.rec.sample_rate)
-            metrics.AUDIO_SECONDS.labels("Recognize").inc(audio.size / self.rec.sample_rate)
+            chunks = file_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
+                                 self.rec.sample_rate, RECOGNIZE_CHUNK_S)
+            first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken
             session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate)
             session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
+            samples = 0
             try:
-                step = int(RECOGNIZE_CHUNK_S * self.rec.sample_rate)
-                for i in range(0, audio.size, step):
-                    await self.scheduler.submit(session.stream, audio[i:i + step])
+                chunk = first
+                while chunk is not None:
+                    if chunk.size:
+                        samples += chunk.size
+                        await self.scheduler.submit(session.stream, chunk)
+                    chunk = await asyncio.to_thread(next, chunks, None)
                 final = await asyncio.to_thread(session.stream.finish)
             finally:
                 session.close()
-            return pb.RecognizeResponse(results=[result_message(final, 0, True)],
-                                        audio_s=audio.size / self.rec.sample_rate)
+            audio_s = samples / self.rec.sample_rate
+            metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
+            return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
         except RequestError as e:
             code = e.code
             await context.abort(e.code, e.message)

@@ -10,12 +10,10 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
-import soundfile as sf
 
 from tests.conftest import ROOT
 
@@ -27,11 +25,14 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, *extra: str):
+    def __init__(self, *extra: str, env: dict | None = None):
         self.metrics_port = free_port()
         cmd = [sys.executable, "-m", "clients.cli", "serve", "--untrained", "--port", "0",
                "--metrics-port", str(self.metrics_port), *extra]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        import os
+
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, **(env or {})})
         self.log: list[str] = []
         self.address = None
         for line in self.proc.stderr:
@@ -88,3 +89,48 @@ def read16k(path) -> np.ndarray:
     from models.audio import read_audio
 
     return read_audio(path, 16000)[0]
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.time() + timeout
+    while not predicate():
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class HeldStreams:
+    """`n` streams that send a config and one chunk, then stay open until the block ends."""
+
+    def __init__(self, client, n: int, config):
+        from protos.wavestream.v1 import speech_pb2 as pb
+
+        self.gate = threading.Event()
+
+        def requests():
+            yield pb.StreamingRecognizeRequest(config=config)
+            yield pb.StreamingRecognizeRequest(audio=pcm16(np.zeros(1600)))
+            self.gate.wait(30)
+
+        self.calls = [client.stub.StreamingRecognize(requests(), metadata=client.metadata) for _ in range(n)]
+        self.threads = [threading.Thread(target=self._drain, args=(c,), daemon=True) for c in self.calls]
+
+    @staticmethod
+    def _drain(call):
+        try:
+            list(call)
+        except grpc.RpcError:
+            pass  # cancelled by the test
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.gate.set()
+        for t in self.threads:
+            t.join(30)

@@ -15,7 +15,7 @@ from models.engine import Recogniser
 from models.registry import untrained_model
 from protos.wavestream.v1 import speech_pb2 as pb
 
-from .conftest import ServerProcess, pcm16, read16k
+from .conftest import HeldStreams, ServerProcess, pcm16, read16k, wait_for
 
 NO_ENDPOINTS = pb.EndpointingConfig(disabled=True)
 
@@ -76,25 +76,10 @@ def test_fifty_concurrent_streams_each_get_their_own_result(server, lj_manifest,
 
 
 def test_cancelling_mid_stream_frees_the_slot(server):
-    gate = threading.Event()
-
-    def requests():
-        yield pb.StreamingRecognizeRequest(config=streaming_config(16000))
-        yield pb.StreamingRecognizeRequest(audio=pcm16(np.zeros(8000)))
-        gate.wait(10)  # the client is still "speaking" when it cancels
-
-    with SpeechClient(server.address) as c:
-        call = c.stub.StreamingRecognize(requests())
-        deadline = time.time() + 10
-        while server.metric("wavestream_active_streams") < 1 and time.time() < deadline:
-            time.sleep(0.05)
-        assert server.metric("wavestream_active_streams") == 1
-        call.cancel()
-        gate.set()
-        deadline = time.time() + 10
-        while server.metric("wavestream_active_streams") > 0 and time.time() < deadline:
-            time.sleep(0.05)
-        assert server.metric("wavestream_active_streams") == 0
+    with SpeechClient(server.address) as c, HeldStreams(c, 1, streaming_config(16000)) as held:
+        assert wait_for(lambda: server.metric("wavestream_active_streams") == 1)
+        held.calls[0].cancel()  # the client is still "speaking" when it cancels
+        assert wait_for(lambda: server.metric("wavestream_active_streams") == 0)
 
 
 def test_other_rates_and_channels_are_resampled_and_downmixed(server):
@@ -147,28 +132,14 @@ def test_single_utterance_ends_the_stream_after_the_first_final(server):
 def test_too_many_streams_is_resource_exhausted_with_a_message():
     s = ServerProcess("--max-streams", "2")
     try:
-        with SpeechClient(s.address) as c:
-            gate = threading.Event()
-
-            def held():
-                yield pb.StreamingRecognizeRequest(config=streaming_config(16000))
-                yield pb.StreamingRecognizeRequest(audio=pcm16(np.zeros(1600)))
-                gate.wait(20)
-
-            calls = [c.stub.StreamingRecognize(held()) for _ in range(2)]
-            threads = [threading.Thread(target=lambda call=call: list(call), daemon=True) for call in calls]
-            for t in threads:
-                t.start()
-            deadline = time.time() + 10
-            while s.metric("wavestream_active_streams") < 2 and time.time() < deadline:
-                time.sleep(0.05)
+        with SpeechClient(s.address) as c, HeldStreams(c, 2, streaming_config(16000)):
+            assert wait_for(lambda: s.metric("wavestream_active_streams") == 2)
             with pytest.raises(grpc.RpcError) as e:
                 list(c.stream([pcm16(np.zeros(1600))], streaming_config(16000)))
             assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "limit of 2 concurrent streams" in e.value.details()
-            gate.set()
-            for t in threads:
-                t.join(20)
+        # the held streams ended: their slots are free again
+        assert wait_for(lambda: s.metric("wavestream_active_streams") == 0)
     finally:
         assert s.stop() == 0
 
