@@ -99,6 +99,28 @@ def _client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tls-ca", default=None, help="use TLS, trusting this CA file ('' for the system roots)")
 
 
+def cmd_health(args) -> int:
+    """Exit 0 when the server says SERVING (the container HEALTHCHECK)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    if args.tls_ca is not None:
+        channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(
+            open(args.tls_ca, "rb").read() if args.tls_ca else None))
+    else:
+        channel = grpc.insecure_channel(args.server)
+    with channel:
+        try:
+            status = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout).status
+        except grpc.RpcError as e:
+            print(f"{args.server}: {e.code().name}: {e.details()}", file=sys.stderr)
+            return 1
+    name = health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+    print(f"{args.server}: {name}")
+    return 0 if status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def cmd_models(args) -> int:
     from models.registry import list_models
 
@@ -172,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the gRPC speech server")
     ServerConfig.add_arguments(sv)
     sv.set_defaults(func=cmd_serve)
+
+    h = sub.add_parser("health", help="ask a server's gRPC health service; exit 0 when SERVING")
+    h.add_argument("--server", default=os.environ.get(
+        "WAVESTREAM_SERVER", f"127.0.0.1:{os.environ.get('WAVESTREAM_PORT', '50051')}"),
+        help="host:port (env WAVESTREAM_SERVER, else 127.0.0.1:$WAVESTREAM_PORT)")
+    h.add_argument("--service", default="", help="'' for the whole server, or wavestream.v1.Speech")
+    h.add_argument("--tls-ca", default=None)
+    h.add_argument("--timeout", type=float, default=5.0)
+    h.set_defaults(func=cmd_health)
 
     m = sub.add_parser("models", help="list models")
     m.set_defaults(func=cmd_models)
