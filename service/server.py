@@ -18,11 +18,10 @@ from prometheus_client import start_http_server
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
-from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
 
 from .config import ServerConfig
 from .scheduler import Scheduler
-from .servicer import SpeechServicer
+from .servicer import SpeechServicer, speech_handlers
 
 log = logging.getLogger("wavestream.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Speech"].full_name
@@ -96,7 +95,7 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_si
                ("grpc.max_send_message_length", cfg.max_message_bytes)]
     interceptors = [BearerTokenAuth(cfg.token)] if cfg.token else []
     server = grpc.aio.server(options=options, interceptors=interceptors)
-    pb_grpc.add_SpeechServicer_to_server(SpeechServicer(rec, scheduler, cfg), server)
+    server.add_generic_rpc_handlers((speech_handlers(SpeechServicer(rec, scheduler, cfg)),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,

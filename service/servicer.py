@@ -15,7 +15,7 @@ from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
 from . import metrics
 from .audio_input import check_format, file_chunks
 from .config import ServerConfig
-from .errors import IdleTimeout, InvalidArgument, RequestError
+from .errors import IdleTimeout, InvalidArgument, Malformed, RequestError, tolerant_parser
 from .scheduler import Scheduler
 from .session import StreamSession, result_message
 
@@ -45,6 +45,8 @@ class SpeechServicer(pb_grpc.SpeechServicer):
         code = grpc.StatusCode.OK
         try:
             async for req in self._requests(request_iterator, context):
+                if isinstance(req, Malformed):
+                    raise InvalidArgument(req.message)
                 kind = req.WhichOneof("request")
                 if kind == "config":
                     if session is not None:
@@ -101,9 +103,11 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             yield resp
 
     async def Recognize(self, request: pb.RecognizeRequest, context):
-        cfg = request.config
         code = grpc.StatusCode.OK
         try:
+            if isinstance(request, Malformed):
+                raise InvalidArgument(request.message)
+            cfg = request.config
             if cfg.model and cfg.model != self.rec.name:
                 raise InvalidArgument(f"unknown model {cfg.model!r}; this server has {self.rec.name!r}")
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
@@ -133,6 +137,8 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             metrics.REQUESTS.labels("Recognize", code.name).inc()
 
     async def ListModels(self, request, context):
+        if isinstance(request, Malformed):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         models = []
         for m in list_models(include_untrained=self.cfg.untrained):
             if m.name != self.rec.name:
@@ -141,3 +147,22 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             models.append(pb.ModelInfo(name=m.name, family=m.family, streaming=c.streaming, trained=m.trained,
                                        frame_ms=c.frame_ms, lookahead_ms=c.lookahead_ms))
         return pb.ListModelsResponse(models=models, default_model=self.rec.name)
+
+
+def speech_handlers(servicer: SpeechServicer) -> grpc.GenericRpcHandler:
+    """The Speech service's handlers, parsing requests tolerantly (see errors.Malformed)."""
+    def streaming(method, request_cls, response_cls):
+        return grpc.stream_stream_rpc_method_handler(method, request_deserializer=tolerant_parser(request_cls),
+                                                     response_serializer=response_cls.SerializeToString)
+
+    def unary(method, request_cls, response_cls):
+        return grpc.unary_unary_rpc_method_handler(method, request_deserializer=tolerant_parser(request_cls),
+                                                   response_serializer=response_cls.SerializeToString)
+
+    return grpc.method_handlers_generic_handler(pb.DESCRIPTOR.services_by_name["Speech"].full_name, {
+        "StreamingRecognize": streaming(servicer.StreamingRecognize, pb.StreamingRecognizeRequest,
+                                        pb.StreamingRecognizeResponse),
+        "StreamingEncode": streaming(servicer.StreamingEncode, pb.StreamingRecognizeRequest, pb.StreamingEncodeResponse),
+        "Recognize": unary(servicer.Recognize, pb.RecognizeRequest, pb.RecognizeResponse),
+        "ListModels": unary(servicer.ListModels, pb.ListModelsRequest, pb.ListModelsResponse),
+    })

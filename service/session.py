@@ -31,6 +31,11 @@ def result_message(h: Hypothesis, utterance: int, words: bool, stability: float 
 
 def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointRules:
     e = cfg.endpointing
+    for name in ("silence_without_text_s", "silence_after_text_s", "max_utterance_s"):
+        value = getattr(e, name)
+        if not (value >= 0 and value < 1e6):  # also refuses NaN
+            raise InvalidArgument(f"endpointing.{name} must be a number of seconds >= 0 (0: the server default), "
+                                  f"got {value}")
     return EndpointRules(
         disabled=e.disabled,
         silence_without_text_s=e.silence_without_text_s or server.silence_without_text_s,
@@ -45,6 +50,8 @@ class StreamSession:
             raise InvalidArgument(f"unknown model {cfg.model!r}; this server streams with {rec.name!r} "
                                   f"(ListModels shows what it has)")
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
+        if cfg.max_alternatives < 0:
+            raise InvalidArgument(f"max_alternatives must be >= 0, got {cfg.max_alternatives}")
         # max_alternatives > 1 is not an error: greedy decoding has one alternative to give.
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
