@@ -12,6 +12,7 @@ import asyncio
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -95,15 +96,17 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
             "server_cpu_percent": cpu, "first_error": errors[0] if errors else None}
 
 
-def start_server(model: str, untrained: bool, max_streams: int) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, untrained: bool, max_streams: int, extra: list[str] | None = None) -> tuple[subprocess.Popen, str]:
     cmd = [sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0", "--model", model,
-           "--max-streams", str(max_streams), "--max-batch", str(max_streams)]
+           "--max-streams", str(max_streams), "--max-batch", str(max_streams), *(extra or [])]
     if untrained:
         cmd.append("--untrained")
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     for line in proc.stderr:
         m = re.search(r"serving \S+ on (\S+):(\d+)", line)
         if m:
+            # keep draining the server's log so it never blocks on a full pipe
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
             return proc, f"{m.group(1)}:{m.group(2)}"
     raise RuntimeError(f"the server did not start (exit {proc.wait()})")
 

@@ -92,6 +92,24 @@ def cmd_bench_service(args) -> int:
     return 0
 
 
+def cmd_bench_soak(args) -> int:
+    from clients import bench_soak
+
+    report = bench_soak.run(args)
+    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"{report['streams']} streams x {report['minutes']:g} min: {report['completed']} completed, "
+              f"{report['cancelled']} cancelled, {report['idle_timeouts']} idle timeouts, {report['errors']} errors")
+        print(f"RSS {report['rss_mb_after_warmup']} MB after warm-up -> {report['rss_mb_end']} MB at the end "
+              f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; threads "
+              f"{report['threads_start']} -> {report['threads_end']}; fds {report['fds_start']} -> {report['fds_end']}; "
+              f"open slots at the end: {report['active_streams_end']:g}")
+    ok = report["active_streams_end"] == 0 and report["errors"] == 0 and report["server_exit_code"] == 0
+    return 0 if ok else 1
+
+
 def _client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", default=os.environ.get("WAVESTREAM_SERVER", "127.0.0.1:50051"),
                    help="host:port (env WAVESTREAM_SERVER)")
@@ -169,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--p95-limit-ms", type=float, default=300.0)
     bs.add_argument("--json", action="store_true")
     bs.set_defaults(func=cmd_bench_service)
+
+    so = bsub.add_parser("soak", help="sustained load with churn; server RSS, slots, threads, fds over time")
+    so.add_argument("--streams", type=int, default=20)
+    so.add_argument("--minutes", type=float, default=2.0)
+    so.add_argument("--model", default=DEFAULT_STREAMING)
+    so.add_argument("--untrained", action="store_true")
+    so.add_argument("--idle-timeout-s", type=float, default=5.0, help="the server's idle timeout during the soak")
+    so.add_argument("--metrics-port", type=int, default=19464)
+    so.add_argument("--json", action="store_true")
+    so.set_defaults(func=cmd_bench_soak)
 
     t = sub.add_parser("transcribe", help="transcribe files and folders through the server")
     t.add_argument("inputs", nargs="+", help="audio files or folders (wav, flac, ogg, mp3, ...)")

@@ -48,7 +48,9 @@ class Recogniser:
         self.frame_s = self.cfg.frame_ms / 1000
         self.sample_rate = self.cfg.sample_rate
         self.pool = StatePool(self.model, max_streams, self.device) if self.cfg.streaming else None
-        self._step_lock = threading.Lock()
+        # Held across gather -> step -> scatter, and by release: a slot is never freed (and reset)
+        # while a step that read it is still to write it back.
+        self._step_lock = threading.RLock()
 
     # ----- offline -----------------------------------------------------------------
     def resample(self, audio: Tensor, sample_rate: int) -> Tensor:
@@ -75,27 +77,34 @@ class Recogniser:
         return RecogniserStream(self, self.pool.acquire())
 
     @torch.inference_mode()
-    def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult]:
-        """One batched model step: each stream's chunk (16 kHz float samples, any length)."""
+    def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult | None]:
+        """One batched model step: each stream's chunk (16 kHz float samples, any length).
+
+        A stream closed by the time the step runs (a client that went away) is skipped and
+        gets None; the others are unaffected."""
         if not items:
             return []
-        streams = [s for s, _ in items]
-        if len({id(s) for s in streams}) != len(streams):
+        if len({id(s) for s, _ in items}) != len(items):
             raise ValueError("a stream may appear only once per batched step")
-        for s in streams:
-            s._check_open()
-        chunks = [as_tensor(c) for _, c in items]
-        lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
-        batch = torch.zeros(len(chunks), int(lengths.max()))
-        for i, c in enumerate(chunks):
-            batch[i, : len(c)] = c
-        slots = [s.slot for s in streams]
+        results: list[StepResult | None] = [None] * len(items)
         with self._step_lock:
+            live = [(i, s, as_tensor(c)) for i, (s, c) in enumerate(items) if not s.closed]
+            if not live:
+                return results
+            streams = [s for _, s, _ in live]
+            chunks = [c for _, _, c in live]
+            lengths = torch.tensor([len(c) for c in chunks], dtype=torch.long)
+            batch = torch.zeros(len(chunks), int(lengths.max()))
+            for i, c in enumerate(chunks):
+                batch[i, : len(c)] = c
+            slots = [s.slot for s in streams]
             state = self.pool.gather(slots)
             uniform = bool((lengths == lengths[0]).all())
             out, state = self.model.step(batch.to(self.device), None if uniform else lengths, state)
             self.pool.scatter(slots, state)
-        return self._distribute(streams, out, chunks)
+        for (i, _, _), r in zip(live, self._distribute(streams, out, chunks)):
+            results[i] = r
+        return results
 
     @torch.inference_mode()
     def _flush(self, stream: "RecogniserStream") -> StepResult:
@@ -116,7 +125,8 @@ class Recogniser:
         return results
 
     def release(self, stream: "RecogniserStream") -> None:
-        self.pool.release(stream.slot)
+        with self._step_lock:  # waits out a step in flight that holds this slot
+            self.pool.release(stream.slot)
 
     @property
     def active_streams(self) -> int:
@@ -139,7 +149,11 @@ class RecogniserStream:
             raise RuntimeError("stream is closed")
 
     def accept(self, samples) -> Hypothesis:
-        return self.rec.step([(self, samples)])[0].hypothesis
+        self._check_open()
+        result = self.rec.step([(self, samples)])[0]
+        if result is None:
+            raise RuntimeError("stream was closed during the step")
+        return result.hypothesis
 
     def finish(self) -> Hypothesis:
         """End of audio: decode what the lookahead held back, return the final, free the slot."""

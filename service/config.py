@@ -13,6 +13,7 @@ class ServerConfig:
     port: int = 50051
     metrics_port: int = 9464            # Prometheus /metrics over HTTP; 0 turns it off
     device: str = "cpu"
+    cpu_fallback: bool = False          # --device cuda where there is none: serve on the CPU (warned) instead of refusing
     model: str = "wavenet-base"         # the streaming model
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

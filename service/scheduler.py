@@ -92,5 +92,9 @@ class Scheduler:
             metrics.STEP_SECONDS.observe(compute_ms / 1000)
             metrics.BATCH_SIZE.observe(len(live))
             for b, r in zip(live, results):
-                if not b[2].done():
+                if b[2].done():
+                    continue
+                if r is None:  # its stream closed while the step ran: nobody is waiting for it
+                    b[2].cancel()
+                else:
                     b[2].set_result(Timed(r, (started - b[3]) * 1000, compute_ms))

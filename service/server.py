@@ -56,15 +56,21 @@ class BearerTokenAuth(grpc.aio.ServerInterceptor):
         return grpc.stream_stream_rpc_method_handler(stream) if streaming else grpc.unary_unary_rpc_method_handler(unary)
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, cpu_fallback: bool = False) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit(f"wavestream: --device {name} was asked for but CUDA is not available on this machine; "
-                         f"use --device cpu")
-    return torch.device(name)
+        if cpu_fallback:
+            log.warning("--device %s was asked for but CUDA is not available: serving on the CPU (--cpu-fallback)", name)
+            return torch.device("cpu")
+        raise SystemExit(f"wavestream: cannot start: --device {name} was asked for but CUDA is not available on "
+                         f"this machine; use --device cpu, or --cpu-fallback to fall back to the CPU")
+    try:
+        return torch.device(name)
+    except RuntimeError as e:
+        raise SystemExit(f"wavestream: cannot start: --device {name!r} is not a device (cpu, cuda, cuda:N): {e}") from None
 
 
 def load_recogniser(cfg: ServerConfig) -> Recogniser:
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, cfg.cpu_fallback)
     try:
         model = load_model(cfg.model, allow_untrained=cfg.untrained)
     except ModelNotFound as e:

@@ -72,9 +72,13 @@ class SpeechServicer(pb_grpc.SpeechServicer):
         except asyncio.CancelledError:
             code = grpc.StatusCode.CANCELLED
             raise
+        except Exception:  # a bug, not the client's fault: logged here, a plain status there
+            code = grpc.StatusCode.INTERNAL
+            log.exception("%s failed", method)
+            await context.abort(code, "internal error (details are in the server log)")
         finally:
             if session is not None:
-                session.close()
+                await session.aclose()
             metrics.REQUESTS.labels(method, code.name).inc()
 
     async def StreamingRecognize(self, request_iterator, context):
@@ -126,13 +130,17 @@ class SpeechServicer(pb_grpc.SpeechServicer):
                     chunk = await asyncio.to_thread(next, chunks, None)
                 final = await asyncio.to_thread(session.stream.finish)
             finally:
-                session.close()
+                await session.aclose()
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
         except RequestError as e:
             code = e.code
             await context.abort(e.code, e.message)
+        except Exception:
+            code = grpc.StatusCode.INTERNAL
+            log.exception("Recognize failed")
+            await context.abort(code, "internal error (details are in the server log)")
         finally:
             metrics.REQUESTS.labels("Recognize", code.name).inc()
 

@@ -135,9 +135,16 @@ class StreamSession:
         return out
 
     def close(self) -> None:
-        """Free the slot (idempotent): on finish, cancel, disconnect, error or idle timeout."""
+        """Free the slot (idempotent): on finish, cancel, disconnect, error or idle timeout.
+        Waits for a batched step in flight that holds the slot; see `aclose`."""
         if self._released:
             return
         self._released = True
         self.stream.close()
         metrics.ACTIVE_STREAMS.dec()
+
+    async def aclose(self) -> None:
+        """`close` off the event loop. If this task is cancelled meanwhile, the thread still
+        finishes the release."""
+        if not self._released:
+            await asyncio.to_thread(self.close)

@@ -117,3 +117,43 @@ def test_end_utterance_keeps_time_running():
     nxt = s.accept(np.zeros(9600, dtype=np.float32))  # 0.6 s more: whole 40 ms frames
     assert nxt.end_time_s == pytest.approx(1.6 - held_back)
     s.close()
+
+
+def test_closing_a_stream_while_its_step_is_in_flight_is_safe():
+    """A client that goes away mid-step: the step completes for everyone, the slot is reset
+    only after the step wrote it back, and the next stream in that slot starts clean."""
+    import threading
+
+    rec = small_recogniser(slots=2)
+    rng = np.random.default_rng(3)
+    a_audio, b_audio = (rng.standard_normal(4000).astype(np.float32) for _ in range(2))
+    a, b = rec.open_stream(), rec.open_stream()
+    entered, release = threading.Event(), threading.Event()
+    real_step = rec.model.step
+
+    def slow_step(*args, **kw):
+        entered.set()
+        release.wait(10)
+        return real_step(*args, **kw)
+
+    rec.model.step = slow_step
+    out = {}
+    stepping = threading.Thread(target=lambda: out.setdefault("r", rec.step([(a, a_audio), (b, b_audio)])))
+    stepping.start()
+    assert entered.wait(10)
+    closing = threading.Thread(target=a.close)
+    closing.start()
+    closing.join(0.2)
+    assert closing.is_alive(), "release must wait for the step that holds the slot"
+    release.set()
+    stepping.join(10)
+    closing.join(10)
+    rec.model.step = real_step
+    assert out["r"][1] is not None and out["r"][0] is not None
+    alone = small_recogniser(slots=1)
+    s = alone.open_stream()
+    assert (out["r"][1].embeddings - alone.step([(s, b_audio)])[0].embeddings).abs().max() <= 1e-4
+    # the freed slot holds the initial state, and a stream closed before a step is skipped
+    initial = rec.model.init_state(1)
+    assert all(torch.equal(t[a.slot], initial[k][0]) for k, t in rec.pool.tensors.items())
+    assert rec.step([(a, a_audio), (b, b_audio)])[0] is None

@@ -1,0 +1,22 @@
+"""A short soak in CI: churned streams for half a minute, then every slot is free and
+memory, threads and file descriptors are flat. The long run's figures are in the README."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+from tests.service.conftest import free_port
+
+
+def test_short_soak_frees_every_slot_and_memory_stays_flat():
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "bench", "soak", "--untrained", "--streams", "8",
+                        "--minutes", "0.75", "--idle-timeout-s", "2", "--metrics-port", str(free_port()), "--json"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    report = json.loads(r.stdout)
+    assert r.returncode == 0, r.stderr
+    assert report["errors"] == 0 and report["completed"] > 0
+    assert report["active_streams_end"] == 0
+    assert report["rss_growth_percent"] < 5, report["samples"]
+    assert report["fds_end"] <= report["fds_start"] + 4
+    assert report["threads_end"] <= report["threads_start"] + 4
