@@ -62,6 +62,65 @@ def cmd_bench_engine(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from models.engine import Recogniser
+    from models.evaluate import evaluate, in_process, through_server
+
+    if args.server:
+        transcribe = through_server(args.server, args.token)
+        label = f"server {args.server}"
+    else:
+        model = _load(args.model, args.untrained)
+        if args.streaming and not model.cfg.streaming:
+            sys.exit(f"wavestream: model {args.model!r} is offline-only; --streaming needs a streaming model")
+        transcribe = in_process(Recogniser(model, max_streams=1), args.streaming, args.chunk_ms)
+        label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline")
+    results = []
+    for manifest in args.manifests:
+        try:
+            r = evaluate(manifest, transcribe, limit=args.limit)
+        except (OSError, ValueError) as e:
+            sys.exit(f"wavestream eval: {manifest}: {e}")
+        r["model"] = label
+        results.append(r)
+        if not args.json:
+            print(f"{manifest}: WER {r['wer']:.3%} CER {r['cer']:.3%} n={r['n']} audio {r['audio_s']:.0f} s "
+                  f"RTF {r['rtf']:.4f} ({label})")
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    return 0
+
+
+def cmd_train(args) -> int:
+    from models.data import parse_weighted
+    from models.train import train
+
+    history = train(args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev,
+                    device=args.device, steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir,
+                    resume=not args.no_resume, progress=not args.quiet, name=args.name)
+    summary = {k: v for k, v in history.items() if k != "loss"}
+    summary["final_loss"] = sum(history["loss"][-20:]) / max(1, len(history["loss"][-20:]))
+    summary["first_loss"] = sum(history["loss"][:20]) / max(1, len(history["loss"][:20]))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from models.synth import installed_voices, synthesise
+
+    if args.list_voices:
+        for v in installed_voices():
+            print(v.key)
+        return 0
+    try:
+        report = synthesise(args.text, args.out, args.hours, workers=args.workers, seed=args.seed,
+                            voices=args.voices, exclude_voices=args.exclude_voices, progress=not args.quiet)
+    except (RuntimeError, OSError) as e:
+        sys.exit(f"wavestream synth: {e}")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_transcribe(args) -> int:
     from clients import transcribe
 
@@ -197,6 +256,44 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--metrics-port", type=int, default=19464)
     so.add_argument("--json", action="store_true")
     so.set_defaults(func=cmd_bench_soak)
+
+    ev = sub.add_parser("eval", help="WER/CER of a model on manifests (jsonl: audio, text)")
+    ev.add_argument("manifests", nargs="+")
+    ev.add_argument("--model", default=DEFAULT_STREAMING)
+    ev.add_argument("--untrained", action="store_true")
+    ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
+    ev.add_argument("--chunk-ms", type=float, default=160)
+    ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")
+    ev.add_argument("--token", default=os.environ.get("WAVESTREAM_TOKEN") or None)
+    ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("train", help="CTC training (see models/train.py for the presets)")
+    tr.add_argument("--config", default="tiny", help="tiny | cpu-small | wavenet-base | logmel-cnn-base")
+    tr.add_argument("--data", nargs="+", required=True, help="MANIFEST[:WEIGHT] ...")
+    tr.add_argument("--dev", default=None, help="a manifest for dev WER during training")
+    tr.add_argument("--out", required=True, help="writes OUT/<model name>/ (loadable with WAVESTREAM_MODEL_DIR=OUT)")
+    tr.add_argument("--name", default=None, help="the model's name (default: the preset's)")
+    tr.add_argument("--steps", type=int, default=None)
+    tr.add_argument("--device", default="cpu")
+    tr.add_argument("--noise-dir", default=None, help="noise clips to mix in (e.g. ../shared/data/noise)")
+    tr.add_argument("--rir-dir", default=None, help="room impulse responses (e.g. ../shared/data/rir)")
+    tr.add_argument("--no-resume", action="store_true")
+    tr.add_argument("--quiet", action="store_true")
+    tr.set_defaults(func=cmd_train)
+
+    sy = sub.add_parser("synth", help="synthetic training speech from a text file with every installed TTS voice")
+    sy.add_argument("text", nargs="?", help="one sentence a line (e.g. ../shared/data/text/sentences.txt)")
+    sy.add_argument("out", nargs="?", help="folder for audio/ and manifest.jsonl (resumable)")
+    sy.add_argument("--hours", type=float, default=1.0)
+    sy.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    sy.add_argument("--seed", type=int, default=0)
+    sy.add_argument("--voices", nargs="*", default=None, help="only these engine:voice keys or engines")
+    sy.add_argument("--exclude-voices", nargs="*", default=None, help="hold these out (engine:voice or engine)")
+    sy.add_argument("--list-voices", action="store_true")
+    sy.add_argument("--quiet", action="store_true")
+    sy.set_defaults(func=cmd_synth)
 
     t = sub.add_parser("transcribe", help="transcribe files and folders through the server")
     t.add_argument("inputs", nargs="+", help="audio files or folders (wav, flac, ogg, mp3, ...)")

@@ -1,0 +1,160 @@
+"""Training data: manifests, on-the-fly augmentation, length-bucketed batches.
+
+A manifest is JSON lines, one utterance each:
+    {"audio": "<path relative to the manifest's folder>", "text": "<normalised>", "duration": seconds, ...}
+(the format of ../shared/data/real/*.jsonl). Several manifests mix with weights.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from .audio import read_audio
+
+
+@dataclass
+class Utterance:
+    audio: Path
+    text: str
+    duration: float
+    speaker: str = ""
+
+
+def read_manifest(path: str | Path) -> list[Utterance]:
+    path = Path(path)
+    rows = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            audio = (path.parent / d["audio"]).resolve()
+            duration = float(d.get("duration") or sf.info(str(audio)).duration)
+            rows.append(Utterance(audio, d["text"], duration, str(d.get("speaker", ""))))
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}:{n}: not a manifest line ({e}): {line[:80]!r}") from None
+    return rows
+
+
+def parse_weighted(spec: str) -> tuple[str, float]:
+    """'manifest.jsonl:2.5' -> (path, 2.5); no suffix -> weight 1."""
+    head, _, tail = spec.rpartition(":")
+    if head and tail.replace(".", "", 1).isdigit():
+        return head, float(tail)
+    return spec, 1.0
+
+
+@dataclass
+class Augment:
+    """Makes clean or synthetic speech sound like real recordings. Probabilities per utterance."""
+
+    speed: tuple[float, ...] = (0.9, 1.0, 1.1)
+    noise_files: list[Path] = field(default_factory=list)
+    noise_prob: float = 0.5
+    snr_db: tuple[float, float] = (5.0, 30.0)
+    rir_files: list[Path] = field(default_factory=list)
+    rir_prob: float = 0.3
+    telephone_prob: float = 0.1
+    gain_db: tuple[float, float] = (-12.0, 6.0)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dirs(cls, noise_dir: str | None, rir_dir: str | None, **kw) -> "Augment":
+        files = lambda d: sorted(Path(d).glob("*.flac")) + sorted(Path(d).glob("*.wav")) if d else []  # noqa: E731
+        return cls(noise_files=files(noise_dir), rir_files=files(rir_dir), **kw)
+
+    def _load(self, path: Path, rate: int) -> torch.Tensor:
+        if path not in self._cache:
+            self._cache[path] = torch.from_numpy(read_audio(path, rate)[0])
+        return self._cache[path]
+
+    def __call__(self, x: torch.Tensor, rate: int, rng: random.Random) -> torch.Tensor:
+        factor = rng.choice(self.speed)
+        if factor != 1.0:  # speed (and pitch) perturbation by resampling
+            x = AF.resample(x, int(rate * factor), rate)
+        if self.rir_files and rng.random() < self.rir_prob:
+            rir = self._load(rng.choice(self.rir_files), rate)[: rate]
+            rir = rir / (rir.norm() + 1e-8)
+            x = AF.fftconvolve(x, rir)[: x.shape[0]]
+        if self.noise_files and rng.random() < self.noise_prob:
+            noise = self._load(rng.choice(self.noise_files), rate)
+            if noise.shape[0] < x.shape[0]:
+                noise = noise.repeat(x.shape[0] // max(1, noise.shape[0]) + 1)
+            start = rng.randrange(0, noise.shape[0] - x.shape[0] + 1)
+            snr = torch.tensor([rng.uniform(*self.snr_db)])
+            x = AF.add_noise(x[None], noise[None, start:start + x.shape[0]], snr)[0]
+        if rng.random() < self.telephone_prob:  # 300-3400 Hz band
+            x = AF.lowpass_biquad(AF.highpass_biquad(x, rate, 300.0), rate, 3400.0)
+        x = x * (10 ** (rng.uniform(*self.gain_db) / 20))
+        return x.clamp(-1, 1)
+
+
+class SpeechData:
+    """Utterances of several manifests, mixed by weight, batched by total audio seconds."""
+
+    def __init__(self, manifests: list[tuple[str, float]], vocab, rate: int = 16000, max_seconds: float = 20.0,
+                 augment: Augment | None = None, seed: int = 0):
+        self.rate, self.vocab, self.augment = rate, vocab, augment
+        self.sets = []
+        for path, weight in manifests:
+            rows = [u for u in read_manifest(path) if 0 < u.duration <= max_seconds]
+            if not rows:
+                raise ValueError(f"{path}: no utterances of 0..{max_seconds} s")
+            self.sets.append((rows, weight))
+        self.rng = random.Random(seed)
+        self._audio: dict[Path, np.ndarray] = {}
+
+    @property
+    def hours(self) -> float:
+        return sum(u.duration for rows, _ in self.sets for u in rows) / 3600
+
+    def _samples(self, u: Utterance) -> torch.Tensor:
+        if u.audio not in self._audio:  # the data sets here are small enough to keep decoded
+            self._audio[u.audio] = read_audio(u.audio, self.rate)[0]
+        return torch.from_numpy(self._audio[u.audio])
+
+    def draw(self, n: int) -> list[Utterance]:
+        weights = [w * len(rows) for rows, w in self.sets]
+        picks = self.rng.choices(range(len(self.sets)), weights=weights, k=n)
+        return [self.rng.choice(self.sets[i][0]) for i in picks]
+
+    def batches(self, batch_seconds: float, pool: int = 64):
+        """Endless batches: draw a pool, sort it by length (bucketing), cut by total seconds."""
+        while True:
+            drawn = sorted(self.draw(pool), key=lambda u: u.duration)
+            batch, total = [], 0.0
+            groups = []
+            for u in drawn:
+                if batch and total + u.duration > batch_seconds:
+                    groups.append(batch)
+                    batch, total = [], 0.0
+                batch.append(u)
+                total += u.duration
+            if batch:
+                groups.append(batch)
+            self.rng.shuffle(groups)
+            for g in groups:
+                yield self.collate(g, train=True)
+
+    def collate(self, utterances: list[Utterance], train: bool):
+        audio = []
+        for u in utterances:
+            x = self._samples(u)
+            if train and self.augment is not None:
+                x = self.augment(x, self.rate, self.rng)
+            audio.append(x)
+        lengths = torch.tensor([a.shape[0] for a in audio])
+        batch = torch.zeros(len(audio), int(lengths.max()))
+        for i, a in enumerate(audio):
+            batch[i, : a.shape[0]] = a
+        targets = [torch.tensor(self.vocab.encode(u.text)) for u in utterances]
+        target_lengths = torch.tensor([len(t) for t in targets])
+        return batch, lengths, torch.cat(targets) if targets else torch.zeros(0, dtype=torch.long), target_lengths

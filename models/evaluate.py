@@ -1,0 +1,64 @@
+"""WER/CER of a model on manifests: `wavestream eval MANIFEST ... --json`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jiwer
+
+from .audio import read_audio
+from .data import read_manifest
+from .engine import Recogniser
+
+
+def _scores(refs: list[str], hyps: list[str]) -> tuple[float, float]:
+    # jiwer needs non-empty references; an empty hypothesis is all deletions
+    pairs = [(r, h) for r, h in zip(refs, hyps) if r.strip()]
+    if not pairs:
+        return float("nan"), float("nan")
+    r, h = zip(*pairs)
+    return float(jiwer.wer(list(r), list(h))), float(jiwer.cer(list(r), list(h)))
+
+
+def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None) -> dict:
+    """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed."""
+    rows = read_manifest(manifest)[:limit]
+    refs, hyps, audio_s, compute_s = [], [], 0.0, 0.0
+    for u in rows:
+        samples, _ = read_audio(u.audio, rate)
+        t0 = time.perf_counter()
+        hyps.append(transcribe(u.audio, samples))
+        compute_s += time.perf_counter() - t0
+        refs.append(u.text)
+        audio_s += samples.size / rate
+    wer, cer = _scores(refs, hyps)
+    return {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
+            "rtf": compute_s / audio_s if audio_s else float("nan"),
+            "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
+
+
+def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160):
+    chunk = max(1, int(rec.sample_rate * chunk_ms / 1000))
+
+    def transcribe(_path, samples) -> str:
+        if not streaming:
+            return rec.transcribe(samples).text
+        s = rec.open_stream()
+        for i in range(0, samples.size, chunk):
+            s.accept(samples[i:i + chunk])
+        return s.finish().text
+
+    return transcribe
+
+
+def through_server(target: str, token: str | None = None):
+    from clients.speech_client import SpeechClient
+
+    client = SpeechClient(target, token=token)
+
+    def transcribe(path, _samples) -> str:
+        resp = client.recognize_file(path)
+        return resp.results[0].alternatives[0].transcript if resp.results else ""
+
+    return transcribe

@@ -1,0 +1,159 @@
+"""Synthetic training speech: `wavestream synth TEXT OUT --hours H`.
+
+Every installed engine and voice (espeak-ng accents x variants, flite's 16 kHz voices,
+festival voices where installed), with random rate and pitch, in parallel worker
+processes. Resumable: utterance ids are fixed by the seed, finished ones are kept. Writes
+16 kHz FLAC and `OUT/manifest.jsonl` in the format of ../shared/data (speaker =
+"engine:voice", so a voice can be held out of training with --exclude-voices and
+synthesised alone for measuring, with --voices).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .audio import read_audio
+
+RATE = 16000
+ENGLISH_ESPEAK = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
+                  "en-us-nyc"]
+FLITE_VOICES = ["kal16", "awb", "rms", "slt"]  # kal (8 kHz) and awb_time (limited domain) left out
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+
+def installed_voices() -> list[Voice]:
+    voices = []
+    if shutil.which("espeak-ng"):
+        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True).stdout
+        variants = [line.split()[-1].split("/")[-1] for line in out.splitlines()[1:] if line.strip()]
+        voices += [Voice("espeak-ng", f"{accent}+{v}") for accent in ENGLISH_ESPEAK for v in variants]
+    if shutil.which("flite"):
+        have = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout.split()
+        voices += [Voice("flite", v) for v in FLITE_VOICES if v in have]
+    if shutil.which("text2wave"):
+        for v in ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"):
+            if Path(f"/usr/share/festival/voices/english/{v}").exists():
+                voices.append(Voice("festival", v))
+    return voices
+
+
+def _render(voice: Voice, text: str, rate: float, pitch: float, wav: str) -> None:
+    """One utterance with one engine; rate 1.0 is the engine's normal speed, pitch 0..1."""
+    if voice.engine == "espeak-ng":
+        cmd = ["espeak-ng", "-v", voice.name, "-s", str(int(165 * rate)), "-p", str(int(pitch * 99)), "-w", wav, text]
+    elif voice.engine == "flite":
+        cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / rate:.3f}",
+               "--setf", f"int_f0_target_mean={int(90 + pitch * 110)}", "-t", text, "-o", wav]
+    elif voice.engine == "festival":
+        cmd = ["text2wave", "-eval", f"(voice_{voice.name})", "-o", wav]
+        subprocess.run(cmd, input=text, text=True, check=True, capture_output=True, timeout=120)
+        return
+    else:
+        raise ValueError(f"unknown engine {voice.engine}")
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+
+def _job(args) -> dict | None:
+    uid, voice, text, rate, pitch, out_dir = args
+    path = Path(out_dir) / "audio" / f"{uid}.flac"
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = os.path.join(tmp, "u.wav")
+        try:
+            _render(voice, text, rate, pitch, wav)
+            samples, _ = read_audio(wav, RATE)
+        except (subprocess.SubprocessError, OSError, ValueError):
+            return None  # an engine that fails on one sentence costs only that sentence
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak < 1e-3:
+        return None
+    samples = samples / peak * 0.9
+    tmp_path = path.with_suffix(".partial.flac")
+    sf.write(tmp_path, samples, RATE, format="FLAC")
+    os.replace(tmp_path, path)
+    return {"audio": f"audio/{uid}.flac", "text": text, "speaker": voice.key, "duration": round(samples.size / RATE, 3),
+            "engine": voice.engine, "rate": round(rate, 3), "pitch": round(pitch, 3)}
+
+
+def normalise(line: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z' ]", " ", line.lower())).strip()
+
+
+def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers: int = 2, seed: int = 0,
+               voices: list[str] | None = None, exclude_voices: list[str] | None = None,
+               progress: bool = True) -> dict:
+    out = Path(out_dir)
+    (out / "audio").mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.jsonl"
+    available = installed_voices()
+    if voices:
+        available = [v for v in available if v.key in voices or v.engine in voices]
+    if exclude_voices:
+        available = [v for v in available if v.key not in exclude_voices and v.engine not in exclude_voices]
+    if not available:
+        raise RuntimeError("no TTS voice to use: run scripts/install-tts.sh, or check --voices/--exclude-voices")
+    sentences = [s for s in (normalise(l) for l in Path(text_file).read_text().splitlines()) if s]
+    done = {}
+    if manifest.exists():
+        for line in manifest.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if (out / row["audio"]).exists():
+                    done[Path(row["audio"]).stem] = row
+    total = sum(r["duration"] for r in done.values())
+    target = hours * 3600
+    rng = random.Random(seed)
+    index = 0
+    from tqdm import tqdm
+
+    bar = tqdm(total=round(target), initial=round(min(total, target)), unit="s", disable=not progress)
+    with ProcessPoolExecutor(max_workers=workers) as pool, manifest.open("a") as mf:
+        while total < target:
+            jobs = []
+            # ~3 s an utterance: a round of jobs for what is still missing, a little over
+            for _ in range(max(workers, int((target - total) / 3.0 * 1.1) + 1)):
+                uid = f"{seed}-{index:07d}"
+                index += 1
+                voice = rng.choice(available)
+                text, rate, pitch = rng.choice(sentences), rng.uniform(0.8, 1.25), rng.uniform(0.2, 0.8)
+                if uid not in done:
+                    jobs.append((uid, voice, text, rate, pitch, str(out)))
+            if not jobs:
+                continue
+            made = 0
+            for fut in as_completed([pool.submit(_job, j) for j in jobs]):
+                row = fut.result()
+                if row is None:
+                    continue
+                made += 1
+                mf.write(json.dumps(row) + "\n")
+                mf.flush()
+                done[Path(row["audio"]).stem] = row
+                total += row["duration"]
+                bar.update(round(row["duration"]))
+            if not made:
+                raise RuntimeError(f"every one of {len(jobs)} utterances failed to synthesise: check the engines "
+                                   f"({', '.join(sorted({v.engine for v in available}))})")
+    bar.close()
+    return {"utterances": len(done), "hours": total / 3600, "voices": len({r["speaker"] for r in done.values()}),
+            "manifest": str(manifest)}

@@ -1,0 +1,67 @@
+"""The training recipe end to end on a CPU: the tiny preset on a few real utterances."""
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from models.ctc import Vocabulary
+from models.data import Augment, SpeechData, parse_weighted, read_manifest
+from models.registry import load_model
+from models.checks import check_streaming
+from models.train import train
+
+
+@pytest.fixture
+def digits_manifest(shared_data, tmp_path):
+    """16 of george's digits (zero to three), as a manifest of its own."""
+    src = shared_data / "real" / "fsdd.jsonl"
+    rows = [json.loads(l) for l in src.read_text().splitlines()]
+    keep = [r for r in rows if r["speaker"] == "george" and r["text"] in ("zero", "one", "two", "three")][:16]
+    path = tmp_path / "digits.jsonl"
+    path.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in keep))
+    return path
+
+
+def test_manifests_read_and_mix_by_weight(digits_manifest, tmp_path):
+    assert parse_weighted("a/b.jsonl:2.5") == ("a/b.jsonl", 2.5)
+    assert parse_weighted("c:/x.jsonl") == ("c:/x.jsonl", 1.0)
+    rows = read_manifest(digits_manifest)
+    assert len(rows) == 16 and all(r.audio.exists() and r.duration > 0 for r in rows)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "no audio"}\n')
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        read_manifest(bad)
+    data = SpeechData([(str(digits_manifest), 1.0)], Vocabulary(" 'abcdefghijklmnopqrstuvwxyz"))
+    audio, lengths, targets, target_lengths = next(data.batches(batch_seconds=3.0))
+    assert audio.shape[0] == len(lengths) == len(target_lengths) and int(target_lengths.sum()) == targets.numel()
+    assert lengths.sum() / 16000 <= 3.0 + 1.0  # at most one utterance over the budget
+
+
+def test_augmentation_keeps_audio_usable(shared_data):
+    aug = Augment.from_dirs(str(shared_data / "noise"), str(shared_data / "rir"), noise_prob=1.0, rir_prob=1.0,
+                            telephone_prob=1.0)
+    x = torch.from_numpy(np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440).astype(np.float32)) * 0.5
+    rng = random.Random(0)
+    for _ in range(5):
+        y = aug(x, 16000, rng)
+        assert torch.isfinite(y).all() and y.abs().max() <= 1.0
+        assert 16000 / 1.1 - 2 <= y.shape[0] <= 16000 / 0.9 + 2
+
+
+def test_tiny_preset_learns_and_its_checkpoint_loads_and_resumes(digits_manifest, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = train("tiny", [(str(digits_manifest), 1.0)], out, steps=30, progress=False)
+    assert first["start_step"] == 0 and (out / "wavenet-tiny" / "model.safetensors").exists()
+    resumed = train("tiny", [(str(digits_manifest), 1.0)], out, steps=70, progress=False)
+    assert resumed["start_step"] == 30 and len(resumed["loss"]) == 40
+    losses = first["loss"] + resumed["loss"]
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10]), losses
+    monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out))
+    model = load_model("wavenet-tiny")
+    assert not torch.equal(model.frontend.std, torch.ones_like(model.frontend.std))  # fitted normalisation
+    audio = torch.randn(16000) * 0.1
+    report = check_streaming(model, audio, [10, 160])
+    assert report["max_abs_diff"] <= 1e-4 and report["transcripts_equal"]
