@@ -20,7 +20,7 @@ from models.streaming import state_bytes
 CHUNK_MS = 160
 
 
-def _audio(seconds: float, rate: int, seed: int = 0) -> torch.Tensor:
+def speech_like(seconds: float, rate: int, seed: int = 0) -> torch.Tensor:
     # Speech-like envelope over noise: content does not change the cost of a conv net.
     g = torch.Generator().manual_seed(seed)
     n = int(seconds * rate)
@@ -50,7 +50,7 @@ def _percentile(values, q):
 def single_stream(model: SpeechRecogniser, seconds: float = 30.0) -> dict:
     """One thread: streaming RTF and per-chunk latency at 160 ms; offline RTF."""
     rate = model.cfg.sample_rate
-    audio = _audio(seconds, rate)
+    audio = speech_like(seconds, rate)
     chunk = rate * CHUNK_MS // 1000
     result = {"model": model.cfg.name, "family": model.cfg.family, "audio_s": seconds}
     t0 = time.perf_counter()
@@ -77,7 +77,7 @@ def cached_vs_recompute(model: SpeechRecogniser, history_s=(10, 60, 300), repeat
     rate = model.cfg.sample_rate
     chunk = rate * CHUNK_MS // 1000
     longest = max(history_s)
-    audio = _audio(longest + 5, rate, seed=1)
+    audio = speech_like(longest + 5, rate, seed=1)
     state = model.init_state(1)
     pos = 0
     rows = []
@@ -106,7 +106,7 @@ def batched_streams(model: SpeechRecogniser, device: torch.device, batches=(1, 8
     rows = []
     for b in batches:
         streams = [rec.open_stream() for _ in range(b)]
-        audio = _audio(CHUNK_MS / 1000 * (steps + 3), rate, seed=b).numpy()
+        audio = speech_like(CHUNK_MS / 1000 * (steps + 3), rate, seed=b).numpy()
         times = []
         for k in range(steps + 3):
             piece = audio[k * chunk:(k + 1) * chunk]

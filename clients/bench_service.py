@@ -18,6 +18,7 @@ import time
 import numpy as np
 import psutil
 
+from .bench_engine import speech_like
 from .speech_client import AsyncSpeechClient, streaming_config
 
 CHUNK_MS = 160
@@ -26,15 +27,12 @@ RATE = 16000
 
 def _audio(seconds: float, path: str | None) -> np.ndarray:
     if path:
-
         from models.audio import read_audio
 
         a, _ = read_audio(path, RATE)
         reps = int(np.ceil(seconds * RATE / a.size))
         return np.tile(a, reps)[: int(seconds * RATE)]
-    g = np.random.default_rng(0)
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (g.standard_normal(t.size) * 0.1 * (np.abs(np.sin(2 * np.pi * 3 * t)) + 0.1)).astype(np.float32)
+    return speech_like(seconds, RATE).numpy()
 
 
 async def one_stream(client: AsyncSpeechClient, pcm: bytes, offset_chunks: int, partial: list, final: list, errors: list):
@@ -137,3 +135,14 @@ def run(args) -> dict:
     return {"target": target, "chunk_ms": CHUNK_MS, "seconds_per_level": args.seconds,
             "p95_limit_ms": args.p95_limit_ms, "max_streams_sustained": max(ok) if ok else 0,
             "cpu_count": psutil.cpu_count(), "levels": rows}
+
+
+def format_table(report: dict) -> str:
+    lines = [f"most streams sustained with p95 partial latency <= {report['p95_limit_ms']:g} ms: "
+             f"{report['max_streams_sustained']}",
+             "| streams | partial p50 ms | partial p95 ms | final p50 ms | final p95 ms | server CPU % | errors |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report["levels"]:
+        lines.append(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | "
+                     f"{r['final_ms_p50']:.0f} | {r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | {r['errors']} |")
+    return "\n".join(lines)

@@ -138,3 +138,12 @@ def run(args) -> dict:
         "server_exit_code": exit_code,
         "samples": samples,
     }
+
+
+def format_summary(report: dict) -> str:
+    return (f"{report['streams']} streams x {report['minutes']:g} min: {report['completed']} completed, "
+            f"{report['cancelled']} cancelled, {report['idle_timeouts']} idle timeouts, {report['errors']} errors\n"
+            f"RSS {report['rss_mb_after_warmup']} MB after warm-up -> {report['rss_mb_end']} MB at the end "
+            f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; threads "
+            f"{report['threads_start']} -> {report['threads_end']}; fds {report['fds_start']} -> {report['fds_end']}; "
+            f"open slots at the end: {report['active_streams_end']:g}")

@@ -48,6 +48,12 @@ def cmd_check_streaming(args) -> int:
     return 0 if report["ok"] else 1
 
 
+def _print_report(args, report: dict, table) -> None:
+    """A benchmark report: the command that made it, then JSON or the README's table."""
+    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
+    print(json.dumps(report, indent=2) if args.json else table(report))
+
+
 def cmd_bench_engine(args) -> int:
     import torch
 
@@ -56,9 +62,7 @@ def cmd_bench_engine(args) -> int:
     streaming = _load(args.model, args.untrained)
     offline = _load(args.offline_model, args.untrained) if args.offline_model else None
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.cpu_only else [])
-    report = bench_engine.run(streaming, offline, devices, quick=args.quick)
-    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
-    print(json.dumps(report, indent=2) if args.json else bench_engine.format_table(report))
+    _print_report(args, bench_engine.run(streaming, offline, devices, quick=args.quick), bench_engine.format_table)
     return 0
 
 
@@ -136,18 +140,7 @@ def cmd_mic(args) -> int:
 def cmd_bench_service(args) -> int:
     from clients import bench_service
 
-    report = bench_service.run(args)
-    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(f"most streams sustained with p95 partial latency <= {report['p95_limit_ms']:g} ms: "
-              f"{report['max_streams_sustained']}")
-        print("| streams | partial p50 ms | partial p95 ms | final p50 ms | final p95 ms | server CPU % | errors |")
-        print("|---|---|---|---|---|---|---|")
-        for r in report["levels"]:
-            print(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | {r['final_ms_p50']:.0f} | "
-                  f"{r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | {r['errors']} |")
+    _print_report(args, bench_service.run(args), bench_service.format_table)
     return 0
 
 
@@ -155,16 +148,7 @@ def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
     report = bench_soak.run(args)
-    report["command"] = " ".join(["wavestream"] + sys.argv[1:])
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(f"{report['streams']} streams x {report['minutes']:g} min: {report['completed']} completed, "
-              f"{report['cancelled']} cancelled, {report['idle_timeouts']} idle timeouts, {report['errors']} errors")
-        print(f"RSS {report['rss_mb_after_warmup']} MB after warm-up -> {report['rss_mb_end']} MB at the end "
-              f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; threads "
-              f"{report['threads_start']} -> {report['threads_end']}; fds {report['fds_start']} -> {report['fds_end']}; "
-              f"open slots at the end: {report['active_streams_end']:g}")
+    _print_report(args, report, bench_soak.format_summary)
     ok = report["active_streams_end"] == 0 and report["errors"] == 0 and report["server_exit_code"] == 0
     return 0 if ok else 1
 
@@ -181,12 +165,9 @@ def cmd_health(args) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    if args.tls_ca is not None:
-        channel = grpc.secure_channel(args.server, grpc.ssl_channel_credentials(
-            open(args.tls_ca, "rb").read() if args.tls_ca else None))
-    else:
-        channel = grpc.insecure_channel(args.server)
-    with channel:
+    from clients.speech_client import open_channel
+
+    with open_channel(args.server, args.tls_ca) as channel:
         try:
             status = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout).status

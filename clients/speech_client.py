@@ -42,11 +42,11 @@ def file_chunks(path: str | Path, chunk_ms: float = 160) -> tuple[pb.Recognition
     return streaming_config(info.samplerate, channels=info.channels), chunks()
 
 
-def _requests(config: pb.RecognitionConfig, chunks: Iterable[bytes], pace_s: float = 0.0) -> Iterator[pb.StreamingRecognizeRequest]:
+def _requests(config: pb.RecognitionConfig, chunks: Iterable[bytes], realtime: bool) -> Iterator[pb.StreamingRecognizeRequest]:
     yield pb.StreamingRecognizeRequest(config=config)
     for chunk in chunks:
-        if pace_s:
-            time.sleep(pace_s)
+        if realtime:  # as fast as a live source could have produced it
+            time.sleep(_chunk_seconds(config, chunk))
         yield pb.StreamingRecognizeRequest(audio=chunk)
 
 
@@ -55,7 +55,8 @@ def _chunk_seconds(config: pb.RecognitionConfig, chunk: bytes) -> float:
     return len(chunk) / (width * max(config.channels, 1) * config.sample_rate_hz)
 
 
-def _channel_args(target: str, tls_ca: str | None, aio: bool):
+def open_channel(target: str, tls_ca: str | None = None, aio: bool = False):
+    """Plaintext, or TLS trusting `tls_ca` ('' for the system roots)."""
     mod = grpc.aio if aio else grpc
     if tls_ca is not None:
         creds = grpc.ssl_channel_credentials(Path(tls_ca).read_bytes() if tls_ca else None)
@@ -63,14 +64,17 @@ def _channel_args(target: str, tls_ca: str | None, aio: bool):
     return mod.insecure_channel(target)
 
 
-class SpeechClient:
+class _Client:
     def __init__(self, target: str = "127.0.0.1:50051", token: str | None = None, tls_ca: str | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, aio: bool = False):
         """`tls_ca`: None for plaintext, a CA file path for TLS ('' for the system roots)."""
-        self.channel = _channel_args(target, tls_ca, aio=False)
+        self.channel = open_channel(target, tls_ca, aio)
         self.stub = pb_grpc.SpeechStub(self.channel)
         self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.timeout = timeout
+
+
+class SpeechClient(_Client):
 
     def close(self):
         self.channel.close()
@@ -94,12 +98,8 @@ class SpeechClient:
     def stream(self, chunks: Iterable[bytes], config: pb.RecognitionConfig,
                realtime: bool = False) -> Iterator[pb.StreamingRecognizeResponse]:
         """Send chunks (paced like live audio with `realtime`), yield responses as they arrive."""
-        chunks = iter(chunks)
-        first = next(chunks, None)
-        pace = _chunk_seconds(config, first) if (realtime and first) else 0.0
-        source = ([first] if first is not None else [])
-        yield from self.stub.StreamingRecognize(_requests(config, _chain(source, chunks), pace),
-                                                metadata=self.metadata, timeout=self.timeout)
+        yield from self.stub.StreamingRecognize(_requests(config, chunks, realtime), metadata=self.metadata,
+                                                timeout=self.timeout)
 
     def stream_file(self, path: str | Path, chunk_ms: float = 160, realtime: bool = False,
                     interim_results: bool = True) -> Iterator[pb.StreamingRecognizeResponse]:
@@ -108,20 +108,12 @@ class SpeechClient:
         yield from self.stream(chunks, config, realtime)
 
 
-def _chain(first: list, rest: Iterator) -> Iterator:
-    yield from first
-    yield from rest
-
-
-class AsyncSpeechClient:
+class AsyncSpeechClient(_Client):
     """The same calls for asyncio programs."""
 
     def __init__(self, target: str = "127.0.0.1:50051", token: str | None = None, tls_ca: str | None = None,
                  timeout: float | None = None):
-        self.channel = _channel_args(target, tls_ca, aio=True)
-        self.stub = pb_grpc.SpeechStub(self.channel)
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
-        self.timeout = timeout
+        super().__init__(target, token, tls_ca, timeout, aio=True)
 
     async def close(self):
         await self.channel.close()

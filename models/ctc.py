@@ -58,6 +58,7 @@ class GreedyDecoder:
     frames: int = 0
     # Per emitted character: [char, first_frame, last_frame, prob]
     chars: list[list] = field(default_factory=list)
+    letters: int = 0  # emitted characters other than spaces: the text is non-empty iff > 0
 
     def accept(self, logits: Tensor) -> None:
         """logits [T, vocab] for the next T frames of this stream."""
@@ -72,7 +73,9 @@ class GreedyDecoder:
                 c[2] = frame
                 c[3] = max(c[3], p)
             elif tok != BLANK:
-                self.chars.append([self.vocab.char(tok), frame, frame, p])
+                char = self.vocab.char(tok)
+                self.chars.append([char, frame, frame, p])
+                self.letters += char != " "
             self.prev = tok
         self.frames += logits.shape[0]
 

@@ -33,9 +33,8 @@ def as_tensor(audio) -> Tensor:
 
 @dataclass
 class StepResult:
-    hypothesis: Hypothesis
     embeddings: Tensor      # [new_frames, d_model] on the CPU
-    new_frames: int
+    new_frames: int         # the stream's decoder has taken these; `stream.partial()` reads it
 
 
 class Recogniser:
@@ -121,7 +120,7 @@ class Recogniser:
             n = int(out.lengths[i])
             s.samples_in += len(c)
             s.decoder.accept(logits[i, :n])
-            results.append(StepResult(s.decoder.hypothesis(False, s.utterance_offset_s), emb[i, :n], n))
+            results.append(StepResult(emb[i, :n], n))
         return results
 
     def release(self, stream: "RecogniserStream") -> None:
@@ -150,10 +149,16 @@ class RecogniserStream:
 
     def accept(self, samples) -> Hypothesis:
         self._check_open()
-        result = self.rec.step([(self, samples)])[0]
-        if result is None:
+        if self.rec.step([(self, samples)])[0] is None:
             raise RuntimeError("stream was closed during the step")
-        return result.hypothesis
+        return self.partial()
+
+    def partial(self) -> Hypothesis:
+        """The current utterance so far (built on demand: steps only feed the decoder)."""
+        return self.decoder.hypothesis(False, self.utterance_offset_s)
+
+    def has_text(self) -> bool:
+        return self.decoder.letters > 0
 
     def finish(self) -> Hypothesis:
         """End of audio: decode what the lookahead held back, return the final, free the slot."""

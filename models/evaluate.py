@@ -12,7 +12,7 @@ from .data import read_manifest
 from .engine import Recogniser
 
 
-def _scores(refs: list[str], hyps: list[str]) -> tuple[float, float]:
+def wer_cer(refs: list[str], hyps: list[str]) -> tuple[float, float]:
     # jiwer needs non-empty references; an empty hypothesis is all deletions
     pairs = [(r, h) for r, h in zip(refs, hyps) if r.strip()]
     if not pairs:
@@ -32,7 +32,7 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
         compute_s += time.perf_counter() - t0
         refs.append(u.text)
         audio_s += samples.size / rate
-    wer, cer = _scores(refs, hyps)
+    wer, cer = wer_cer(refs, hyps)
     return {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
             "rtf": compute_s / audio_s if audio_s else float("nan"),
             "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}

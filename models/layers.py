@@ -24,11 +24,6 @@ from .streaming import (CausalWindow, State, StreamingModule, full_lengths, gath
 TIME = 1  # time axis of encoder activations [B, T, C]
 
 
-def _same_pad(span: int, stride: int) -> tuple[int, int]:
-    total = span - stride
-    return total // 2, total - total // 2
-
-
 def _require_causal(padding: str):
     if padding != "causal":
         raise RuntimeError("a 'same'-padded layer sees the future and has no streaming step")
@@ -72,8 +67,7 @@ class DilatedConv(StreamingModule):
         return y if self.bias is None else y + self.bias
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        left, right = (self.window.span - 1, 0) if self.padding == "causal" else _same_pad(self.window.span, 1)
-        return self._taps(pad_time(x, left, right, TIME)), lengths
+        return self._taps(self.window.pad_offline(x, self.padding)), lengths
 
     def init_state(self, batch: int, device=None) -> State:
         _require_causal(self.padding)
@@ -162,7 +156,6 @@ class ConvSubsampling(StreamingModule):
             self.in_shapes.append((c_in, f))
             c_in, f = channels, (f + 2 * (kernel // 2) - kernel) // 2 + 1
         self.project = nn.Linear(channels * f, out_dim)
-        self.same = _same_pad(kernel, 2)
         self.out_dim = out_dim
 
     def _project(self, x: Tensor) -> Tensor:
@@ -175,11 +168,10 @@ class ConvSubsampling(StreamingModule):
     def forward(self, feats: Tensor, lengths: Tensor | None = None):
         x = feats.unsqueeze(1)
         for conv, window in zip(self.convs, self.windows):
-            pad = (window.span - window.stride, 0) if self.padding == "causal" else self.same
-            lengths = None if lengths is None else lengths // window.stride
-            if x.shape[-1] + sum(pad) < window.span:
+            lengths = None if lengths is None else window.out_lengths_offline(lengths)
+            if x.shape[-1] + sum(window.offline_padding(self.padding)) < window.span:
                 return self._empty(feats), lengths
-            x = F.relu(conv(F.pad(x, pad)))
+            x = F.relu(conv(window.pad_offline(x, self.padding)))
         return self._project(x), lengths
 
     def init_state(self, batch, device=None):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 
 import torch
-from torch import Tensor
 
 from .streaming import State, state_bytes
 
@@ -47,15 +46,18 @@ class StatePool:
                 t[slot].copy_(self._initial[k][0])
             self._free.append(slot)
 
-    def _index(self, t: Tensor, slots: list[int]) -> Tensor:
-        return torch.tensor(slots, dtype=torch.long, device=t.device)
+    def _indices(self, slots: list[int]) -> dict:
+        """The slot ids as an index tensor on each device the state lives on, built once a call."""
+        return {d: torch.tensor(slots, dtype=torch.long, device=d) for d in {t.device for t in self.tensors.values()}}
 
     def gather(self, slots: list[int]) -> State:
-        return {k: t.index_select(0, self._index(t, slots)) for k, t in self.tensors.items()}
+        idx = self._indices(slots)
+        return {k: t.index_select(0, idx[t.device]) for k, t in self.tensors.items()}
 
     def scatter(self, slots: list[int], state: State) -> None:
+        idx = self._indices(slots)
         for k, t in self.tensors.items():
-            t.index_copy_(0, self._index(t, slots), state[k].to(t.dtype))
+            t.index_copy_(0, idx[t.device], state[k].to(t.dtype))
 
     def bytes_per_stream(self) -> int:
         return state_bytes(self.tensors) // self.slots

@@ -70,8 +70,14 @@ class CausalWindow:
             state["phase"] = torch.zeros(batch, dtype=torch.long)
         return state
 
-    def pad_offline(self, x: Tensor) -> Tensor:
-        return pad_time(x, self.span - self.stride, 0, self.time_dim)
+    def offline_padding(self, kind: str = "causal") -> tuple[int, int]:
+        """(left, right) zeros for the offline path: all on the left for a causal layer (the
+        same zeros the ring buffer starts with), split for a "same"-padded one."""
+        total = self.span - self.stride
+        return (total, 0) if kind == "causal" else (total // 2, total - total // 2)
+
+    def pad_offline(self, x: Tensor, kind: str = "causal") -> Tensor:
+        return pad_time(x, *self.offline_padding(kind), self.time_dim)
 
     def out_lengths_offline(self, lengths: Tensor) -> Tensor:
         return lengths // self.stride

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from .config import OFFLINE_BASE, STREAMING_BASE, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
 from .data import Augment, SpeechData
+from .evaluate import wer_cer
 from .recogniser import SpeechRecogniser
 from .registry import load_from_dir, save_model
 
@@ -86,11 +87,10 @@ def spec_augment(feats: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     return x.squeeze(1)
 
 
-def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig | None, device) -> torch.Tensor:
+def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.Tensor:
     audio, lengths, targets, target_lengths = batch
     feats, feat_lengths = model.frontend(audio.to(device), lengths)
-    if cfg is not None:
-        feats = spec_augment(feats, cfg)
+    feats = spec_augment(feats, cfg)
     out = model.forward_features(feats, feat_lengths)
     log_probs = out.logits.float().log_softmax(-1).transpose(0, 1)
     return F.ctc_loss(log_probs, targets.to(device), out.lengths.to(device), target_lengths.to(device),
@@ -99,8 +99,6 @@ def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig | None, device) ->
 
 @torch.no_grad()
 def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float:
-    import jiwer
-
     model.eval()
     vocab = Vocabulary(model.cfg.vocab)
     refs, hyps = [], []
@@ -109,7 +107,7 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
         hyps.append(greedy_transcript(logits, vocab, model.cfg.frame_ms / 1000).text)
         refs.append(u.text)
     model.train()
-    return float(jiwer.wer(refs, hyps))
+    return wer_cer(refs, hyps)[0]
 
 
 def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, dev_manifest: str | None = None,

@@ -74,10 +74,8 @@ class Scheduler:
                         break
                 else:
                     batch.append(item)
-            live = [b for b in batch if not b[2].cancelled() and not b[0].closed]
-            for b in batch:
-                if b not in live and not b[2].done():
-                    b[2].cancel()
+            # Abandoned requests drop out here; a stream that closes later is skipped by the step itself.
+            live = [b for b in batch if not b[2].cancelled()]
             if not live:
                 continue
             started = time.perf_counter()

@@ -4,26 +4,47 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 
 import grpc
 
 from models.engine import Recogniser
 from models.registry import list_models
 from protos.wavestream.v1 import speech_pb2 as pb
-from protos.wavestream.v1 import speech_pb2_grpc as pb_grpc
 
 from . import metrics
 from .audio_input import check_format, file_chunks
 from .config import ServerConfig
 from .errors import IdleTimeout, InvalidArgument, Malformed, RequestError, tolerant_parser
 from .scheduler import Scheduler
-from .session import StreamSession, result_message
+from .session import StreamSession, check_model, result_message
 
 log = logging.getLogger("wavestream.server")
 RECOGNIZE_CHUNK_S = 10.0  # Recognize runs long files through the stream path in pieces: bounded memory
 
 
-class SpeechServicer(pb_grpc.SpeechServicer):
+@asynccontextmanager
+async def rpc_status(method: str, context):
+    """Every RPC ends in a status a person can act on, counted by code: a RequestError becomes
+    its own code and message; a bug becomes INTERNAL, its traceback in the server log only."""
+    code = grpc.StatusCode.OK
+    try:
+        yield
+    except RequestError as e:
+        code = e.code
+        await context.abort(e.code, e.message)
+    except asyncio.CancelledError:
+        code = grpc.StatusCode.CANCELLED
+        raise
+    except Exception:
+        code = grpc.StatusCode.INTERNAL
+        log.exception("%s failed", method)
+        await context.abort(code, "internal error (details are in the server log)")
+    finally:
+        metrics.REQUESTS.labels(method, code.name).inc()
+
+
+class SpeechServicer:
     def __init__(self, rec: Recogniser, scheduler: Scheduler, cfg: ServerConfig):
         self.rec, self.scheduler, self.cfg = rec, scheduler, cfg
 
@@ -42,44 +63,34 @@ class SpeechServicer(pb_grpc.SpeechServicer):
 
     async def _stream(self, request_iterator, context, method: str, on_audio):
         session = None
-        code = grpc.StatusCode.OK
-        try:
-            async for req in self._requests(request_iterator, context):
-                if isinstance(req, Malformed):
-                    raise InvalidArgument(req.message)
-                kind = req.WhichOneof("request")
-                if kind == "config":
-                    if session is not None:
-                        raise InvalidArgument("a second config arrived mid-stream: send one config first, then only audio")
-                    session = StreamSession(req.config, self.rec, self.scheduler, self.cfg)
-                elif kind == "audio":
-                    if session is None:
-                        raise InvalidArgument("audio arrived before the config: the first message must be a config")
-                    async for resp in on_audio(session, req.audio):
+        async with rpc_status(method, context):
+            try:
+                async for req in self._requests(request_iterator, context):
+                    if isinstance(req, Malformed):
+                        raise InvalidArgument(req.message)
+                    kind = req.WhichOneof("request")
+                    if kind == "config":
+                        if session is not None:
+                            raise InvalidArgument("a second config arrived mid-stream: send one config first, "
+                                                  "then only audio")
+                        session = StreamSession(req.config, self.rec, self.scheduler, self.cfg)
+                    elif kind == "audio":
+                        if session is None:
+                            raise InvalidArgument("audio arrived before the config: the first message must be a config")
+                        async for resp in on_audio(session, req.audio):
+                            yield resp
+                        if session.done:
+                            break
+                    else:
+                        raise InvalidArgument("an empty request: each message carries a config or audio")
+                if session is None:
+                    raise InvalidArgument("the stream ended without a config or audio")
+                if method == "StreamingRecognize":
+                    for resp in await session.finish():
                         yield resp
-                    if session.done:
-                        break
-                else:
-                    raise InvalidArgument("an empty request: each message carries a config or audio")
-            if session is None:
-                raise InvalidArgument("the stream ended without a config or audio")
-            if method == "StreamingRecognize":
-                for resp in await session.finish():
-                    yield resp
-        except RequestError as e:
-            code = e.code
-            await context.abort(e.code, e.message)
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED
-            raise
-        except Exception:  # a bug, not the client's fault: logged here, a plain status there
-            code = grpc.StatusCode.INTERNAL
-            log.exception("%s failed", method)
-            await context.abort(code, "internal error (details are in the server log)")
-        finally:
-            if session is not None:
-                await session.aclose()
-            metrics.REQUESTS.labels(method, code.name).inc()
+            finally:
+                if session is not None:
+                    await session.aclose()
 
     async def StreamingRecognize(self, request_iterator, context):
         async def on_audio(session, data):
@@ -107,13 +118,11 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             yield resp
 
     async def Recognize(self, request: pb.RecognizeRequest, context):
-        code = grpc.StatusCode.OK
-        try:
+        async with rpc_status("Recognize", context):
             if isinstance(request, Malformed):
                 raise InvalidArgument(request.message)
             cfg = request.config
-            if cfg.model and cfg.model != self.rec.name:
-                raise InvalidArgument(f"unknown model {cfg.model!r}; this server has {self.rec.name!r}")
+            check_model(cfg.model, self.rec)  # before decoding: a wrong name is the first thing to say
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
             chunks = file_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
                                  self.rec.sample_rate, RECOGNIZE_CHUNK_S)
@@ -134,15 +143,6 @@ class SpeechServicer(pb_grpc.SpeechServicer):
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
-        except RequestError as e:
-            code = e.code
-            await context.abort(e.code, e.message)
-        except Exception:
-            code = grpc.StatusCode.INTERNAL
-            log.exception("Recognize failed")
-            await context.abort(code, "internal error (details are in the server log)")
-        finally:
-            metrics.REQUESTS.labels("Recognize", code.name).inc()
 
     async def ListModels(self, request, context):
         if isinstance(request, Malformed):

@@ -44,11 +44,14 @@ def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointR
     )
 
 
+def check_model(name: str, rec: Recogniser) -> None:
+    if name and name != rec.name:
+        raise InvalidArgument(f"unknown model {name!r}; this server has {rec.name!r} (ListModels shows what it has)")
+
+
 class StreamSession:
     def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig):
-        if cfg.model and cfg.model != rec.name:
-            raise InvalidArgument(f"unknown model {cfg.model!r}; this server streams with {rec.name!r} "
-                                  f"(ListModels shows what it has)")
+        check_model(cfg.model, rec)
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
         if cfg.max_alternatives < 0:
             raise InvalidArgument(f"max_alternatives must be >= 0, got {cfg.max_alternatives}")
@@ -90,13 +93,13 @@ class StreamSession:
             return []
         timed = await self.scheduler.submit(self.stream, samples)
         metrics.RTF.observe(timed.compute_ms / 1000 / max(samples.size / self.rec.sample_rate, 1e-3))
-        out = self._respond(timed.result.hypothesis, timed)
+        out = self._respond(timed)
         metrics.PARTIAL_LATENCY.observe(time.perf_counter() - arrived)
         return out
 
-    def _respond(self, hyp: Hypothesis, timed) -> list[pb.StreamingRecognizeResponse]:
+    def _respond(self, timed) -> list[pb.StreamingRecognizeResponse]:
         words = self.cfg.word_time_offsets
-        decision = self.rules.decide(bool(hyp.text), self.stream.silence_s(), self.stream.utterance_s())
+        decision = self.rules.decide(self.stream.has_text(), self.stream.silence_s(), self.stream.utterance_s())
         if decision == "final":
             final = self.stream.end_utterance()
             resp = pb.StreamingRecognizeResponse(results=[result_message(final, self.utterance, words)],
@@ -112,6 +115,7 @@ class StreamSession:
         if self.cfg.interim_results and timed.result.new_frames:
             # One interim per chunk that decoded frames, changed or not: clients see progress and
             # can time each chunk (latency.audio_received_s names the audio it answers).
+            hyp = self.stream.partial()
             stability = 0.9 if hyp.text == self._last_text else 0.5
             self._last_text = hyp.text
             return [pb.StreamingRecognizeResponse(results=[result_message(hyp, self.utterance, words, stability)],

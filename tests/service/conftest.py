@@ -58,10 +58,16 @@ class ServerProcess:
         m = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", self.metrics(), re.M)
         return float(m.group(1)) if m else float("nan")
 
+    def wait(self, timeout=60) -> int:
+        """The exit code, once the process is gone and every line it wrote is in `log`."""
+        code = self.proc.wait(timeout)
+        self._drain.join(timeout)
+        return code
+
     def stop(self, sig=signal.SIGTERM, timeout=60) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
+        return self.wait(timeout)
 
 
 @pytest.fixture(scope="session")

@@ -190,5 +190,5 @@ def test_sigterm_delivers_finals_of_streams_in_flight_then_exits(lj_clip, refere
     s.proc.send_signal(signal.SIGTERM)
     t.join(60)
     assert result.get("finals") == [expected]
-    assert s.proc.wait(60) == 0
+    assert s.wait(60) == 0
     assert any("shutting down" in l for l in s.log) and any("stopped" in l for l in s.log)
