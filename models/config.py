@@ -80,4 +80,11 @@ OFFLINE_BASE = ModelConfig(
     name="logmel-cnn-base", family="logmel-cnn", d_model=256, kernel_size=5,
     dilations=[1, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8],
 )
-BUILTIN_CONFIGS = {c.name: c for c in (STREAMING_BASE, OFFLINE_BASE)}
+# What ships trained (models/weights/): sized to train on a 2-core CPU (scripts/train-shipped.sh).
+# Two frames (80 ms) of lookahead give the streaming model some of the right context that
+# symmetric padding gives the offline one.
+STREAMING_CPU = ModelConfig(name="wavenet-cpu", d_model=128, subsample_channels=16,
+                            dilations=[1, 2, 4, 8, 16, 1, 2, 4, 8, 16], lookahead_frames=2)
+OFFLINE_CPU = ModelConfig(name="logmel-cnn-cpu", family="logmel-cnn", d_model=128, kernel_size=5,
+                          subsample_channels=16, dilations=[1, 2, 4, 8, 1, 2, 4, 8])
+BUILTIN_CONFIGS = {c.name: c for c in (STREAMING_BASE, OFFLINE_BASE, STREAMING_CPU, OFFLINE_CPU)}

@@ -63,6 +63,7 @@ class Augment:
     rir_files: list[Path] = field(default_factory=list)
     rir_prob: float = 0.3
     telephone_prob: float = 0.1
+    narrowband_prob: float = 0.2      # 8 kHz recordings (FSDD) upsampled: nothing above 4 kHz
     gain_db: tuple[float, float] = (-12.0, 6.0)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -93,6 +94,8 @@ class Augment:
             x = AF.add_noise(x[None], noise[None, start:start + x.shape[0]], snr)[0]
         if rng.random() < self.telephone_prob:  # 300-3400 Hz band
             x = AF.lowpass_biquad(AF.highpass_biquad(x, rate, 300.0), rate, 3400.0)
+        elif rate > 8000 and rng.random() < self.narrowband_prob:
+            x = AF.resample(AF.resample(x, rate, 8000), 8000, rate)
         x = x * (10 ** (rng.uniform(*self.gain_db) / 20))
         return x.clamp(-1, 1)
 

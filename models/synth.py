@@ -1,8 +1,10 @@
 """Synthetic training speech: `wavestream synth TEXT OUT --hours H`.
 
 Every installed engine and voice (espeak-ng accents x variants, flite's 16 kHz voices,
-festival voices where installed), with random rate and pitch, in parallel worker
-processes. Resumable: utterance ids are fixed by the seed, finished ones are kept. Writes
+festival voices, RHVoice's English voices, pico, and mbrola through espeak-ng, where
+installed), with random rate and pitch, in parallel worker processes. Each utterance picks
+an engine first and then one of its voices, so espeak-ng's hundreds of variants do not
+crowd out the few, more natural, voices of the other engines. Resumable: utterance ids are fixed by the seed, finished ones are kept. Writes
 16 kHz FLAC and `OUT/manifest.jsonl` in the format of ../shared/data (speaker =
 "engine:voice", so a voice can be held out of training with --exclude-voices and
 synthesised alone for measuring, with --voices).
@@ -30,6 +32,10 @@ RATE = 16000
 ENGLISH_ESPEAK = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
                   "en-us-nyc"]
 FLITE_VOICES = ["kal16", "awb", "rms", "slt"]  # kal (8 kHz) and awb_time (limited domain) left out
+FESTIVAL_VOICES = ["english/kal_diphone", "english/ked_diphone", "us/cmu_us_slt_arctic_hts"]
+RHVOICE_ENGLISH = ["alan", "bdl", "clb", "slt"]
+PICO_LANGUAGES = ["en-US", "en-GB"]
+MBROLA_ENGLISH = ["us1", "us2", "us3", "en1"]  # non-commercial licence: check before shipping weights
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,14 @@ def installed_voices() -> list[Voice]:
         have = subprocess.run(["flite", "-lv"], capture_output=True, text=True).stdout.split()
         voices += [Voice("flite", v) for v in FLITE_VOICES if v in have]
     if shutil.which("text2wave"):
-        for v in ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"):
-            if Path(f"/usr/share/festival/voices/english/{v}").exists():
-                voices.append(Voice("festival", v))
+        voices += [Voice("festival", v.split("/")[1]) for v in FESTIVAL_VOICES
+                   if Path(f"/usr/share/festival/voices/{v}").exists()]
+    if shutil.which("RHVoice-test"):
+        voices += [Voice("rhvoice", v) for v in RHVOICE_ENGLISH if Path(f"/usr/share/RHVoice/voices/{v}").exists()]
+    if shutil.which("pico2wave"):
+        voices += [Voice("pico", lang) for lang in PICO_LANGUAGES]
+    if shutil.which("espeak-ng"):
+        voices += [Voice("mbrola", v) for v in MBROLA_ENGLISH if Path(f"/usr/share/mbrola/{v}").exists()]
     return voices
 
 
@@ -65,6 +76,16 @@ def _render(voice: Voice, text: str, rate: float, pitch: float, wav: str) -> Non
     elif voice.engine == "flite":
         cmd = ["flite", "-voice", voice.name, "--setf", f"duration_stretch={1 / rate:.3f}",
                "--setf", f"int_f0_target_mean={int(90 + pitch * 110)}", "-t", text, "-o", wav]
+    elif voice.engine == "mbrola":
+        cmd = ["espeak-ng", "-v", f"mb-{voice.name}", "-s", str(int(165 * rate)), "-p", str(int(pitch * 99)),
+               "-w", wav, text]
+    elif voice.engine == "pico":  # no rate or pitch control: speed perturbation in training makes up for it
+        cmd = ["pico2wave", "-l", voice.name, "-w", wav, text]
+    elif voice.engine == "rhvoice":  # percentages, 50 is the voice's default
+        cmd = ["RHVoice-test", "-p", voice.name, "-r", str(int(70 * rate) - 10), "-t", str(int(30 + 40 * pitch)),
+               "-o", wav]
+        subprocess.run(cmd, input=text, text=True, check=True, capture_output=True, timeout=120)
+        return
     elif voice.engine == "festival":
         cmd = ["text2wave", "-eval", f"(voice_{voice.name})", "-o", wav]
         subprocess.run(cmd, input=text, text=True, check=True, capture_output=True, timeout=120)
@@ -112,6 +133,10 @@ def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers
         available = [v for v in available if v.key not in exclude_voices and v.engine not in exclude_voices]
     if not available:
         raise RuntimeError("no TTS voice to use: run scripts/install-tts.sh, or check --voices/--exclude-voices")
+    by_engine: dict[str, list[Voice]] = {}
+    for v in available:
+        by_engine.setdefault(v.engine, []).append(v)
+    engines = sorted(by_engine)
     sentences = [s for s in (normalise(l) for l in Path(text_file).read_text().splitlines()) if s]
     done = {}
     if manifest.exists():
@@ -134,7 +159,7 @@ def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers
             for _ in range(max(workers, int((target - total) / 3.0 * 1.1) + 1)):
                 uid = f"{seed}-{index:07d}"
                 index += 1
-                voice = rng.choice(available)
+                voice = rng.choice(by_engine[rng.choice(engines)])
                 text, rate, pitch = rng.choice(sentences), rng.uniform(0.8, 1.25), rng.uniform(0.2, 0.8)
                 if uid not in done:
                     jobs.append((uid, voice, text, rate, pitch, str(out)))

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 import torchaudio.transforms as T
 from tqdm import tqdm
 
-from .config import OFFLINE_BASE, STREAMING_BASE, ModelConfig
+from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
 from .data import Augment, SpeechData
 from .evaluate import wer_cer
@@ -51,7 +51,13 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # the best that fits a 2-core CPU in an hour or so
     "cpu-small": (ModelConfig(name="wavenet-small", d_model=96, subsample_channels=16, dilations=[1, 2, 4, 8, 1, 2, 4, 8]),
                   TrainConfig(steps=3000, batch_seconds=60, lr=2e-3, warmup_steps=200, eval_every=500)),
-    # the shipped sizes, for a CUDA GPU
+    # what ships (models/weights/*-cpu): trained side by side on 2 CPU cores, one thread each,
+    # by scripts/train-shipped.sh
+    "wavenet-cpu": (STREAMING_CPU, TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300,
+                                               eval_every=0, checkpoint_every=200)),
+    "logmel-cnn-cpu": (OFFLINE_CPU, TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300,
+                                                eval_every=0, checkpoint_every=200)),
+    # the full sizes, for a CUDA GPU
     "wavenet-base": (STREAMING_BASE, TrainConfig()),
     "logmel-cnn-base": (OFFLINE_BASE, TrainConfig()),
 }

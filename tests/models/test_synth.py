@@ -33,3 +33,33 @@ def test_synth_writes_a_manifest_of_16k_speech_and_resumes(tmp_path):
     assert before < after
     lines = (out / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == len({json.loads(l)["audio"] for l in lines})  # nothing written twice
+
+
+def test_every_engine_gets_its_share_however_many_voices_it_has(tmp_path):
+    """espeak-ng has hundreds of variants and flite four: utterances are spread by engine first."""
+    require_tool("espeak-ng")
+    require_tool("flite")
+    text = tmp_path / "text.txt"
+    text.write_text("one two three\nfour five six\nseven eight nine\n")
+    out = tmp_path / "synth"
+    synthesise(text, out, hours=90 / 3600, workers=2, voices=["espeak-ng", "flite"], progress=False)
+    engines = [r["engine"] for r in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())]
+    assert len(engines) >= 40
+    share = engines.count("flite") / len(engines)
+    assert 0.3 < share < 0.7, share  # by voice count it would be under 1%
+
+
+def test_engines_beyond_espeak_and_flite_render_where_installed(tmp_path):
+    """RHVoice, pico and festival voices (scripts/install-tts.sh) each speak a sentence."""
+    voices = [v for v in installed_voices() if v.engine in ("rhvoice", "pico", "festival")]
+    if not voices:
+        import pytest
+
+        pytest.skip("no RHVoice, pico or festival voice installed (scripts/install-tts.sh --non-free)")
+    text = tmp_path / "text.txt"
+    text.write_text("the weather is fine today\n")
+    for v in {v.engine: v for v in voices}.values():
+        out = tmp_path / v.engine
+        synthesise(text, out, hours=2 / 3600, workers=1, voices=[v.key], progress=False)
+        rows = read_manifest(out / "manifest.jsonl")
+        assert rows and all(r.speaker == v.key and r.duration > 0.5 for r in rows)
