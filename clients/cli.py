@@ -7,8 +7,9 @@ import json
 import os
 import sys
 
-DEFAULT_STREAMING = "wavenet-base"
+DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
+SHIPPED_STREAMING = "wavenet-cpu"     # the trained weights that ship
 
 
 def _load(name: str, untrained: bool):
@@ -70,15 +71,38 @@ def cmd_eval(args) -> int:
     from models.engine import Recogniser
     from models.evaluate import evaluate, in_process, through_server
 
+    from clients.speech_client import request_constraint
+    from models.beam import BeamConfig, BeamDecoder, Constraint
+    from models.ctc import Vocabulary
+    from models.registry import ModelNotFound, resolve_lm
+
+    wanted = request_constraint(args)
+    try:
+        constraint = Constraint.parse(wanted.vocabulary, wanted.phrases, wanted.vocabulary_set)
+    except ValueError as e:
+        sys.exit(f"wavestream eval: {e}")
+    decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
     if args.server:
-        transcribe = through_server(args.server, args.token)
-        label = f"server {args.server}"
+        transcribe = through_server(args.server, args.token, wanted)
+        label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
         model = _load(args.model, args.untrained)
         if args.streaming and not model.cfg.streaming:
             sys.exit(f"wavestream: model {args.model!r} is offline-only; --streaming needs a streaming model")
-        transcribe = in_process(Recogniser(model, max_streams=1), args.streaming, args.chunk_ms)
-        label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline")
+        try:
+            lm = resolve_lm(args.lm)
+        except ModelNotFound as e:
+            sys.exit(f"wavestream eval: {e}")
+        if args.lm == "default" and lm is None:
+            sys.exit("wavestream eval: --lm default, but no language model ships in this checkout")
+        beam = None
+        if lm or constraint:
+            given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
+            beam = BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000, lm,
+                               BeamConfig(**{k: v for k, v in given.items() if v is not None}))
+        rec = Recogniser(model, max_streams=1, beam=beam)
+        transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
+        label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
     results = []
     for manifest in args.manifests:
         try:
@@ -95,8 +119,24 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_lm(args) -> int:
+    from models.lm import build
+
+    try:
+        report = build(args.text, args.out, args.order, args.min_count)
+    except (OSError, ValueError) as e:
+        sys.exit(f"wavestream lm: {e}")
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_train(args) -> int:
+    import torch
+
     from models.data import parse_weighted
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from models.train import train
 
     history = train(args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev,
@@ -183,8 +223,26 @@ def cmd_models(args) -> int:
     from models.registry import list_models
 
     for m in list_models(include_untrained=True):
-        print(f"{m.name}\t{m.family}\t{'trained: ' + str(m.path) if m.trained else 'no trained weights'}")
+        line = f"{m.name}\t{m.family}\t{'trained: ' + str(m.path) if m.trained else 'no trained weights'}"
+        if args.stats:
+            line += "\t" + _model_stats(m.name)
+        print(line)
     return 0
+
+
+def _model_stats(name: str) -> str:
+    """Parameters and FLOPs per audio second (torch's flop counter: convolutions and matmuls)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from models.registry import load_model
+
+    model = load_model(name, allow_untrained=True)
+    seconds = 10
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(torch.zeros(1, model.cfg.sample_rate * seconds))
+    params = sum(p.numel() for p in model.parameters())
+    return f"params {params / 1e6:.2f} M\t{counter.get_total_flops() / seconds / 1e6:.1f} MFLOP per audio second"
 
 
 def cmd_serve(args) -> int:
@@ -195,6 +253,8 @@ def cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from clients.speech_client import add_constraint_args
+
     p = argparse.ArgumentParser(prog="wavestream", description="Streaming speech recognition.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -240,20 +300,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="WER/CER of a model on manifests (jsonl: audio, text)")
     ev.add_argument("manifests", nargs="+")
-    ev.add_argument("--model", default=DEFAULT_STREAMING)
+    ev.add_argument("--model", default=SHIPPED_STREAMING)
     ev.add_argument("--untrained", action="store_true")
+    ev.add_argument("--lm", default="none", help="finals by beam search with this ARPA LM ('default': the shipped one)")
+    ev.add_argument("--lm-weight", type=float, default=None, help="(default: the tuned BeamConfig value)")
+    ev.add_argument("--word-score", type=float, default=None)
+    ev.add_argument("--beam-size", type=int, default=None)
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
     ev.add_argument("--chunk-ms", type=float, default=160)
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")
     ev.add_argument("--token", default=os.environ.get("WAVESTREAM_TOKEN") or None)
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
     ev.add_argument("--json", action="store_true")
+    add_constraint_args(ev)
     ev.set_defaults(func=cmd_eval)
+
+    lm = sub.add_parser("lm", help="build a word n-gram language model (ARPA) from text, for the beam search")
+    lm.add_argument("text", nargs="+", help="text files, one normalised sentence a line (no evaluation sentences!)")
+    lm.add_argument("--out", required=True, help="FILE.arpa or FILE.arpa.gz")
+    lm.add_argument("--order", type=int, default=3)
+    lm.add_argument("--min-count", type=int, default=2, help="drop highest-order n-grams seen fewer times")
+    lm.set_defaults(func=cmd_lm)
 
     tr = sub.add_parser("train", help="CTC training (see models/train.py for the presets)")
     tr.add_argument("--config", default="tiny", help="tiny | cpu-small | wavenet-base | logmel-cnn-base")
     tr.add_argument("--data", nargs="+", required=True, help="MANIFEST[:WEIGHT] ...")
     tr.add_argument("--dev", default=None, help="a manifest for dev WER during training")
+    tr.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's choice)")
     tr.add_argument("--out", required=True, help="writes OUT/<model name>/ (loadable with WAVESTREAM_MODEL_DIR=OUT)")
     tr.add_argument("--name", default=None, help="the model's name (default: the preset's)")
     tr.add_argument("--steps", type=int, default=None)
@@ -285,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--overwrite", action="store_true", help="redo files whose output already exists")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     _client_args(t)
+    add_constraint_args(t)
     t.set_defaults(func=cmd_transcribe)
 
     mc = sub.add_parser("mic", help="live microphone: partial text as you speak, a final line per utterance")
@@ -293,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--file", default=None, help="feed this file through the same path, paced as live")
     mc.add_argument("--fast", action="store_true", help="with --file: do not pace")
     _client_args(mc)
+    add_constraint_args(mc)
     mc.set_defaults(func=cmd_mic)
 
     from service.config import ServerConfig
@@ -311,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     h.set_defaults(func=cmd_health)
 
     m = sub.add_parser("models", help="list models")
+    m.add_argument("--stats", action="store_true", help="also parameters and FLOPs per audio second")
     m.set_defaults(func=cmd_models)
     return p
 

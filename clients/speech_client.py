@@ -30,6 +30,22 @@ def streaming_config(sample_rate: int, encoding: int = pb.LINEAR16, channels: in
                                 endpointing=endpointing, single_utterance=single_utterance)
 
 
+def request_constraint(args) -> pb.Constraint:
+    """--vocabulary / --vocabulary-set / --phrases-file (see `add_constraint_args`) as a request field."""
+    phrases = []
+    if getattr(args, "phrases_file", None):
+        phrases = [line.strip() for line in Path(args.phrases_file).read_text().splitlines() if line.strip()]
+    return pb.Constraint(vocabulary=getattr(args, "vocabulary", None) or [],
+                         vocabulary_set=getattr(args, "vocabulary_set", None) or "", phrases=phrases)
+
+
+def add_constraint_args(p) -> None:
+    g = p.add_argument_group("what finals may say (beam search; partials stay open)")
+    g.add_argument("--vocabulary", nargs="+", default=None, metavar="WORD", help="only these words")
+    g.add_argument("--vocabulary-set", default=None, help="a named vocabulary: digits")
+    g.add_argument("--phrases-file", default=None, help="only these phrases, one a line (e.g. commands)")
+
+
 def file_chunks(path: str | Path, chunk_ms: float = 160) -> tuple[pb.RecognitionConfig, Iterator[bytes]]:
     """A file as LINEAR16 chunks at its own rate (the server resamples), read block by block."""
     info = sf.info(str(path))
@@ -92,8 +108,9 @@ class SpeechClient(_Client):
         return self.stub.Recognize(pb.RecognizeRequest(config=config, audio=audio), metadata=self.metadata,
                                    timeout=self.timeout)
 
-    def recognize_file(self, path: str | Path, model: str = "") -> pb.RecognizeResponse:
-        return self.recognize(Path(path).read_bytes(), pb.RecognitionConfig(model=model))
+    def recognize_file(self, path: str | Path, model: str = "",
+                       constraint: pb.Constraint | None = None) -> pb.RecognizeResponse:
+        return self.recognize(Path(path).read_bytes(), pb.RecognitionConfig(model=model, constraint=constraint))
 
     def stream(self, chunks: Iterable[bytes], config: pb.RecognitionConfig,
                realtime: bool = False) -> Iterator[pb.StreamingRecognizeResponse]:

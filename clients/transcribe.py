@@ -12,7 +12,9 @@ import soundfile as sf
 from tqdm import tqdm
 
 from .formats import render, segments_from
-from .speech_client import SpeechClient, file_chunks
+from protos.wavestream.v1 import speech_pb2 as pb
+
+from .speech_client import SpeechClient, file_chunks, request_constraint
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"}
 
@@ -32,13 +34,16 @@ def output_path(src: Path, fmt: str, out_dir: Path | None) -> Path:
     return (out_dir / f"{src.stem}.{fmt}") if out_dir else src.with_suffix(f".{fmt}")
 
 
-def transcribe_one(client: SpeechClient, src: Path, fmt: str, out: Path, realtime: bool) -> None:
+def transcribe_one(client: SpeechClient, src: Path, fmt: str, out: Path, realtime: bool,
+                   constraint: pb.Constraint | None = None) -> None:
     try:
         config, chunks = file_chunks(src, chunk_ms=160 if realtime else 1000)
         audio_s = sf.info(str(src)).duration
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise ValueError(f"cannot read audio: {e}") from None
     config.interim_results = False
+    if constraint is not None:
+        config.constraint.CopyFrom(constraint)
     responses = list(client.stream(chunks, config, realtime=realtime))
     text = render(fmt, segments_from(responses), str(src), audio_s)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -58,9 +63,10 @@ def run(args) -> int:
     todo = [(f, o) for f, o in todo if args.overwrite or not o.exists()]
     failed: list[tuple[Path, str]] = []
     client = SpeechClient(args.server, token=args.token, tls_ca=args.tls_ca)
+    constraint = request_constraint(args)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
             tqdm(total=len(todo), unit="file", disable=args.quiet, file=sys.stderr) as bar:
-        futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime): f for f, o in todo}
+        futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime, constraint): f for f, o in todo}
         for fut in as_completed(futures):
             src = futures[fut]
             try:

@@ -1,12 +1,14 @@
 """The recogniser API that everything above the models uses.
 
-    rec = Recogniser(model)
+    rec = Recogniser(model, beam=BeamDecoder(...))  # beam: finals by LM beam search (optional)
     rec.transcribe(audio, sample_rate)            # offline, whole recording
-    s = rec.open_stream(); s.accept(chunk) ...    # streaming: partial hypotheses
+    s = rec.open_stream(); s.accept(chunk) ...    # streaming: partial hypotheses (greedy)
     s.finish()                                    # final hypothesis, slot freed
     rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
 
 The server drives `step` from its scheduler; it never sees layers or state tensors.
+A stream whose finals are beam-searched keeps its current utterance's logits (at most
+`MAX_BEAM_S` of them; a longer utterance's final falls back to greedy).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
+from .beam import BeamDecoder, Constraint
 from .ctc import GreedyDecoder, Hypothesis, Vocabulary
 from .recogniser import SpeechRecogniser
 from .state_pool import StatePool
@@ -31,6 +34,9 @@ def as_tensor(audio) -> Tensor:
     return t
 
 
+MAX_BEAM_S = 120.0
+
+
 @dataclass
 class StepResult:
     embeddings: Tensor      # [new_frames, d_model] on the CPU
@@ -38,7 +44,8 @@ class StepResult:
 
 
 class Recogniser:
-    def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64):
+    def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64,
+                 beam: BeamDecoder | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg = model.cfg
@@ -46,6 +53,7 @@ class Recogniser:
         self.vocab = Vocabulary(self.cfg.vocab)
         self.frame_s = self.cfg.frame_ms / 1000
         self.sample_rate = self.cfg.sample_rate
+        self.beam = beam
         self.pool = StatePool(self.model, max_streams, self.device) if self.cfg.streaming else None
         # Held across gather -> step -> scatter, and by release: a slot is never freed (and reset)
         # while a step that read it is still to write it back.
@@ -63,17 +71,29 @@ class Recogniser:
         out = self.model(x[None].to(self.device))
         return out.logits[0].cpu(), out.embeddings[0].cpu()
 
-    def transcribe(self, audio, sample_rate: int | None = None) -> Hypothesis:
+    def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None) -> Hypothesis:
         logits, _ = self.logits(audio, sample_rate)
+        if self.beam_applies(constraint):
+            return self.beam.decode(logits, constraint)
         dec = GreedyDecoder(self.vocab, self.frame_s)
         dec.accept(logits)
         return dec.hypothesis(is_final=True)
 
+    def beam_applies(self, constraint: Constraint | None) -> bool:
+        return self.beam is not None and self.beam.available(constraint)
+
+    def check_constraint(self, constraint: Constraint | None) -> None:
+        """A constraint needs the beam decoder; without one it would be silently ignored."""
+        if constraint and self.beam is None:
+            raise ValueError("this server decodes greedily (started without a beam decoder), so it cannot "
+                             "constrain the vocabulary; drop the constraint or start the server with --lm")
+
     # ----- streaming ---------------------------------------------------------------
-    def open_stream(self) -> "RecogniserStream":
+    def open_stream(self, constraint: Constraint | None = None) -> "RecogniserStream":
         if self.pool is None:
             raise RuntimeError(f"model {self.name!r} is offline-only ({self.cfg.family}); use a streaming model")
-        return RecogniserStream(self, self.pool.acquire())
+        self.check_constraint(constraint)
+        return RecogniserStream(self, self.pool.acquire(), constraint)
 
     @torch.inference_mode()
     def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult | None]:
@@ -119,7 +139,7 @@ class Recogniser:
         for i, (s, c) in enumerate(zip(streams, chunks)):
             n = int(out.lengths[i])
             s.samples_in += len(c)
-            s.decoder.accept(logits[i, :n])
+            s.take(logits[i, :n])
             results.append(StepResult(emb[i, :n], n))
         return results
 
@@ -133,15 +153,32 @@ class Recogniser:
 
 
 class RecogniserStream:
-    """One live stream: a state slot and a greedy decoder for the current utterance."""
+    """One live stream: a state slot, a greedy decoder for partials of the current utterance,
+    and (when finals are beam-searched) that utterance's logits."""
 
-    def __init__(self, recogniser: Recogniser, slot: int):
+    def __init__(self, recogniser: Recogniser, slot: int, constraint: Constraint | None = None):
         self.rec = recogniser
         self.slot = slot
         self.samples_in = 0
         self.closed = False
         self.utterance_offset_s = 0.0
+        self.constraint = constraint
         self.decoder = GreedyDecoder(recogniser.vocab, recogniser.frame_s)
+        self._beam = recogniser.beam_applies(constraint)
+        self._logits: list[Tensor] = []
+        self._max_frames = int(MAX_BEAM_S / recogniser.frame_s)
+
+    def take(self, logits: Tensor) -> None:
+        """The next frames' logits [n, vocab] of this stream (from a batched step)."""
+        self.decoder.accept(logits)
+        if self._beam and self.decoder.frames <= self._max_frames:
+            self._logits.append(logits.clone())
+
+    def _final(self) -> Hypothesis:
+        if self._beam and self.decoder.frames <= self._max_frames:
+            logits = torch.cat(self._logits) if self._logits else torch.zeros(0, len(self.rec.vocab))
+            return self.rec.beam.decode(logits, self.constraint, self.utterance_offset_s)
+        return self.decoder.hypothesis(True, self.utterance_offset_s)
 
     def _check_open(self):
         if self.closed:
@@ -164,9 +201,10 @@ class RecogniserStream:
         """End of audio: decode what the lookahead held back, return the final, free the slot."""
         self._check_open()
         self.rec._flush(self)
-        hyp = self.decoder.hypothesis(True, self.utterance_offset_s)
-        self.close()
-        return hyp
+        try:
+            return self._final()
+        finally:
+            self.close()
 
     def silence_s(self) -> float:
         """Audio since the last character of the current utterance (all of it if none yet)."""
@@ -175,11 +213,13 @@ class RecogniserStream:
     def utterance_s(self) -> float:
         return self.decoder.frames * self.rec.frame_s
 
-    def end_utterance(self) -> Hypothesis:
-        """Close the current utterance (endpointing) and start the next; the audio state runs on."""
-        hyp = self.decoder.hypothesis(True, self.utterance_offset_s)
+    def end_utterance(self, decode: bool = True) -> Hypothesis | None:
+        """Close the current utterance (endpointing) and start the next; the audio state runs on.
+        decode=False drops it undecoded (an utterance with nothing said)."""
+        hyp = self._final() if decode else None
         self.utterance_offset_s += self.decoder.frames * self.rec.frame_s
         self.decoder = GreedyDecoder(self.rec.vocab, self.rec.frame_s)
+        self._logits = []
         return hyp
 
     def close(self) -> None:

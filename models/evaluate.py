@@ -38,13 +38,13 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
             "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
 
 
-def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160):
+def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None):
     chunk = max(1, int(rec.sample_rate * chunk_ms / 1000))
 
     def transcribe(_path, samples) -> str:
         if not streaming:
-            return rec.transcribe(samples).text
-        s = rec.open_stream()
+            return rec.transcribe(samples, constraint=constraint).text
+        s = rec.open_stream(constraint)
         for i in range(0, samples.size, chunk):
             s.accept(samples[i:i + chunk])
         return s.finish().text
@@ -52,13 +52,13 @@ def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160):
     return transcribe
 
 
-def through_server(target: str, token: str | None = None):
+def through_server(target: str, token: str | None = None, constraint=None):
     from clients.speech_client import SpeechClient
 
     client = SpeechClient(target, token=token)
 
     def transcribe(path, _samples) -> str:
-        resp = client.recognize_file(path)
+        resp = client.recognize_file(path, constraint=constraint)
         return resp.results[0].alternatives[0].transcript if resp.results else ""
 
     return transcribe

@@ -17,6 +17,7 @@ from .config import BUILTIN_CONFIGS, ModelConfig
 from .recogniser import SpeechRecogniser
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
+SHIPPED_LM = SHIPPED_DIR / "lm" / "english-3gram.arpa.gz"
 
 
 class ModelNotFound(LookupError):
@@ -105,3 +106,15 @@ def load_model(name: str, allow_untrained: bool = False) -> SpeechRecogniser:
     if name in BUILTIN_CONFIGS:
         hint = f"; {name!r} is a built-in size with no trained weights yet"
     raise ModelNotFound(f"unknown model {name!r}; trained models available: {available or 'none'}{hint}")
+
+
+def resolve_lm(spec: str) -> Path | None:
+    """--lm: "default" (the shipped word trigram, if present), "none", or an ARPA file (.gz too)."""
+    if spec in ("", "none"):
+        return None
+    if spec == "default":
+        return SHIPPED_LM if SHIPPED_LM.exists() else None
+    path = Path(spec)
+    if not path.is_file():
+        raise ModelNotFound(f"no language model file {spec!r} (an ARPA file, optionally .gz; or 'default', 'none')")
+    return path

@@ -59,7 +59,7 @@ class StreamResampler:
         return self._rs.resample_chunk(samples, last=last)
 
 
-def file_chunks(data: bytes, encoding: int, sample_rate: int, channels: int, target_rate: int,
+def request_chunks(data: bytes, encoding: int, sample_rate: int, channels: int, target_rate: int,
                 chunk_s: float = 10.0):
     """Recognize's audio, decoded block by block and resampled as it goes: memory stays bounded
     by the request itself however long the recording. Container bytes (wav/flac/ogg/mp3) when

@@ -14,7 +14,15 @@ class ServerConfig:
     metrics_port: int = 9464            # Prometheus /metrics over HTTP; 0 turns it off
     device: str = "cpu"
     cpu_fallback: bool = False          # --device cuda where there is none: serve on the CPU (warned) instead of refusing
-    model: str = "wavenet-base"         # the streaming model
+    model: str = "wavenet-cpu"          # the streaming model
+    offline_model: str = "logmel-cnn-cpu"  # Recognize's model for whole files ("" = the streaming model for all)
+    offline_max_s: float = 600.0        # longer files go through the streaming model, block by block
+    lm: str = "default"                 # finals' beam search LM: default (shipped), none (greedy), or an ARPA path
+    # Beam search (the same defaults as models.beam.BeamConfig, tuned by scripts/tune_beam.py; a test
+    # keeps them equal, and this module free of model imports so `wavestream health` starts fast)
+    lm_weight: float = 1.0              # LM score weight
+    word_score: float = 0.0             # bonus per word (longer vs shorter transcripts)
+    beam_size: int = 32
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
     max_batch: int = 64                 # streams per batched model step

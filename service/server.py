@@ -15,8 +15,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from models.beam import BeamConfig, BeamDecoder
+from models.ctc import Vocabulary
 from models.engine import Recogniser
-from models.registry import ModelLoadError, ModelNotFound, load_model
+from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
 
 from .config import ServerConfig
@@ -69,20 +71,42 @@ def resolve_device(name: str, cpu_fallback: bool = False) -> torch.device:
         raise SystemExit(f"wavestream: cannot start: --device {name!r} is not a device (cpu, cuda, cuda:N): {e}") from None
 
 
-def load_recogniser(cfg: ServerConfig) -> Recogniser:
-    device = resolve_device(cfg.device, cfg.cpu_fallback)
+def _load(name: str, cfg: ServerConfig):
     try:
-        model = load_model(cfg.model, allow_untrained=cfg.untrained)
+        model = load_model(name, allow_untrained=cfg.untrained)
     except ModelNotFound as e:
         hint = "" if cfg.untrained else " (--untrained serves seeded random weights of a built-in size, for testing only)"
         raise SystemExit(f"wavestream: cannot start: {e}{hint}") from None
     except ModelLoadError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
+    if cfg.untrained and not any(m.name == name for m in list_models()):
+        log.warning("serving %s with seeded RANDOM weights (--untrained): transcripts are noise", name)
+    return model
+
+
+def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
+    """The streaming model (StreamingRecognize, long files) and the optional offline one
+    (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
+    device = resolve_device(cfg.device, cfg.cpu_fallback)
+    model = _load(cfg.model, cfg)
     if not model.cfg.streaming:
-        raise SystemExit(f"wavestream: cannot start: {cfg.model!r} is an offline-only model; serve a streaming one")
-    if cfg.untrained:
-        log.warning("serving %s with seeded RANDOM weights (--untrained): transcripts are noise", cfg.model)
-    return Recogniser(model, device=device, max_streams=cfg.max_streams)
+        raise SystemExit(f"wavestream: cannot start: {cfg.model!r} is an offline-only model; serve a streaming one "
+                         f"(--model), and give it as --offline-model")
+    offline_model = _load(cfg.offline_model, cfg) if cfg.offline_model else None
+    if offline_model is not None and (offline_model.cfg.vocab != model.cfg.vocab
+                                      or offline_model.cfg.sample_rate != model.cfg.sample_rate):
+        raise SystemExit(f"wavestream: cannot start: --offline-model {cfg.offline_model!r} has another vocabulary or "
+                         f"sample rate than --model {cfg.model!r}")
+    try:
+        lm = resolve_lm(cfg.lm)
+    except ModelNotFound as e:
+        raise SystemExit(f"wavestream: cannot start: {e}") from None
+    beam = BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000, lm,
+                       BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight, word_score=cfg.word_score))
+    log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
+    rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam)
+    offline = Recogniser(offline_model, device=device, beam=beam) if offline_model is not None else None
+    return rec, offline
 
 
 async def warm_up(rec: Recogniser, scheduler: Scheduler) -> None:
@@ -95,13 +119,13 @@ async def warm_up(rec: Recogniser, scheduler: Scheduler) -> None:
 
 async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_signals: bool = True) -> None:
     """Run until SIGTERM/SIGINT (or cancellation when embedded without signal handling)."""
-    rec = load_recogniser(cfg)
+    rec, offline = load_recognisers(cfg)
     scheduler = Scheduler(rec, cfg.max_batch, cfg.max_wait_ms)
     options = [("grpc.max_receive_message_length", cfg.max_message_bytes),
                ("grpc.max_send_message_length", cfg.max_message_bytes)]
     interceptors = [BearerTokenAuth(cfg.token)] if cfg.token else []
     server = grpc.aio.server(options=options, interceptors=interceptors)
-    server.add_generic_rpc_handlers((speech_handlers(SpeechServicer(rec, scheduler, cfg)),))
+    server.add_generic_rpc_handlers((speech_handlers(SpeechServicer(rec, scheduler, cfg, offline)),))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
@@ -124,7 +148,10 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_si
     await warm_up(rec, scheduler)  # readiness only after a real forward pass
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    if offline is not None:
+        await asyncio.to_thread(offline.transcribe, np.zeros(offline.sample_rate // 2, dtype=np.float32))
     print(f"wavestream: serving {rec.name} on {cfg.host}:{port} ({rec.device}, "
+          f"{f'files up to {cfg.offline_max_s:g} s: {offline.name}, ' if offline else ''}"
           f"{'TLS' if cfg.tls_cert else 'plaintext'}{', token auth' if cfg.token else ''}"
           f"{f', metrics on :{cfg.metrics_port}' if cfg.metrics_port else ''})", file=sys.stderr, flush=True)
     stop = asyncio.Event()

@@ -7,17 +7,18 @@ import logging
 from contextlib import asynccontextmanager
 
 import grpc
+import numpy as np
 
 from models.engine import Recogniser
 from models.registry import list_models
 from protos.wavestream.v1 import speech_pb2 as pb
 
 from . import metrics
-from .audio_input import check_format, file_chunks
+from .audio_input import check_format, request_chunks
 from .config import ServerConfig
 from .errors import IdleTimeout, InvalidArgument, Malformed, RequestError, tolerant_parser
 from .scheduler import Scheduler
-from .session import StreamSession, check_model, result_message
+from .session import StreamSession, check_model, request_constraint, result_message
 
 log = logging.getLogger("wavestream.server")
 RECOGNIZE_CHUNK_S = 10.0  # Recognize runs long files through the stream path in pieces: bounded memory
@@ -45,8 +46,17 @@ async def rpc_status(method: str, context):
 
 
 class SpeechServicer:
-    def __init__(self, rec: Recogniser, scheduler: Scheduler, cfg: ServerConfig):
-        self.rec, self.scheduler, self.cfg = rec, scheduler, cfg
+    def __init__(self, rec: Recogniser, scheduler: Scheduler, cfg: ServerConfig, offline: Recogniser | None = None):
+        self.rec, self.scheduler, self.cfg, self.offline = rec, scheduler, cfg, offline
+        # whole-file passes of the offline model at once: each takes a core or more
+        self._offline_slots = asyncio.Semaphore(2)
+
+    def _file_model(self, name: str) -> Recogniser | None:
+        """Recognize's model: the offline one when asked for or by default; None: the stream path."""
+        if self.offline is not None and name in ("", self.offline.name):
+            return self.offline
+        check_model(name, self.rec, self.offline)
+        return None
 
     async def _requests(self, request_iterator, context):
         """The client's messages, ended with an error if it goes quiet past the idle timeout."""
@@ -73,6 +83,9 @@ class SpeechServicer:
                         if session is not None:
                             raise InvalidArgument("a second config arrived mid-stream: send one config first, "
                                                   "then only audio")
+                        if self.offline is not None and req.config.model == self.offline.name:
+                            raise InvalidArgument(f"model {self.offline.name!r} is offline-only (whole files): send "
+                                                  f"the file with Recognize, or stream with {self.rec.name!r}")
                         session = StreamSession(req.config, self.rec, self.scheduler, self.cfg)
                     elif kind == "audio":
                         if session is None:
@@ -122,36 +135,70 @@ class SpeechServicer:
             if isinstance(request, Malformed):
                 raise InvalidArgument(request.message)
             cfg = request.config
-            check_model(cfg.model, self.rec)  # before decoding: a wrong name is the first thing to say
+            offline = self._file_model(cfg.model)  # before decoding: a wrong name is the first thing to say
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
-            chunks = file_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
+            constraint = request_constraint(cfg.constraint)
+            chunks = request_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
                                  self.rec.sample_rate, RECOGNIZE_CHUNK_S)
             first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken
-            session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate)
-            session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
-            samples = 0
-            try:
-                chunk = first
-                while chunk is not None:
-                    if chunk.size:
-                        samples += chunk.size
-                        await self.scheduler.submit(session.stream, chunk)
+            pending = [first] if first is not None else []
+            if offline is not None:
+                limit = int(self.cfg.offline_max_s * offline.sample_rate)
+                while sum(c.size for c in pending) <= limit:
                     chunk = await asyncio.to_thread(next, chunks, None)
-                final = await asyncio.to_thread(session.stream.finish)
-            finally:
-                await session.aclose()
+                    if chunk is None:
+                        break
+                    pending.append(chunk)
+                else:
+                    if cfg.model:
+                        raise InvalidArgument(f"the offline model {offline.name!r} takes recordings up to "
+                                              f"{self.cfg.offline_max_s:g} s; use {self.rec.name!r}, which "
+                                              f"takes any length (or leave the model empty)")
+                    offline = None  # the streaming model takes it from here, block by block
+            if offline is not None:
+                final, samples = await self._whole_file(offline, pending, constraint)
+            else:
+                final, samples = await self._through_stream(pending, chunks, cfg.constraint)
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
+
+    async def _whole_file(self, offline: Recogniser, pending, constraint):
+        try:
+            offline.check_constraint(constraint)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+        audio = np.concatenate(pending) if pending else np.zeros(0, dtype=np.float32)
+        async with self._offline_slots:
+            final = await asyncio.to_thread(offline.transcribe, audio, None, constraint or None)
+        return final, audio.size
+
+    async def _through_stream(self, pending, chunks, constraint: pb.Constraint):
+        session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
+                                           constraint=constraint)
+        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
+        samples = 0
+        try:
+            chunk = pending.pop(0) if pending else None
+            while chunk is not None:
+                if chunk.size:
+                    samples += chunk.size
+                    await self.scheduler.submit(session.stream, chunk)
+                chunk = pending.pop(0) if pending else await asyncio.to_thread(next, chunks, None)
+            final = await asyncio.to_thread(session.stream.finish)
+        finally:
+            await session.aclose()
+        return final, samples
 
     async def ListModels(self, request, context):
         if isinstance(request, Malformed):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request.message)
         models = []
+        served = {r.name: r for r in (self.rec, self.offline) if r is not None}
         for m in list_models(include_untrained=self.cfg.untrained):
-            if m.name != self.rec.name:
+            if m.name not in served:
                 continue
-            c = self.rec.cfg
+            c = served[m.name].cfg
             models.append(pb.ModelInfo(name=m.name, family=m.family, streaming=c.streaming, trained=m.trained,
                                        frame_ms=c.frame_ms, lookahead_ms=c.lookahead_ms))
         return pb.ListModelsResponse(models=models, default_model=self.rec.name)

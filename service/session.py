@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from models.beam import Constraint
 from models.ctc import Hypothesis
 from models.engine import Recogniser
 from models.state_pool import PoolFull
@@ -44,9 +45,19 @@ def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointR
     )
 
 
-def check_model(name: str, rec: Recogniser) -> None:
-    if name and name != rec.name:
-        raise InvalidArgument(f"unknown model {name!r}; this server has {rec.name!r} (ListModels shows what it has)")
+def request_constraint(c: pb.Constraint) -> Constraint:
+    try:
+        return Constraint.parse(c.vocabulary, c.phrases, c.vocabulary_set)
+    except ValueError as e:
+        raise InvalidArgument(f"constraint: {e}") from None
+
+
+def check_model(name: str, rec: Recogniser, offline: Recogniser | None = None) -> None:
+    """Empty (the default) or a model this server has; `offline` only where whole files go."""
+    if not name or name == rec.name or (offline is not None and name == offline.name):
+        return
+    names = " and ".join(repr(r.name) for r in (rec, offline) if r is not None)
+    raise InvalidArgument(f"unknown model {name!r}; this server has {names} (ListModels shows what it has)")
 
 
 class StreamSession:
@@ -59,8 +70,13 @@ class StreamSession:
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
+        constraint = request_constraint(cfg.constraint)
         try:
-            self.stream = rec.open_stream()
+            rec.check_constraint(constraint)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+        try:
+            self.stream = rec.open_stream(constraint)
         except PoolFull:
             raise ResourceExhausted(f"the server is at its limit of {server.max_streams} concurrent streams; "
                                     f"retry later or add replicas") from None
@@ -93,15 +109,15 @@ class StreamSession:
             return []
         timed = await self.scheduler.submit(self.stream, samples)
         metrics.RTF.observe(timed.compute_ms / 1000 / max(samples.size / self.rec.sample_rate, 1e-3))
-        out = self._respond(timed)
+        out = await self._respond(timed)
         metrics.PARTIAL_LATENCY.observe(time.perf_counter() - arrived)
         return out
 
-    def _respond(self, timed) -> list[pb.StreamingRecognizeResponse]:
+    async def _respond(self, timed) -> list[pb.StreamingRecognizeResponse]:
         words = self.cfg.word_time_offsets
         decision = self.rules.decide(self.stream.has_text(), self.stream.silence_s(), self.stream.utterance_s())
-        if decision == "final":
-            final = self.stream.end_utterance()
+        if decision == "final":  # a beam search: off the event loop
+            final = await asyncio.to_thread(self.stream.end_utterance)
             resp = pb.StreamingRecognizeResponse(results=[result_message(final, self.utterance, words)],
                                                  end_of_utterance=True, latency=self._latency(timed))
             self.utterance += 1
@@ -110,7 +126,7 @@ class StreamSession:
                 self.done = True
             return [resp]
         if decision == "reset":
-            self.stream.end_utterance()
+            self.stream.end_utterance(decode=False)  # nothing said: no final to decode
             return []
         if self.cfg.interim_results and timed.result.new_frames:
             # One interim per chunk that decoded frames, changed or not: clients see progress and

@@ -12,7 +12,8 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
     manifest.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
     outs = []
     for extra in ([], ["--streaming", "--chunk-ms", "37"]):
-        r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--untrained", "--json", *extra],
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--model", "wavenet-base",
+                            "--untrained", "--json", *extra],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         outs.append(json.loads(r.stdout))
@@ -22,3 +23,44 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
         assert o["n"] == 12 and o["audio_s"] > 0 and o["wer"] >= 0.9  # random weights: nearly every word wrong
     assert streaming["wer"] == offline["wer"] and streaming["cer"] == offline["cer"]
     assert streaming["examples"] == offline["examples"]
+
+
+def few(shared_data, tmp_path, speaker: str, n: int):
+    src = shared_data / "real" / "fsdd.jsonl"
+    rows = [json.loads(l) for l in src.read_text().splitlines() if json.loads(l)["speaker"] == speaker][::25][:n]
+    manifest = tmp_path / f"{speaker}.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
+    return manifest
+
+
+def run_eval(*args) -> dict:
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", *map(str, args), "--json"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_eval_with_the_shipped_lm_and_a_digits_vocabulary(shared_data, tmp_path):
+    manifest = few(shared_data, tmp_path, "theo", 20)  # the held-out speaker
+    offline = run_eval(manifest, "--lm", "default")
+    streaming = run_eval(manifest, "--lm", "default", "--streaming", "--chunk-ms", "160")
+    digits = run_eval(manifest, "--vocabulary-set", "digits")
+    assert streaming["examples"] == offline["examples"] and streaming["wer"] == offline["wer"]
+    words = {"zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+    assert all(set(e["hyp"].split()) <= words for e in digits["examples"])
+    assert digits["wer"] <= offline["wer"]
+    assert "constrained" in digits["model"] and "lm default" in offline["model"]
+
+
+def test_lm_command_builds_a_model_eval_can_use(shared_data, tmp_path):
+    text = tmp_path / "digits.txt"
+    text.write_text("\n".join(["one two three", "four five six", "seven eight nine zero"] * 5) + "\n")
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "lm", str(text), "--out", str(tmp_path / "d.arpa.gz"),
+                        "--min-count", "1"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["words"] == 10
+    out = run_eval(few(shared_data, tmp_path, "george", 5), "--lm", tmp_path / "d.arpa.gz")
+    assert out["n"] == 5 and "lm" in out["model"]
+    missing = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(text), "--lm", str(tmp_path / "no.arpa")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert missing.returncode != 0 and "no language model file" in missing.stderr

@@ -27,8 +27,12 @@ def free_port() -> int:
 class ServerProcess:
     def __init__(self, *extra: str, env: dict | None = None):
         self.metrics_port = free_port()
-        cmd = [sys.executable, "-m", "clients.cli", "serve", "--untrained", "--port", "0",
-               "--metrics-port", str(self.metrics_port), *extra]
+        # The base size with seeded random weights (what the tests compute expectations with), no LM
+        # and no offline model: a quick start, and Recognize takes the stream path the tests compare
+        # with streams. Tests of the shipped models, the LM and the offline path ask for them
+        # (a later flag wins).
+        cmd = [sys.executable, "-m", "clients.cli", "serve", "--untrained", "--model", "wavenet-base", "--lm", "none",
+               "--offline-model", "", "--port", "0", "--metrics-port", str(self.metrics_port), *extra]
         import os
 
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, text=True,

@@ -64,6 +64,13 @@ STREAM_CASES = {
                              "endpointing.silence_after_text_s must be"),
     "NaN endpointing": ([cfg(endpointing=pb.EndpointingConfig(max_utterance_s=float("nan")))], INVALID,
                         "endpointing.max_utterance_s must be"),
+    "constraint with digits in a word": ([cfg(constraint=pb.Constraint(vocabulary=["call", "911"]))], INVALID,
+                                         "spell numbers out"),
+    "constraint with both words and phrases": ([cfg(constraint=pb.Constraint(vocabulary=["yes"], phrases=["no"]))],
+                                               INVALID, "not both"),
+    "unknown vocabulary set": ([cfg(constraint=pb.Constraint(vocabulary_set="klingon"))], INVALID,
+                               "unknown vocabulary set 'klingon'"),
+    "vocabulary too large": ([cfg(constraint=pb.Constraint(vocabulary=["yes"] * 6000))], INVALID, "at most 5000 words"),
     "negative max_alternatives": ([cfg(max_alternatives=-2)], INVALID, "max_alternatives must be >= 0"),
     "NaN samples": ([cfg(encoding=pb.FLOAT32), audio(np.array([0.1, np.nan], "<f4").tobytes())], INVALID,
                     "NaN or infinite"),
@@ -85,6 +92,8 @@ STREAM_CASES = {
 
 RECOGNIZE_CASES = {
     "empty file": (pb.RecognizeRequest(audio=b""), INVALID, "no audio bytes"),
+    "phrase with punctuation": (pb.RecognizeRequest(config=pb.RecognitionConfig(constraint=pb.Constraint(
+        phrases=["lights on!"])), audio=wav_bytes(np.zeros(1600))), INVALID, "only the letters a-z"),
     "undecodable file": (pb.RecognizeRequest(audio=b"RIFF....WAVEjunkjunk"), INVALID, "cannot decode the audio bytes"),
     "WAV header only": (pb.RecognizeRequest(audio=wav_bytes(np.zeros(1600))[:44]), INVALID, "no samples"),
     "truncated WAV decodes what is there": (pb.RecognizeRequest(audio=wav_bytes(np.zeros(16000))[:16044]), OK, ""),

@@ -29,7 +29,7 @@ class EndpointingConfig(_message.Message):
     def __init__(self, disabled: _Optional[bool] = ..., silence_without_text_s: _Optional[float] = ..., silence_after_text_s: _Optional[float] = ..., max_utterance_s: _Optional[float] = ...) -> None: ...
 
 class RecognitionConfig(_message.Message):
-    __slots__ = ("model", "encoding", "sample_rate_hz", "channels", "interim_results", "word_time_offsets", "max_alternatives", "endpointing", "single_utterance")
+    __slots__ = ("model", "encoding", "sample_rate_hz", "channels", "interim_results", "word_time_offsets", "max_alternatives", "endpointing", "single_utterance", "constraint")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
     SAMPLE_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +39,7 @@ class RecognitionConfig(_message.Message):
     MAX_ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
     ENDPOINTING_FIELD_NUMBER: _ClassVar[int]
     SINGLE_UTTERANCE_FIELD_NUMBER: _ClassVar[int]
+    CONSTRAINT_FIELD_NUMBER: _ClassVar[int]
     model: str
     encoding: AudioEncoding
     sample_rate_hz: int
@@ -48,7 +49,18 @@ class RecognitionConfig(_message.Message):
     max_alternatives: int
     endpointing: EndpointingConfig
     single_utterance: bool
-    def __init__(self, model: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., interim_results: _Optional[bool] = ..., word_time_offsets: _Optional[bool] = ..., max_alternatives: _Optional[int] = ..., endpointing: _Optional[_Union[EndpointingConfig, _Mapping]] = ..., single_utterance: _Optional[bool] = ...) -> None: ...
+    constraint: Constraint
+    def __init__(self, model: _Optional[str] = ..., encoding: _Optional[_Union[AudioEncoding, str]] = ..., sample_rate_hz: _Optional[int] = ..., channels: _Optional[int] = ..., interim_results: _Optional[bool] = ..., word_time_offsets: _Optional[bool] = ..., max_alternatives: _Optional[int] = ..., endpointing: _Optional[_Union[EndpointingConfig, _Mapping]] = ..., single_utterance: _Optional[bool] = ..., constraint: _Optional[_Union[Constraint, _Mapping]] = ...) -> None: ...
+
+class Constraint(_message.Message):
+    __slots__ = ("vocabulary", "vocabulary_set", "phrases")
+    VOCABULARY_FIELD_NUMBER: _ClassVar[int]
+    VOCABULARY_SET_FIELD_NUMBER: _ClassVar[int]
+    PHRASES_FIELD_NUMBER: _ClassVar[int]
+    vocabulary: _containers.RepeatedScalarFieldContainer[str]
+    vocabulary_set: str
+    phrases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, vocabulary: _Optional[_Iterable[str]] = ..., vocabulary_set: _Optional[str] = ..., phrases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StreamingRecognizeRequest(_message.Message):
     __slots__ = ("config", "audio")

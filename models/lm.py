@@ -1,0 +1,149 @@
+"""Word n-gram language models, written as ARPA files for the beam search decoder (KenLM reads them).
+
+`wavestream lm TEXT ... --out FILE.arpa[.gz]` estimates an interpolated Kneser-Ney model: each
+order discounts its counts by D = n1 / (n1 + 2 n2) and gives the mass to the next lower order,
+whose counts are continuation counts (how many different words precede an n-gram), except for
+n-grams that open a sentence, which keep their raw counts (as KenLM's lmplz does). Interpolated
+probabilities go into the file as they are; for an unseen word the back-off weight is exactly the
+interpolation weight, so the ARPA file is the interpolated model. Highest-order n-grams seen
+fewer than `min_count` times are pruned, and their contexts' back-off weights renormalised.
+
+No estimation tool (lmplz, SRILM) installs from a package registry here, hence this module;
+querying is KenLM's, through flashlight-text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+BOS, EOS, UNK = "<s>", "</s>", "<unk>"
+
+
+def _ngrams(sentences: Iterable[str], order: int) -> list[Counter]:
+    counts = [Counter() for _ in range(order + 1)]  # counts[n]: n-gram tuple -> raw count
+    for line in sentences:
+        words = line.split()
+        if not words:
+            continue
+        tokens = [BOS, *words, EOS]
+        for n in range(1, order + 1):
+            c = counts[n]
+            for i in range(len(tokens) - n + 1):
+                c[tuple(tokens[i:i + n])] += 1
+    return counts
+
+
+def _adjusted(counts: list[Counter], order: int) -> list[Counter]:
+    """Kneser-Ney adjusted counts: raw at the top order and for n-grams opening a sentence,
+    continuation counts (distinct left neighbours) below."""
+    adjusted = [Counter() for _ in range(order + 1)]
+    adjusted[order] = counts[order]
+    for n in range(order - 1, 0, -1):
+        cont = Counter(g[1:] for g in counts[n + 1])
+        adjusted[n] = Counter({g: (c if g[0] == BOS else cont.get(g, c)) for g, c in counts[n].items()})
+    return adjusted
+
+
+def _discount(adjusted: Counter) -> float:
+    n1 = sum(1 for c in adjusted.values() if c == 1)
+    n2 = sum(1 for c in adjusted.values() if c == 2)
+    if n1 == 0 or n2 == 0:
+        return 0.5
+    return min(0.95, max(0.05, n1 / (n1 + 2 * n2)))
+
+
+def estimate(sentences: Iterable[str], order: int = 3, min_count: int = 2) -> dict:
+    """Interpolated Kneser-Ney. Returns {"probs": [n -> {ngram: p}], "backoff": {context: w}}."""
+    if order < 1:
+        raise ValueError("order must be at least 1")
+    counts = _ngrams(sentences, order)
+    if not counts[1]:
+        raise ValueError("no words in the language model text")
+    adjusted = _adjusted(counts, order)
+    probs: list[dict] = [{} for _ in range(order + 1)]
+    backoff: dict[tuple, float] = {}
+    vocab = [g[0] for g in adjusted[1] if g[0] != BOS] + [UNK]
+    for n in range(1, order + 1):
+        d = _discount(adjusted[n])
+        totals: dict[tuple, float] = defaultdict(float)
+        types: dict[tuple, int] = defaultdict(int)
+        for g, c in adjusted[n].items():
+            if g[-1] == BOS:
+                continue
+            totals[g[:-1]] += c
+            types[g[:-1]] += 1
+        gamma = {h: d * types[h] / totals[h] for h in totals}
+        for g, c in adjusted[n].items():
+            if g[-1] == BOS:
+                continue
+            h = g[:-1]
+            lower = probs[n - 1][g[1:]] if n > 1 else 1.0 / len(vocab)
+            probs[n][g] = max(c - d, 0.0) / totals[h] + gamma[h] * lower
+        if n == 1:
+            probs[1][(UNK,)] = gamma[()] / len(vocab)
+        for h, w in gamma.items():
+            if n > 1:
+                backoff[h] = w
+    if order > 1 and min_count > 1:
+        _prune(probs, backoff, counts[order], order, min_count)
+    probs[1][(BOS,)] = 0.0
+    return {"probs": probs, "backoff": backoff, "order": order}
+
+
+def _prune(probs, backoff, raw: Counter, order: int, min_count: int) -> None:
+    """Drop rare top-order n-grams; a context's back-off weight takes up the mass they had."""
+    kept_p: dict[tuple, float] = defaultdict(float)
+    kept_lower: dict[tuple, float] = defaultdict(float)
+    top = probs[order]
+    for g in list(top):
+        if raw[g] < min_count:
+            del top[g]
+        else:
+            kept_p[g[:-1]] += top[g]
+            kept_lower[g[:-1]] += probs[order - 1][g[1:]]
+    for h in list(backoff):
+        if len(h) == order - 1:
+            if h in kept_p:
+                backoff[h] = max(1e-12, 1.0 - kept_p[h]) / max(1e-12, 1.0 - kept_lower[h])
+            else:
+                backoff[h] = 1.0  # every continuation pruned: back off whole
+
+
+def write_arpa(model: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    probs, backoff, order = model["probs"], model["backoff"], model["order"]
+    opener = gzip.open if path.suffix == ".gz" else open
+    tmp = path.with_name(path.name + ".partial")
+    with opener(tmp, "wt", encoding="utf-8") as f:
+        f.write("\\data\\\n")
+        for n in range(1, order + 1):
+            f.write(f"ngram {n}={len(probs[n])}\n")
+        for n in range(1, order + 1):
+            f.write(f"\n\\{n}-grams:\n")
+            for g in sorted(probs[n]):
+                p = probs[n][g]
+                logp = -99.0 if p <= 0 else math.log10(p)
+                line = f"{logp:.6f}\t{' '.join(g)}"
+                if n < order and g in backoff:
+                    line += f"\t{math.log10(max(backoff[g], 1e-12)):.6f}"
+                f.write(line + "\n")
+        f.write("\n\\end\\\n")
+    tmp.replace(path)
+    return path
+
+
+def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2) -> dict:
+    """Estimate from text files (one normalised sentence a line) and write the ARPA file."""
+    def lines():
+        for t in text_files:
+            with open(t, encoding="utf-8") as f:
+                yield from (line.strip() for line in f)
+    model = estimate(lines(), order, min_count)
+    path = write_arpa(model, out)
+    return {"arpa": str(path), "order": order, "words": len(model["probs"][1]) - 3,  # less <s>, </s>, <unk>
+            **{f"{n}-grams": len(model["probs"][n]) for n in range(1, order + 1)}}

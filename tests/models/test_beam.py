@@ -1,0 +1,151 @@
+"""Beam search finals: the LM and constraints change what comes out the way a user expects,
+word times stay right, and streamed finals equal offline finals."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from models.beam import BeamDecoder, Constraint
+from models.ctc import Vocabulary, greedy_transcript
+from models.engine import Recogniser
+from models.lm import build
+from models.registry import untrained_model
+
+VOCAB = Vocabulary(" 'abcdefghijklmnopqrstuvwxyz")
+FRAME_S = 0.04
+
+
+def emissions(text: str, frames_per_char: int = 2, noise: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Logits a model might give for `text`: each character held a few frames, then a blank."""
+    g = torch.Generator().manual_seed(seed)
+    rows = []
+    for ch in text:
+        for tok in [VOCAB.index[ch]] * frames_per_char + [0]:
+            r = torch.full((len(VOCAB),), -8.0)
+            r[tok] = 0.0
+            rows.append(r)
+    x = torch.stack(rows)
+    return x + noise * torch.randn(x.shape, generator=g)
+
+
+@pytest.fixture(scope="module")
+def lm_path(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lm")
+    text = d / "text.txt"
+    text.write_text("\n".join(["the cat sat on the mat", "the dog sat on the rug", "a cat ran under the mat",
+                               "the mat is red", "a dog is big"] * 20) + "\n")
+    return build([text], d / "lm.arpa.gz", order=3, min_count=1)["arpa"]
+
+
+def test_a_letter_held_over_frames_is_one_letter(lm_path):
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path)
+    for frames in (1, 2, 3):
+        assert dec.decode(emissions("the cat sat on the mat", frames)).text == "the cat sat on the mat"
+
+
+def test_the_language_model_repairs_what_greedy_gets_wrong(lm_path):
+    x = emissions("the cat sat on the mat")
+    # the acoustics lean to "k" over "c" (3 frames a character): greedy follows them, the LM knows better
+    kat = x.clone()
+    c = 3 * "the cat".index("cat")
+    kat[c:c + 2, VOCAB.index["k"]] = 0.0
+    kat[c:c + 2, VOCAB.index["c"]] = -1.0
+    assert "kat" in greedy_transcript(kat, VOCAB, FRAME_S).text
+    assert BeamDecoder(VOCAB, FRAME_S, lm_path).decode(kat).text == "the cat sat on the mat"
+
+
+def test_word_times_follow_the_audio(lm_path):
+    hyp = BeamDecoder(VOCAB, FRAME_S, lm_path).decode(emissions("the cat sat"), time_offset_s=10.0)
+    assert [w.word for w in hyp.words] == ["the", "cat", "sat"]
+    starts = [w.start_s for w in hyp.words]
+    assert starts == sorted(starts) and starts[0] == pytest.approx(10.0)
+    assert all(w.start_s < w.end_s <= hyp.end_time_s + 1e-6 for w in hyp.words)
+    assert all(0.9 < w.confidence <= 1.0 for w in hyp.words)
+
+
+def test_digits_vocabulary_maps_near_misses_onto_digits():
+    dec = BeamDecoder(VOCAB, FRAME_S, None)  # no LM: constraints still work
+    digits = Constraint.parse(vocabulary_set="digits")
+    assert dec.decode(emissions("fife too nein"), digits).text == "five two nine"
+    assert dec.decode(emissions("one"), digits).text == "one"
+    assert all(w in digits.vocabulary for w in dec.decode(emissions("hello world", noise=1.0), digits).text.split())
+
+
+def test_phrases_come_out_whole(lm_path):
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path)
+    commands = Constraint.parse(phrases=["turn on the lights", "turn off the lights", "play music"])
+    assert dec.decode(emissions("turn of the light"), commands).text == "turn off the lights"
+    assert dec.decode(emissions("plai musik"), commands).text == "play music"
+    assert dec.decode(emissions("turn on the lights")).text != "turn on the lights"  # open vocabulary: no "lights"
+
+
+def test_constraint_validation_says_what_is_wrong():
+    with pytest.raises(ValueError, match="spell numbers out"):
+        Constraint.parse(vocabulary=["call", "911"])
+    with pytest.raises(ValueError, match="not both"):
+        Constraint.parse(vocabulary=["yes"], phrases=["no"])
+    with pytest.raises(ValueError, match="unknown vocabulary set 'nope'"):
+        Constraint.parse(vocabulary_set="nope")
+    assert not Constraint.parse(vocabulary=["  "], phrases=[""])
+    assert Constraint.parse(vocabulary=["Yes", "yes", "NO"]).vocabulary == ("no", "yes")
+
+
+def test_shared_decoder_is_safe_across_threads(lm_path):
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path)
+    digits = Constraint.parse(vocabulary_set="digits")
+    cases = [("the cat sat on the mat", None, "the cat sat on the mat"), ("fife too", digits, "five two")]
+    errors = []
+
+    def work(i):
+        text, c, want = cases[i % 2]
+        for _ in range(20):
+            got = dec.decode(emissions(text), c).text
+            if got != want:
+                errors.append((text, got))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_streamed_finals_equal_offline_finals_under_beam_search(lm_path):
+    model = untrained_model("wavenet-cpu")
+    rec = Recogniser(model, max_streams=2, beam=BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000,
+                                                             lm_path))
+    audio = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1
+    digits = Constraint.parse(vocabulary_set="digits")
+    for constraint in (None, digits):
+        offline = rec.transcribe(audio, constraint=constraint)
+        s = rec.open_stream(constraint)
+        for i in range(0, audio.size, 2560):
+            s.accept(audio[i:i + 2560])
+        streamed = s.finish()
+        assert streamed.text == offline.text
+        assert [(w.word, round(w.start_s, 3)) for w in streamed.words] == \
+               [(w.word, round(w.start_s, 3)) for w in offline.words]
+
+
+def test_a_constraint_without_a_beam_decoder_is_refused():
+    rec = Recogniser(untrained_model("wavenet-cpu"), max_streams=1)
+    with pytest.raises(ValueError, match="cannot constrain"):
+        rec.open_stream(Constraint.parse(vocabulary_set="digits"))
+
+
+def test_the_last_word_closes_though_the_model_never_emits_a_separator_after_it():
+    """Models trained on text without a trailing space never emit one at the end; an unsure
+    (but right) last word must still beat the empty transcript."""
+    rows = []
+    for ch in "seven":
+        r = torch.full((len(VOCAB),), -20.0)
+        r[VOCAB.index[ch]], r[0] = -0.4, -1.2  # the letter, only just ahead of blank
+        rows += [r, torch.where(torch.arange(len(VOCAB)) == 0, 0.0, -20.0)]
+    x = torch.stack(rows)
+    assert greedy_transcript(x, VOCAB, FRAME_S).text == "seven"
+    hyp = BeamDecoder(VOCAB, FRAME_S, None).decode(x, Constraint.parse(vocabulary_set="digits"))
+    assert hyp.text == "seven"
+    assert hyp.words[0].end_s <= hyp.end_time_s

@@ -1,0 +1,62 @@
+"""The word n-gram estimator: a proper distribution in every context, and an ARPA file KenLM reads."""
+
+import math
+import random
+
+import pytest
+
+from models.lm import BOS, EOS, UNK, build, estimate
+
+WORDS = "the a cat dog sat ran on under mat rug big small red".split()
+
+
+def corpus(n=400, seed=0):
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 8))) for _ in range(n)]
+
+
+def prob(model, w, h):
+    """p(w | h) the way an ARPA reader computes it: the listed n-gram, else back off."""
+    P, B = model["probs"], model["backoff"]
+    n = len(h) + 1
+    if h + (w,) in P[n]:
+        return P[n][h + (w,)]
+    return B.get(h, 1.0) * prob(model, w, h[1:]) if h else P[1][(UNK,)]
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 3])
+def test_every_context_sums_to_one(min_count):
+    model = estimate(corpus(), order=3, min_count=min_count)
+    vocab = [g[0] for g in model["probs"][1] if g[0] != BOS]
+    assert EOS in vocab and UNK in vocab
+    for h in [(), ("the",), ("cat", "sat"), (BOS,), (BOS, "the"), ("mat", "the"), ("red", "red")]:
+        assert sum(prob(model, w, h) for w in vocab) == pytest.approx(1.0, abs=1e-9), h
+
+
+def test_seen_continuations_beat_unseen_ones():
+    model = estimate(["turn on the lights"] * 20 + ["turn off the radio"] * 20, order=3, min_count=1)
+    assert prob(model, "lights", ("on", "the")) > 10 * prob(model, "radio", ("on", "the"))
+    assert prob(model, EOS, ("the", "lights")) > 0.5
+
+
+def test_arpa_file_loads_in_kenlm_and_scores_like_the_estimate(tmp_path):
+    from flashlight.lib.text.decoder.kenlm import KenLM
+    from flashlight.lib.text.dictionary import Dictionary
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(corpus()) + "\n")
+    report = build([text], tmp_path / "lm.arpa.gz", order=3, min_count=1)
+    assert report["words"] == len(WORDS) and report["3-grams"] > 0
+    words = Dictionary(WORDS + [UNK])
+    lm = KenLM(str(tmp_path / "lm.arpa.gz"), words)
+    model = estimate(corpus(), order=3, min_count=1)
+    state = lm.start(False)
+    state, score = lm.score(state, words.get_index("the"))
+    expected = math.log10(prob(model, "the", (BOS,)))
+    # flashlight reports KenLM's log10 scores in natural log
+    assert score in (pytest.approx(expected, abs=1e-4), pytest.approx(expected * math.log(10), abs=1e-4))
+
+
+def test_no_words_is_an_error():
+    with pytest.raises(ValueError, match="no words"):
+        estimate(["", "   "])
