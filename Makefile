@@ -15,12 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Until trained weights ship, serve the shipped size with seeded random weights (said loudly:
-# transcripts are noise). `--untrained` only allows that fallback: trained weights win.
+# The shipped streaming model (models/weights/wavenet-cpu) and word trigram (models/weights/lm).
 serve: $(STAMP)
-	@$(VENV)/bin/wavestream models | grep -q "^wavenet-base.*trained:" || \
-	  echo "make serve: no trained weights ship yet: serving RANDOM weights of wavenet-base (transcripts are noise)" >&2
-	$(VENV)/bin/wavestream serve --host 127.0.0.1 --port 50051 --device cpu --untrained
+	$(VENV)/bin/wavestream serve --host 127.0.0.1 --port 50051 --device cpu
 
 test: $(STAMP)
 	$(PY) -m pytest -q

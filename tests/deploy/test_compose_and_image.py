@@ -71,9 +71,7 @@ def test_the_images_entrypoint_and_healthcheck_work_outside_the_container(tmp_pa
     port = free_port()
     bin_dir = os.path.dirname(sys.executable)
     env = {**os.environ, **image.env, "WAVESTREAM_PORT": str(port), "WAVESTREAM_METRICS_PORT": str(free_port()),
-           "WAVESTREAM_MODEL_DIR": str(tmp_path),
-           # no trained weights ship yet: the container would refuse to start without this
-           "WAVESTREAM_UNTRAINED": "true",
+           "WAVESTREAM_MODEL_DIR": str(tmp_path),  # empty: the shipped weights serve
            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
     health = lambda: subprocess.run(image.healthcheck, env=env, capture_output=True, text=True, timeout=30)  # noqa: E731
     before = health()
@@ -94,7 +92,7 @@ def test_the_images_entrypoint_and_healthcheck_work_outside_the_container(tmp_pa
 def test_without_weights_the_entrypoint_refuses_clearly(tmp_path):
     image = Dockerfile("cpu")
     env = {**os.environ, **image.env, "WAVESTREAM_PORT": str(free_port()), "WAVESTREAM_METRICS_PORT": "0",
-           "WAVESTREAM_MODEL_DIR": str(tmp_path),
+           "WAVESTREAM_MODEL_DIR": str(tmp_path), "WAVESTREAM_MODEL": "wavenet-base",  # a size that ships untrained
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     env.pop("WAVESTREAM_UNTRAINED", None)
     r = subprocess.run(image.entrypoint, env=env, capture_output=True, text=True, timeout=120)

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The recipe behind the shipped weights (models/weights/*), stage by stage; rerun as is.
+# Each stage skips what is already done, and training resumes from its last checkpoint.
+#
+#   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
+#   STAGES="data synth train eval" (default: all), STEPS_STREAMING / STEPS_OFFLINE, THREADS per model
+#
+# data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
+#        200 sentences that neither training speech nor the language model sees.
+# synth: synthetic sentences and digit strings from every installed voice but the held-out one and
+#        mbrola (non-commercial licence); needs scripts/install-tts.sh --non-free for RHVoice and pico.
+# train: the streaming and the offline model side by side, one process each.
+# lm:    the word trigram the beam search uses, from the training text alone, and a dev set for tuning.
+# tune:  the beam search's LM weight and word score, on the dev set (logits computed once).
+# eval:  every held-out set, greedy and with the language model, streaming and offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=$(realpath "${1:-../shared/data}")
+OUT=${2:-out/shipped}
+STAGES=${STAGES:-data synth lm train tune eval}
+THREADS=${THREADS:-1}
+WS=.venv/bin/wavestream
+mkdir -p "$OUT"
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+
+if has data; then
+.venv/bin/python - "$DATA" "$OUT" <<'PY'
+import json, random, sys
+data, out = sys.argv[1], sys.argv[2]
+def rows(name):
+    return [{**r, "audio": f"{data}/real/{r['audio']}"} for r in map(json.loads, open(f"{data}/real/{name}.jsonl"))]
+def write(name, part):
+    open(f"{out}/{name}", "w").writelines(json.dumps(r) + "\n" for r in part)
+fsdd = rows("fsdd")
+write("fsdd-train.jsonl", [r for r in fsdd if r["speaker"] != "theo"])
+write("fsdd-theo.jsonl", [r for r in fsdd if r["speaker"] == "theo"])
+lj = rows("lj-amateur")
+random.Random(0).shuffle(lj)
+write("lj-test.jsonl", lj[:37])
+write("lj-train.jsonl", lj[37:])
+sentences = [s.strip() for s in open(f"{data}/text/sentences.txt") if s.strip()]
+random.Random(0).shuffle(sentences)
+held = set(sentences[:200]) | {r["text"] for r in lj}   # nothing evaluated is in training text or LM text
+open(f"{out}/eval-sentences.txt", "w").write("\n".join(sentences[:200]) + "\n")
+open(f"{out}/train-sentences.txt", "w").write("\n".join(s for s in sentences[200:] if s not in held) + "\n")
+words = "zero one two three four five six seven eight nine".split()
+rng = random.Random(0)
+digits = [w for w in words for _ in range(40)] + [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
+                                                for _ in range(1200)]
+rng.shuffle(digits)
+open(f"{out}/digits.txt", "w").write("\n".join(digits) + "\n")
+PY
+fi
+
+if has synth; then
+    EXCLUDE="rhvoice:bdl mbrola"
+    $WS synth "$OUT/train-sentences.txt" "$OUT/synth-train" --hours "${SYNTH_HOURS:-6}" --exclude-voices $EXCLUDE --quiet
+    $WS synth "$OUT/digits.txt" "$OUT/synth-digits" --hours 0.4 --seed 1 --exclude-voices $EXCLUDE --quiet
+    $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --hours 0.25 --seed 2 --voices rhvoice:bdl --quiet
+fi
+
+if has lm; then
+    # 100 training-text sentences that no training audio speaks, spoken by training voices: the dev set
+    # that tunes the beam search. They stay out of the LM text too.
+    .venv/bin/python - "$OUT" <<'PY'
+import json, random, sys
+out = sys.argv[1]
+spoken = {json.loads(l)["text"] for l in open(f"{out}/synth-train/manifest.jsonl")}
+sentences = [s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()]
+unspoken = [s for s in sentences if s not in spoken]
+dev = set(random.Random(1).sample(unspoken, 100))
+open(f"{out}/dev-sentences.txt", "w").write("\n".join(sorted(dev)) + "\n")
+open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in dev) + "\n")
+PY
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --hours 0.1 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
+    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" --out models/weights/lm/english-3gram.arpa.gz
+fi
+
+TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.jsonl:1"
+            "$OUT/fsdd-train.jsonl:1" "$OUT/lj-train.jsonl:3")
+if has train; then
+    common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" 
+            --threads "$THREADS")
+    $WS train --config wavenet-cpu ${STEPS_STREAMING:+--steps $STEPS_STREAMING} "${common[@]}" \
+        > "$OUT/train-wavenet.log" 2>&1 &
+    $WS train --config logmel-cnn-cpu ${STEPS_OFFLINE:+--steps $STEPS_OFFLINE} "${common[@]}" \
+        > "$OUT/train-logmel.log" 2>&1 &
+    wait
+    for m in wavenet-cpu logmel-cnn-cpu; do
+        mkdir -p "models/weights/$m" && cp "$OUT/runs/$m/config.json" "$OUT/runs/$m/model.safetensors" "models/weights/$m/"
+    done
+fi
+
+if has tune; then
+    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model wavenet-cpu \
+        --lm models/weights/lm/english-3gram.arpa.gz | tee "$OUT/tune.json"
+fi
+
+if has eval; then
+    head -150 "$OUT/synth-heldout/manifest.jsonl" > "$OUT/synth-heldout/test.jsonl"   # pocketsphinx is slow
+    SETS=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
+    {
+        $WS eval "${SETS[@]}" --model logmel-cnn-cpu --json
+        $WS eval "${SETS[@]}" --model logmel-cnn-cpu --lm default --json
+        $WS eval "${SETS[@]}" --model wavenet-cpu --json
+        $WS eval "${SETS[@]}" --model wavenet-cpu --lm default --json
+        $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --json
+        $WS eval "$OUT/fsdd-theo.jsonl" --model wavenet-cpu --vocabulary-set digits --json
+        $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --json
+        .venv/bin/python scripts/pocketsphinx_eval.py "${SETS[@]}"
+        .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/fsdd-theo.jsonl" --digits
+    } | tee "$OUT/eval.jsonl"
+fi

@@ -1,0 +1,60 @@
+"""Tune the beam search's LM weight and word score on a dev manifest (never on a test set).
+
+    .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz
+
+The model runs once per utterance; each grid point only decodes again. Prints JSON: the grid's
+WERs and the best point, whose values go into `BeamConfig`'s defaults (and the server's
+--lm-weight / --word-score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models.audio import read_audio  # noqa: E402
+from models.beam import BeamConfig, BeamDecoder  # noqa: E402
+from models.ctc import Vocabulary, greedy_transcript  # noqa: E402
+from models.data import read_manifest  # noqa: E402
+from models.engine import Recogniser  # noqa: E402
+from models.evaluate import wer_cer  # noqa: E402
+from models.registry import load_model  # noqa: E402
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("manifest")
+    p.add_argument("--model", required=True)
+    p.add_argument("--lm", required=True)
+    p.add_argument("--lm-weights", default="0.2,0.4,0.6,0.8,1.0,1.3,1.6")
+    p.add_argument("--word-scores", default="-1,0,0.5,1,1.5,2,3")
+    args = p.parse_args(argv)
+    model = load_model(args.model)
+    rec = Recogniser(model, max_streams=1)
+    rows = read_manifest(args.manifest)
+    refs = [u.text for u in rows]
+    logits = [rec.logits(read_audio(u.audio, rec.sample_rate)[0])[0] for u in rows]
+    greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
+    dec = BeamDecoder(Vocabulary(model.cfg.vocab), rec.frame_s, args.lm)
+    grid = []
+    for lm_weight, word_score in itertools.product(map(float, args.lm_weights.split(",")),
+                                                   map(float, args.word_scores.split(","))):
+        dec._open = replace(dec._open, lm_weight=lm_weight, word_score=word_score)
+        wer, cer = wer_cer(refs, [dec.decode(x).text for x in logits])
+        grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer, "cer": cer})
+    best = min(grid, key=lambda g: (g["wer"], g["cer"]))
+    print(json.dumps({"manifest": args.manifest, "model": args.model, "n": len(rows),
+                      "greedy": {"wer": greedy[0], "cer": greedy[1]}, "best": best,
+                      "defaults": {"lm_weight": BeamConfig.lm_weight, "word_score": BeamConfig.word_score},
+                      "grid": grid}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The shipped models behind a real server: the offline model answers Recognize, the streaming
+model answers streams, finals are beam-searched with the shipped LM, and per-request
+constraints (a named vocabulary, a phrase list) shape the finals."""
+
+import json
+from dataclasses import fields
+
+import grpc
+import numpy as np
+import pytest
+
+from clients.speech_client import SpeechClient, final_transcripts, streaming_config
+from models.beam import BeamConfig, BeamDecoder, Constraint
+from models.ctc import Vocabulary
+from models.engine import Recogniser
+from models.registry import SHIPPED_LM, load_model
+from protos.wavestream.v1 import speech_pb2 as pb
+from service.config import ServerConfig
+
+from .conftest import ServerProcess, pcm16, read16k
+
+SHIPPED = ("--model", "wavenet-cpu", "--offline-model", "logmel-cnn-cpu", "--lm", "default")
+
+
+def test_server_beam_defaults_are_the_tuned_ones():
+    server = {f.name: f.default for f in fields(ServerConfig)}
+    assert (server["lm_weight"], server["word_score"], server["beam_size"]) == \
+           (BeamConfig.lm_weight, BeamConfig.word_score, BeamConfig.beam_size)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5")
+    yield s
+    assert s.stop() == 0
+    assert not [l for l in s.log if "Traceback" in l], "".join(s.log)
+
+
+@pytest.fixture(scope="module")
+def local():
+    """The same models and decoder in process: what the server must answer."""
+    streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
+    beam = BeamDecoder(Vocabulary(streaming.cfg.vocab), streaming.cfg.frame_ms / 1000, SHIPPED_LM)
+    return Recogniser(streaming, max_streams=2, beam=beam), Recogniser(offline, beam=beam)
+
+
+@pytest.fixture(scope="module")
+def fsdd(shared_data):
+    path = shared_data / "real" / "fsdd.jsonl"
+    rows = [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+    return [{**r, "path": str(path.parent / r["audio"])} for r in rows]
+
+
+def transcript(resp) -> str:
+    return resp.results[0].alternatives[0].transcript if resp.results else ""
+
+
+def test_models_listed(shipped):
+    with SpeechClient(shipped.address) as c:
+        resp = c.stub.ListModels(pb.ListModelsRequest())
+    models = {m.name: m for m in resp.models}
+    assert resp.default_model == "wavenet-cpu"
+    assert models["wavenet-cpu"].streaming and models["wavenet-cpu"].trained
+    assert not models["logmel-cnn-cpu"].streaming and models["logmel-cnn-cpu"].trained
+
+
+def test_files_go_to_the_offline_model_and_streams_to_the_streaming_one(shipped, local, lj_clip):
+    audio = read16k(lj_clip)[: 16000 * 4]  # under --offline-max-s 5
+    rec, offline = local
+    with SpeechClient(shipped.address) as c:
+        by_default = transcript(c.recognize(pcm16(audio), pb.RecognitionConfig(encoding=pb.LINEAR16,
+                                                                               sample_rate_hz=16000)))
+        by_stream = final_transcripts(c.stream([pcm16(audio)], streaming_config(
+            16000, endpointing=pb.EndpointingConfig(disabled=True))))
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    assert by_default == offline.transcribe(x).text
+    assert by_stream == [rec.transcribe(x).text]  # streamed finals equal the offline run of the same model
+    assert by_default and by_stream[0]
+
+
+def test_files_longer_than_the_offline_limit_take_the_streaming_model(shipped, local, lj_clip):
+    audio = np.concatenate([read16k(lj_clip)] * 2)  # about 10 s
+    assert audio.size > 16000 * 6
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    config = pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000)
+    with SpeechClient(shipped.address) as c:
+        assert transcript(c.recognize(pcm16(audio), config)) == local[0].transcribe(x).text
+        config.model = "logmel-cnn-cpu"
+        with pytest.raises(grpc.RpcError) as e:
+            c.recognize(pcm16(audio), config)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "takes recordings up to 5 s" in e.value.details()
+
+
+def test_streaming_with_the_offline_model_is_refused(shipped):
+    with SpeechClient(shipped.address) as c, pytest.raises(grpc.RpcError) as e:
+        list(c.stream([b"\x00\x00" * 1600], streaming_config(16000, model="logmel-cnn-cpu")))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "offline-only" in e.value.details() and "Recognize" in e.value.details()
+
+
+def test_digits_vocabulary_gives_digits(shipped, fsdd):
+    """Speaker george (in training): every final is digits only, and right."""
+    clips = [r for r in fsdd if r["speaker"] == "george"][::50][:10]
+    digits = set(Constraint.parse(vocabulary_set="digits").vocabulary)
+    got = []
+    with SpeechClient(shipped.address) as c:
+        for r in clips:
+            config = pb.RecognitionConfig(constraint=pb.Constraint(vocabulary_set="digits"))
+            got.append(transcript(c.recognize(open(r["path"], "rb").read(), config)))
+    assert all(set(t.split()) <= digits for t in got), got
+    right = sum(t == r["text"] for t, r in zip(got, clips))
+    assert right >= 9, list(zip(got, [r["text"] for r in clips]))
+
+
+def test_a_phrase_list_makes_finals_one_of_the_phrases(shipped, lj_manifest):
+    """Held-out read speech, constrained to a list of five of the corpus' sentences."""
+    spoken = lj_manifest[3]
+    phrases = [spoken["text"]] + [r["text"] for r in lj_manifest[10:14]]
+    constraint = pb.Constraint(phrases=phrases)
+    with SpeechClient(shipped.address) as c:
+        via_file = transcript(c.recognize(open(spoken["path"], "rb").read(), pb.RecognitionConfig(constraint=constraint)))
+        config = streaming_config(16000, endpointing=pb.EndpointingConfig(disabled=True))
+        config.constraint.CopyFrom(constraint)
+        via_stream = final_transcripts(c.stream([pcm16(read16k(spoken["path"]))], config))
+    assert via_file == spoken["text"]
+    assert via_stream == [spoken["text"]]
