@@ -71,12 +71,11 @@ def cmd_eval(args) -> int:
     from models.engine import Recogniser
     from models.evaluate import evaluate, in_process, through_server
 
-    from clients.speech_client import request_constraint
+    from clients.speech_client import constraint_from_args
     from models.beam import BeamConfig, BeamDecoder, Constraint
-    from models.ctc import Vocabulary
     from models.registry import ModelNotFound, resolve_lm
 
-    wanted = request_constraint(args)
+    wanted = constraint_from_args(args)
     try:
         constraint = Constraint.parse(wanted.vocabulary, wanted.phrases, wanted.vocabulary_set)
     except ValueError as e:
@@ -98,8 +97,7 @@ def cmd_eval(args) -> int:
         beam = None
         if lm or constraint:
             given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
-            beam = BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000, lm,
-                               BeamConfig(**{k: v for k, v in given.items() if v is not None}))
+            beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}))
         rec = Recogniser(model, max_streams=1, beam=beam)
         transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding

@@ -7,7 +7,7 @@ import shutil
 import sys
 
 
-from .speech_client import SpeechClient, file_chunks, request_constraint, streaming_config
+from .speech_client import SpeechClient, constraint_from_args, file_chunks, streaming_config
 
 SAMPLE_RATE = 16000
 BLOCK_MS = 100
@@ -69,7 +69,7 @@ def run(args) -> int:
         config, chunks = streaming_config(SAMPLE_RATE), microphone_chunks(args.device, lambda: False)
         realtime = False  # the microphone paces itself
     config.interim_results = True
-    config.constraint.CopyFrom(request_constraint(args))
+    config.constraint.CopyFrom(constraint_from_args(args))
     try:
         for resp in client.stream(chunks, config, realtime=realtime):
             for r in resp.results:

@@ -30,7 +30,7 @@ def streaming_config(sample_rate: int, encoding: int = pb.LINEAR16, channels: in
                                 endpointing=endpointing, single_utterance=single_utterance)
 
 
-def request_constraint(args) -> pb.Constraint:
+def constraint_from_args(args) -> pb.Constraint:
     """--vocabulary / --vocabulary-set / --phrases-file (see `add_constraint_args`) as a request field."""
     phrases = []
     if getattr(args, "phrases_file", None):

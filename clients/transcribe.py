@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .formats import render, segments_from
 from protos.wavestream.v1 import speech_pb2 as pb
 
-from .speech_client import SpeechClient, file_chunks, request_constraint
+from .speech_client import SpeechClient, constraint_from_args, file_chunks
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"}
 
@@ -63,7 +63,7 @@ def run(args) -> int:
     todo = [(f, o) for f, o in todo if args.overwrite or not o.exists()]
     failed: list[tuple[Path, str]] = []
     client = SpeechClient(args.server, token=args.token, tls_ca=args.tls_ca)
-    constraint = request_constraint(args)
+    constraint = constraint_from_args(args)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
             tqdm(total=len(todo), unit="file", disable=args.quiet, file=sys.stderr) as bar:
         futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime, constraint): f for f, o in todo}

@@ -107,6 +107,11 @@ class BeamDecoder:
         self._lock = threading.Lock()
         self._open = self._build_open() if self.lm_path else None
 
+    @classmethod
+    def for_model(cls, model_cfg, lm_path: str | Path | None = None, cfg: BeamConfig | None = None) -> "BeamDecoder":
+        """The decoder for a model's outputs (its vocabulary and frame rate)."""
+        return cls(Vocabulary(model_cfg.vocab), model_cfg.frame_ms / 1000, lm_path, cfg)
+
     # ----- building ------------------------------------------------------------------
     def _spell(self, word: str) -> list[int] | None:
         """Letters then the separator: without it, the search reads a letter held over two

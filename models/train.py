@@ -43,6 +43,8 @@ class TrainConfig:
     seed: int = 0
 
 
+CPU_TRAINING = TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300, eval_every=0,
+                           checkpoint_every=200)
 TINY = ModelConfig(name="wavenet-tiny", d_model=32, subsample_channels=8, dilations=[1, 2, 4])
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # runs end to end on a CPU in a couple of minutes: the smoke test and CI
@@ -53,10 +55,8 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
                   TrainConfig(steps=3000, batch_seconds=60, lr=2e-3, warmup_steps=200, eval_every=500)),
     # what ships (models/weights/*-cpu): trained side by side on 2 CPU cores, one thread each,
     # by scripts/train-shipped.sh
-    "wavenet-cpu": (STREAMING_CPU, TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300,
-                                               eval_every=0, checkpoint_every=200)),
-    "logmel-cnn-cpu": (OFFLINE_CPU, TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300,
-                                                eval_every=0, checkpoint_every=200)),
+    "wavenet-cpu": (STREAMING_CPU, CPU_TRAINING),
+    "logmel-cnn-cpu": (OFFLINE_CPU, CPU_TRAINING),
     # the full sizes, for a CUDA GPU
     "wavenet-base": (STREAMING_BASE, TrainConfig()),
     "logmel-cnn-base": (OFFLINE_BASE, TrainConfig()),

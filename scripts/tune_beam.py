@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.audio import read_audio  # noqa: E402
 from models.beam import BeamConfig, BeamDecoder  # noqa: E402
-from models.ctc import Vocabulary, greedy_transcript  # noqa: E402
+from models.ctc import greedy_transcript  # noqa: E402
 from models.data import read_manifest  # noqa: E402
 from models.engine import Recogniser  # noqa: E402
 from models.evaluate import wer_cer  # noqa: E402
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     refs = [u.text for u in rows]
     logits = [rec.logits(read_audio(u.audio, rec.sample_rate)[0])[0] for u in rows]
     greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
-    dec = BeamDecoder(Vocabulary(model.cfg.vocab), rec.frame_s, args.lm)
+    dec = BeamDecoder.for_model(model.cfg, args.lm)
     grid = []
     for lm_weight, word_score in itertools.product(map(float, args.lm_weights.split(",")),
                                                    map(float, args.word_scores.split(","))):

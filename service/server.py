@@ -16,7 +16,6 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from models.beam import BeamConfig, BeamDecoder
-from models.ctc import Vocabulary
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -101,8 +100,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         lm = resolve_lm(cfg.lm)
     except ModelNotFound as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
-    beam = BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000, lm,
-                       BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight, word_score=cfg.word_score))
+    beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
+                                                           word_score=cfg.word_score))
     log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
     rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam)
     offline = Recogniser(offline_model, device=device, beam=beam) if offline_model is not None else None

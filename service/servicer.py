@@ -144,11 +144,13 @@ class SpeechServicer:
             pending = [first] if first is not None else []
             if offline is not None:
                 limit = int(self.cfg.offline_max_s * offline.sample_rate)
-                while sum(c.size for c in pending) <= limit:
+                total = sum(c.size for c in pending)
+                while total <= limit:
                     chunk = await asyncio.to_thread(next, chunks, None)
                     if chunk is None:
                         break
                     pending.append(chunk)
+                    total += chunk.size
                 else:
                     if cfg.model:
                         raise InvalidArgument(f"the offline model {offline.name!r} takes recordings up to "

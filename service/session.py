@@ -70,13 +70,10 @@ class StreamSession:
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
-        constraint = request_constraint(cfg.constraint)
         try:
-            rec.check_constraint(constraint)
-        except ValueError as e:
+            self.stream = rec.open_stream(request_constraint(cfg.constraint))
+        except ValueError as e:  # a constraint this server cannot apply
             raise InvalidArgument(str(e)) from None
-        try:
-            self.stream = rec.open_stream(constraint)
         except PoolFull:
             raise ResourceExhausted(f"the server is at its limit of {server.max_streams} concurrent streams; "
                                     f"retry later or add replicas") from None

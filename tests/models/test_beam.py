@@ -115,8 +115,7 @@ def test_shared_decoder_is_safe_across_threads(lm_path):
 
 def test_streamed_finals_equal_offline_finals_under_beam_search(lm_path):
     model = untrained_model("wavenet-cpu")
-    rec = Recogniser(model, max_streams=2, beam=BeamDecoder(Vocabulary(model.cfg.vocab), model.cfg.frame_ms / 1000,
-                                                             lm_path))
+    rec = Recogniser(model, max_streams=2, beam=BeamDecoder.for_model(model.cfg, lm_path))
     audio = np.random.default_rng(0).standard_normal(16000 * 3).astype(np.float32) * 0.1
     digits = Constraint.parse(vocabulary_set="digits")
     for constraint in (None, digits):

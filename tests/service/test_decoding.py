@@ -11,7 +11,6 @@ import pytest
 
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
 from models.beam import BeamConfig, BeamDecoder, Constraint
-from models.ctc import Vocabulary
 from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -40,7 +39,7 @@ def shipped():
 def local():
     """The same models and decoder in process: what the server must answer."""
     streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
-    beam = BeamDecoder(Vocabulary(streaming.cfg.vocab), streaming.cfg.frame_ms / 1000, SHIPPED_LM)
+    beam = BeamDecoder.for_model(streaming.cfg, SHIPPED_LM)
     return Recogniser(streaming, max_streams=2, beam=beam), Recogniser(offline, beam=beam)
 
 
