@@ -34,19 +34,21 @@ class LogMelFrontend(StreamingModule):
         self.register_buffer("mean", torch.zeros(n_mels))
         self.register_buffer("std", torch.ones(n_mels))
 
-    def _frames_to_logmel(self, samples: Tensor) -> Tensor:
+    def _frames_to_logmel(self, samples: Tensor, mel_fb: Tensor | None = None) -> Tensor:
         """[B, N] samples whose windows start every hop -> [B, n_mels, frames]."""
         if samples.shape[-1] < self.win:
             return samples.new_zeros(samples.shape[0], self.n_mels, 0)
         frames = samples.unfold(-1, self.win, self.hop) * self.hann  # [B, T, win]
         power = torch.fft.rfft(frames, n=self.n_fft).abs().pow(2)
-        mel = power @ self.mel_fb
+        mel = power @ (self.mel_fb if mel_fb is None else mel_fb)
         logmel = torch.log(mel + 1e-6)
         return ((logmel - self.mean) / self.std).transpose(1, 2)
 
-    def forward(self, samples: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, samples: Tensor, lengths: Tensor | None = None,
+                mel_fb: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """`mel_fb` ([B, freqs, n_mels]) replaces the filterbank per utterance: training's VTLP."""
         out_lengths = None if lengths is None else self.window.out_lengths_offline(lengths)
-        return self._frames_to_logmel(self.window.pad_offline(samples)), out_lengths
+        return self._frames_to_logmel(self.window.pad_offline(samples), mel_fb), out_lengths
 
     def init_state(self, batch: int, device=None) -> State:
         return self.window.init_state(batch, (), device=device, dtype=self.mean.dtype)
@@ -59,3 +61,25 @@ class LogMelFrontend(StreamingModule):
     def set_normalisation(self, mean: Tensor, std: Tensor) -> None:
         self.mean.copy_(mean)
         self.std.copy_(std.clamp_min(1e-3))
+
+
+def vtlp_filterbanks(mel_fb: Tensor, alphas: Tensor, sample_rate: int, f_hi: float = 4800.0) -> Tensor:
+    """Vocal-tract-length perturbation (Jaitly & Hinton, 2013): one warped filterbank per alpha.
+
+    The frequency axis is warped piecewise linearly, f -> alpha * f up to a boundary, then
+    linearly onto Nyquist, so formants move by alpha while the band edges stay put. Filter m
+    of the warped bank reads H_m(warp(f)), i.e. the mel energies of the warped spectrum.
+    [freqs, n_mels], [B] -> [B, freqs, n_mels].
+    """
+    n_freqs = mel_fb.shape[0]
+    nyquist = sample_rate / 2
+    f = torch.linspace(0, nyquist, n_freqs, device=mel_fb.device)
+    a = alphas.to(mel_fb.device, mel_fb.dtype)[:, None]
+    boundary = f_hi * a.clamp(max=1) / a
+    above = nyquist - (nyquist - f_hi * a.clamp(max=1)) / (nyquist - boundary) * (nyquist - f)
+    warped = torch.where(f <= boundary, a * f, above)
+    pos = (warped / nyquist * (n_freqs - 1)).clamp(0, n_freqs - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n_freqs - 1)
+    frac = (pos - lo)[..., None]
+    return mel_fb[lo] * (1 - frac) + mel_fb[hi] * frac

@@ -18,8 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .streaming import (CausalWindow, State, StreamingModule, full_lengths, gather_time, pad_time, sub_state,
-                        with_prefix)
+from .streaming import (CausalWindow, State, StreamingModule, full_lengths, gather_time, mask_time, pad_time,
+                        sub_state, with_prefix)
 
 TIME = 1  # time axis of encoder activations [B, T, C]
 
@@ -67,6 +67,8 @@ class DilatedConv(StreamingModule):
         return y if self.bias is None else y + self.bias
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        if self.padding == "same":  # reads the future: past the end is padding, as when run alone
+            x = mask_time(x, lengths, TIME)
         return self._taps(self.window.pad_offline(x, self.padding)), lengths
 
     def init_state(self, batch: int, device=None) -> State:
@@ -168,6 +170,8 @@ class ConvSubsampling(StreamingModule):
     def forward(self, feats: Tensor, lengths: Tensor | None = None):
         x = feats.unsqueeze(1)
         for conv, window in zip(self.convs, self.windows):
+            if self.padding == "same":
+                x = mask_time(x, lengths)
             lengths = None if lengths is None else window.out_lengths_offline(lengths)
             if x.shape[-1] + sum(window.offline_padding(self.padding)) < window.span:
                 return self._empty(feats), lengths
@@ -214,7 +218,7 @@ class Lookahead(StreamingModule):
         self.channels = channels
 
     def forward(self, x, lengths=None):
-        y, _ = self.conv(pad_time(x, 0, self.frames, TIME))
+        y, _ = self.conv(pad_time(mask_time(x, lengths, TIME), 0, self.frames, TIME))
         return x + y.narrow(TIME, self.frames, x.shape[TIME]), lengths
 
     def init_state(self, batch, device=None):

@@ -116,6 +116,18 @@ class CausalWindow:
         return window_input, (None if bool((counts == max_count).all()) else counts), new_state
 
 
+def mask_time(x: Tensor, lengths: Tensor | None, time_dim: int = -1) -> Tensor:
+    """Zeros past each entry's length: a layer that reads the future then sees, in a batch,
+    the zero padding it sees when the recording runs alone."""
+    if lengths is None:
+        return x
+    t = torch.arange(x.shape[time_dim], device=x.device)
+    keep = t[None, :] < lengths.to(x.device)[:, None]  # [B, T]
+    shape = [x.shape[0]] + [1] * (x.dim() - 1)
+    shape[time_dim] = x.shape[time_dim]
+    return x * keep.view(shape).to(x.dtype)
+
+
 def pad_time(x: Tensor, left: int, right: int, time_dim: int = -1) -> Tensor:
     if time_dim in (-1, x.dim() - 1):
         return nn.functional.pad(x, (left, right))

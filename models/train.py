@@ -20,6 +20,7 @@ from tqdm import tqdm
 from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
 from .data import Augment, SpeechData
+from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
 from .recogniser import SpeechRecogniser
 from .registry import load_from_dir, save_model
@@ -37,6 +38,8 @@ class TrainConfig:
     freq_mask_bins: int = 15
     time_masks: int = 2
     time_mask_frames: int = 40
+    vtlp_prob: float = 0.5            # vocal-tract-length perturbation: share of utterances warped
+    vtlp_range: tuple[float, float] = (0.9, 1.1)
     max_seconds: float = 20.0         # longer utterances are left out
     eval_every: int = 1000
     checkpoint_every: int = 500
@@ -95,7 +98,13 @@ def spec_augment(feats: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
 
 def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.Tensor:
     audio, lengths, targets, target_lengths = batch
-    feats, feat_lengths = model.frontend(audio.to(device), lengths)
+    mel_fb = None
+    if cfg.vtlp_prob > 0:
+        n = audio.shape[0]
+        alphas = torch.empty(n).uniform_(*cfg.vtlp_range)
+        alphas = torch.where(torch.rand(n) < cfg.vtlp_prob, alphas, torch.ones(n))
+        mel_fb = vtlp_filterbanks(model.frontend.mel_fb, alphas, model.cfg.sample_rate)
+    feats, feat_lengths = model.frontend(audio.to(device), lengths, mel_fb=mel_fb)
     feats = spec_augment(feats, cfg)
     out = model.forward_features(feats, feat_lengths)
     log_probs = out.logits.float().log_softmax(-1).transpose(0, 1)
@@ -118,10 +127,13 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
 
 def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, dev_manifest: str | None = None,
           device: str = "cpu", steps: int | None = None, noise_dir: str | None = None, rir_dir: str | None = None,
-          resume: bool = True, progress: bool = True, name: str | None = None) -> dict:
+          resume: bool = True, progress: bool = True, name: str | None = None,
+          vtlp_prob: float | None = None) -> dict:
     model_cfg, cfg = PRESETS[preset]
     if steps is not None:
         cfg = replace(cfg, steps=steps)
+    if vtlp_prob is not None:
+        cfg = replace(cfg, vtlp_prob=vtlp_prob)
     if name:
         model_cfg = replace(model_cfg, name=name)
     device = torch.device(device)

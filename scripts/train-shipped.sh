@@ -3,7 +3,7 @@
 # Each stage skips what is already done, and training resumes from its last checkpoint.
 #
 #   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
-#   STAGES="data synth train eval" (default: all), STEPS_STREAMING / STEPS_OFFLINE, THREADS per model
+#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / STEPS, THREADS per model
 #
 # data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
 #        200 sentences that neither training speech nor the language model sees.
@@ -79,12 +79,17 @@ fi
 TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.jsonl:1"
             "$OUT/fsdd-train.jsonl:1" "$OUT/lj-train.jsonl:3")
 if has train; then
-    common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" 
+    common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir"
             --threads "$THREADS")
-    $WS train --config wavenet-cpu ${STEPS_STREAMING:+--steps $STEPS_STREAMING} "${common[@]}" \
-        > "$OUT/train-wavenet.log" 2>&1 &
-    $WS train --config logmel-cnn-cpu ${STEPS_OFFLINE:+--steps $STEPS_OFFLINE} "${common[@]}" \
-        > "$OUT/train-logmel.log" 2>&1 &
+    # Two phases, as the shipped weights were made: 9,000 steps without vocal-tract-length perturbation,
+    # then on to 14,000 with it (the preset's default). The longer cosine schedule restarts the learning
+    # rate where it has reached at step 9,000 of 14,000. A finished phase returns at once.
+    phases() {
+        $WS train --config "$1" --steps "${PHASE1_STEPS:-9000}" --vtlp-prob 0 "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${STEPS:-14000}" "${common[@]}" >> "$2" 2>&1
+    }
+    phases wavenet-cpu "$OUT/train-wavenet.log" &
+    phases logmel-cnn-cpu "$OUT/train-logmel.log" &
     wait
     for m in wavenet-cpu logmel-cnn-cpu; do
         mkdir -p "models/weights/$m" && cp "$OUT/runs/$m/config.json" "$OUT/runs/$m/model.safetensors" "models/weights/$m/"

@@ -1,6 +1,8 @@
 """The streaming contract: for any model config, audio and chunking, concatenated `step`
 outputs equal `forward` at every layer and the logits, and greedy transcripts match."""
 
+from dataclasses import replace
+
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -145,3 +147,25 @@ def test_offline_family_sees_both_sides_and_refuses_to_stream():
 def test_lookahead_latency_is_stated():
     cfg = ModelConfig(lookahead_frames=3)
     assert cfg.lookahead_ms == 120.0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=model_configs(), family=st.sampled_from(["wavenet", "logmel-cnn"]), short_s=st.floats(0.1, 1.0),
+       seed=st.integers(0, 2**16))
+def test_a_recording_gets_the_same_output_batched_as_alone(cfg, family, short_s, seed):
+    """Training batches recordings padded to the longest; each one's valid frames must not see
+    that padding, or a model learns ends that it never meets when run alone (the offline family
+    reads the future at every layer, the streaming one through its lookahead)."""
+    g = torch.Generator().manual_seed(seed)
+    cfg = replace(cfg, family=family, lookahead_frames=cfg.lookahead_frames if family == "wavenet" else 0)
+    model = SpeechRecogniser(cfg).eval()
+    short = torch.randn(int(short_s * 16000), generator=g) * 0.3
+    long = torch.randn(24000, generator=g) * 0.3
+    batch = torch.zeros(2, long.shape[0])
+    batch[0, : short.shape[0]], batch[1] = short, long
+    with torch.inference_mode():
+        alone = model(short[None]).logits[0]
+        out = model(batch, torch.tensor([short.shape[0], long.shape[0]]))
+    n = int(out.lengths[0])
+    assert n == alone.shape[0]
+    assert torch.allclose(out.logits[0, :n], alone, atol=TOL), (out.logits[0, :n] - alone).abs().max()

@@ -51,6 +51,24 @@ def test_augmentation_keeps_audio_usable(shared_data):
         assert 16000 / 1.1 - 2 <= y.shape[0] <= 16000 / 0.9 + 2
 
 
+def test_vtlp_moves_formants_and_keeps_the_band_edges():
+    """A 1 kHz tone warped by alpha = 1.1 lands in a higher mel bin, 0.9 in a lower, 1.0 where it was."""
+    from models.frontend import LogMelFrontend, vtlp_filterbanks
+
+    fe = LogMelFrontend()
+    tone = torch.sin(torch.arange(16000) / 16000 * 2 * torch.pi * 1000)[None]
+    peaks = []
+    for alpha in (0.9, 1.0, 1.1):
+        fb = vtlp_filterbanks(fe.mel_fb, torch.tensor([alpha]), 16000)
+        feats, _ = fe(tone, mel_fb=fb)
+        peaks.append(int(feats[0].mean(-1).argmax()))
+    plain, _ = fe(tone)
+    assert peaks[0] < peaks[1] < peaks[2] and peaks[1] == int(plain[0].mean(-1).argmax())
+    assert torch.allclose(vtlp_filterbanks(fe.mel_fb, torch.ones(1), 16000)[0], fe.mel_fb, atol=1e-6)
+    warped = vtlp_filterbanks(fe.mel_fb, torch.tensor([0.9, 1.1]), 16000)
+    assert torch.allclose(warped[:, -1], fe.mel_fb[-1].expand(2, -1))  # Nyquist stays at Nyquist
+
+
 def test_tiny_preset_learns_and_its_checkpoint_loads_and_resumes(digits_manifest, tmp_path, monkeypatch):
     out = tmp_path / "out"
     first = train("tiny", [(str(digits_manifest), 1.0)], out, steps=30, progress=False)
