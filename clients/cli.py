@@ -357,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-j", "--jobs", type=int, default=4, help="files in flight at once")
     t.add_argument("--realtime", action="store_true", help="pace each file as if it were live")
     t.add_argument("--overwrite", action="store_true", help="redo files whose output already exists")
+    t.add_argument("--alternatives", type=int, default=1,
+                   help="json: up to N readings per segment, the runners-up under \"alternatives\" (beam-searched "
+                        "finals only)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     _client_args(t)
     add_constraint_args(t)

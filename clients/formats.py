@@ -19,6 +19,7 @@ class Segment:
     text: str
     confidence: float
     words: list[dict] = field(default_factory=list)
+    alternatives: list[dict] = field(default_factory=list)  # runners-up {text, confidence}, when asked for
 
 
 def segments_from(responses: list[pb.StreamingRecognizeResponse]) -> list[Segment]:
@@ -32,7 +33,9 @@ def segments_from(responses: list[pb.StreamingRecognizeResponse]) -> list[Segmen
                       "confidence": round(w.confidence, 3)} for w in alt.words]
             start = words[0]["start"] if words else last_end
             end = words[-1]["end"] if words else r.result_end_s
-            segments.append(Segment(round(start, 3), round(end, 3), alt.transcript, round(alt.confidence, 3), words))
+            others = [{"text": a.transcript, "confidence": round(a.confidence, 3)} for a in r.alternatives[1:]]
+            segments.append(Segment(round(start, 3), round(end, 3), alt.transcript, round(alt.confidence, 3), words,
+                                    others))
             last_end = end
     return segments
 

@@ -35,13 +35,14 @@ def output_path(src: Path, fmt: str, out_dir: Path | None) -> Path:
 
 
 def transcribe_one(client: SpeechClient, src: Path, fmt: str, out: Path, realtime: bool,
-                   constraint: pb.Constraint | None = None) -> None:
+                   constraint: pb.Constraint | None = None, alternatives: int = 1) -> None:
     try:
         config, chunks = file_chunks(src, chunk_ms=160 if realtime else 1000)
         audio_s = sf.info(str(src)).duration
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise ValueError(f"cannot read audio: {e}") from None
     config.interim_results = False
+    config.max_alternatives = alternatives
     if constraint is not None:
         config.constraint.CopyFrom(constraint)
     responses = list(client.stream(chunks, config, realtime=realtime))
@@ -66,7 +67,8 @@ def run(args) -> int:
     constraint = constraint_from_args(args)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
             tqdm(total=len(todo), unit="file", disable=args.quiet, file=sys.stderr) as bar:
-        futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime, constraint): f for f, o in todo}
+        futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime, constraint,
+                               args.alternatives): f for f, o in todo}
         for fut in as_completed(futures):
             src = futures[fut]
             try:

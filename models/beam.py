@@ -160,10 +160,11 @@ class BeamDecoder:
 
     # ----- decoding ------------------------------------------------------------------
     def decode(self, logits: Tensor, constraint: Constraint | None = None,
-               time_offset_s: float = 0.0) -> Hypothesis:
-        """logits [T, vocab] of one utterance -> its final hypothesis with word times."""
+               time_offset_s: float = 0.0, alternatives: int = 1) -> Hypothesis:
+        """logits [T, vocab] of one utterance -> its final hypothesis with word times, and up to
+        `alternatives` - 1 runners-up (distinct texts, best first) in its `alternatives`."""
         if constraint and constraint.phrases:
-            return self._best_phrase(logits, constraint.phrases, time_offset_s)
+            return self._best_phrases(logits, constraint.phrases, time_offset_s, alternatives)
         s = self._constrained(constraint) if constraint else self._open
         if s is None:
             raise RuntimeError("no language model loaded and no constraint given")
@@ -185,14 +186,22 @@ class BeamDecoder:
         results = search.decode(log_probs.data_ptr(), T, V)
         if not results:
             return Hypothesis("", [], 0.0, True, end_s)
-        best = results[0]
-        words = self._words(list(best.tokens)[1:T + 1], list(best.words)[1:T + 1], log_probs.exp(), s.words,
-                            time_offset_s)
-        conf = sum(w.confidence for w in words) / len(words) if words else 0.0
-        return Hypothesis(" ".join(w.word for w in words), words, conf, True, end_s)
+        probs = log_probs.exp()
+        found: dict[str, Hypothesis] = {}
+        for r in sorted(results, key=lambda r: -r.score):  # the beam holds many paths per text
+            words = self._words(list(r.tokens)[1:T + 1], list(r.words)[1:T + 1], probs, s.words, time_offset_s)
+            text = " ".join(w.word for w in words)
+            if text not in found:
+                conf = sum(w.confidence for w in words) / len(words) if words else 0.0
+                found[text] = Hypothesis(text, words, conf, True, end_s)
+                if len(found) == max(1, alternatives):
+                    break
+        best, *rest = found.values()
+        best.alternatives = rest
+        return best
 
-    def _best_phrase(self, logits: Tensor, phrases: tuple[str, ...], offset: float) -> Hypothesis:
-        """The phrase the audio most likely says: each phrase's exact CTC probability (the sum over
+    def _best_phrases(self, logits: Tensor, phrases: tuple[str, ...], offset: float, n: int) -> Hypothesis:
+        """The phrases the audio most likely says: each phrase's exact CTC probability (the sum over
         all its alignments), best first; word times from its forced alignment; confidence is its
         share of the probability of all the phrases."""
         end_s = offset + logits.shape[0] * self.frame_s
@@ -205,11 +214,17 @@ class BeamDecoder:
             scores.append(-F.ctc_loss(log_probs[:, None].expand(T, len(group), -1), torch.cat(group),
                                       torch.full((len(group),), T), lengths, blank=BLANK, reduction="none"))
         scores = torch.cat(scores)
-        best = int(scores.argmax())
-        if not torch.isfinite(scores[best]):  # too little audio for any phrase
+        shares = scores.softmax(0)
+        top = [int(i) for i in scores.topk(min(max(1, n), len(phrases))).indices if torch.isfinite(scores[i])]
+        if not top:  # too little audio for any phrase
             return Hypothesis("", [], 0.0, True, end_s)
-        share = float(scores.softmax(0)[best])
-        target = torch.tensor([self.vocab.encode(phrases[best])])
+        best, *rest = [self._aligned(log_probs, phrases[i], float(shares[i]), offset, end_s) for i in top]
+        best.alternatives = rest
+        return best
+
+    def _aligned(self, log_probs: Tensor, phrase: str, share: float, offset: float, end_s: float) -> Hypothesis:
+        """A phrase with word times from its forced alignment."""
+        target = torch.tensor([self.vocab.encode(phrase)])
         path, _ = AF.forced_align(log_probs[None], target, blank=BLANK)
         path = path[0].tolist()
         words, first, last = [], None, None
@@ -220,9 +235,9 @@ class BeamDecoder:
             elif tok not in (BLANK, self.sil):
                 first = t if first is None else first
                 last = t
-        for w, text in zip(words, phrases[best].split()):
+        for w, text in zip(words, phrase.split()):
             w.word = text
-        return Hypothesis(phrases[best], words, share, True, end_s)
+        return Hypothesis(phrase, words, share, True, end_s)
 
     def _words(self, path: list[int], emitted: list[int], probs: Tensor, word_dict: Dictionary,
                offset: float) -> list[Word]:

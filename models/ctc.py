@@ -24,6 +24,8 @@ class Hypothesis:
     confidence: float
     is_final: bool
     end_time_s: float     # audio time covered by the frames decoded so far
+    # A beam-searched final's runners-up, best first (distinct texts); greedy decoding has none.
+    alternatives: list["Hypothesis"] = field(default_factory=list)
 
 
 class Vocabulary:

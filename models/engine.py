@@ -71,10 +71,12 @@ class Recogniser:
         out = self.model(x[None].to(self.device))
         return out.logits[0].cpu(), out.embeddings[0].cpu()
 
-    def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None) -> Hypothesis:
+    def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None,
+                   alternatives: int = 1) -> Hypothesis:
+        """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up."""
         logits, _ = self.logits(audio, sample_rate)
         if self.beam_applies(constraint):
-            return self.beam.decode(logits, constraint)
+            return self.beam.decode(logits, constraint, alternatives=alternatives)
         dec = GreedyDecoder(self.vocab, self.frame_s)
         dec.accept(logits)
         return dec.hypothesis(is_final=True)
@@ -89,11 +91,11 @@ class Recogniser:
                              "constrain the vocabulary; drop the constraint or start the server with --lm")
 
     # ----- streaming ---------------------------------------------------------------
-    def open_stream(self, constraint: Constraint | None = None) -> "RecogniserStream":
+    def open_stream(self, constraint: Constraint | None = None, alternatives: int = 1) -> "RecogniserStream":
         if self.pool is None:
             raise RuntimeError(f"model {self.name!r} is offline-only ({self.cfg.family}); use a streaming model")
         self.check_constraint(constraint)
-        return RecogniserStream(self, self.pool.acquire(), constraint)
+        return RecogniserStream(self, self.pool.acquire(), constraint, alternatives)
 
     @torch.inference_mode()
     def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult | None]:
@@ -156,8 +158,10 @@ class RecogniserStream:
     """One live stream: a state slot, a greedy decoder for partials of the current utterance,
     and (when finals are beam-searched) that utterance's logits."""
 
-    def __init__(self, recogniser: Recogniser, slot: int, constraint: Constraint | None = None):
+    def __init__(self, recogniser: Recogniser, slot: int, constraint: Constraint | None = None,
+                 alternatives: int = 1):
         self.rec = recogniser
+        self.alternatives = alternatives
         self.slot = slot
         self.samples_in = 0
         self.closed = False
@@ -177,7 +181,7 @@ class RecogniserStream:
     def _final(self) -> Hypothesis:
         if self._beam and self.decoder.frames <= self._max_frames:
             logits = torch.cat(self._logits) if self._logits else torch.zeros(0, len(self.rec.vocab))
-            return self.rec.beam.decode(logits, self.constraint, self.utterance_offset_s)
+            return self.rec.beam.decode(logits, self.constraint, self.utterance_offset_s, self.alternatives)
         return self.decoder.hypothesis(True, self.utterance_offset_s)
 
     def _check_open(self):

@@ -18,7 +18,7 @@ from .audio_input import check_format, request_chunks
 from .config import ServerConfig
 from .errors import IdleTimeout, InvalidArgument, Malformed, RequestError, tolerant_parser
 from .scheduler import Scheduler
-from .session import StreamSession, check_model, request_constraint, result_message
+from .session import StreamSession, alternatives_wanted, check_model, request_constraint, result_message
 
 log = logging.getLogger("wavestream.server")
 RECOGNIZE_CHUNK_S = 10.0  # Recognize runs long files through the stream path in pieces: bounded memory
@@ -138,6 +138,7 @@ class SpeechServicer:
             offline = self._file_model(cfg.model)  # before decoding: a wrong name is the first thing to say
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
             constraint = request_constraint(cfg.constraint)
+            alternatives = alternatives_wanted(cfg)
             chunks = request_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
                                  self.rec.sample_rate, RECOGNIZE_CHUNK_S)
             first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken
@@ -158,26 +159,26 @@ class SpeechServicer:
                                               f"takes any length (or leave the model empty)")
                     offline = None  # the streaming model takes it from here, block by block
             if offline is not None:
-                final, samples = await self._whole_file(offline, pending, constraint)
+                final, samples = await self._whole_file(offline, pending, constraint, alternatives)
             else:
-                final, samples = await self._through_stream(pending, chunks, cfg.constraint)
+                final, samples = await self._through_stream(pending, chunks, cfg.constraint, alternatives)
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
 
-    async def _whole_file(self, offline: Recogniser, pending, constraint):
+    async def _whole_file(self, offline: Recogniser, pending, constraint, alternatives: int):
         try:
             offline.check_constraint(constraint)
         except ValueError as e:
             raise InvalidArgument(str(e)) from None
         audio = np.concatenate(pending) if pending else np.zeros(0, dtype=np.float32)
         async with self._offline_slots:
-            final = await asyncio.to_thread(offline.transcribe, audio, None, constraint or None)
+            final = await asyncio.to_thread(offline.transcribe, audio, None, constraint or None, alternatives)
         return final, audio.size
 
-    async def _through_stream(self, pending, chunks, constraint: pb.Constraint):
+    async def _through_stream(self, pending, chunks, constraint: pb.Constraint, alternatives: int):
         session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
-                                           constraint=constraint)
+                                           constraint=constraint, max_alternatives=alternatives)
         session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
         samples = 0
         try:

@@ -20,14 +20,31 @@ from .endpointer import EndpointRules
 from .errors import InvalidArgument, ResourceExhausted
 from .scheduler import Scheduler
 
+MAX_ALTERNATIVES = 30  # the beam holds 32 paths, several of them per text
 
-def result_message(h: Hypothesis, utterance: int, words: bool, stability: float = 0.0) -> pb.Result:
+
+def alternative_message(h: Hypothesis, words: bool) -> pb.Alternative:
     alt = pb.Alternative(transcript=h.text, confidence=h.confidence)
     if words:
         alt.words.extend(pb.WordInfo(word=w.word, start_s=w.start_s, end_s=w.end_s, confidence=w.confidence)
                          for w in h.words)
-    return pb.Result(alternatives=[alt], is_final=h.is_final, stability=1.0 if h.is_final else stability,
+    return alt
+
+
+def result_message(h: Hypothesis, utterance: int, words: bool, stability: float = 0.0) -> pb.Result:
+    return pb.Result(alternatives=[alternative_message(a, words) for a in [h, *h.alternatives]],
+                     is_final=h.is_final, stability=1.0 if h.is_final else stability,
                      utterance_index=utterance, result_end_s=h.end_time_s)
+
+
+def alternatives_wanted(cfg: pb.RecognitionConfig) -> int:
+    """How many alternatives a final may carry (0 means 1). Only beam-searched finals have more
+    than one: partials and greedy finals have a single reading."""
+    if cfg.max_alternatives < 0:
+        raise InvalidArgument(f"max_alternatives must be >= 0, got {cfg.max_alternatives}")
+    if cfg.max_alternatives > MAX_ALTERNATIVES:
+        raise InvalidArgument(f"max_alternatives must be at most {MAX_ALTERNATIVES}, got {cfg.max_alternatives}")
+    return max(1, cfg.max_alternatives)
 
 
 def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointRules:
@@ -64,14 +81,12 @@ class StreamSession:
     def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig):
         check_model(cfg.model, rec)
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
-        if cfg.max_alternatives < 0:
-            raise InvalidArgument(f"max_alternatives must be >= 0, got {cfg.max_alternatives}")
-        # max_alternatives > 1 is not an error: greedy decoding has one alternative to give.
+        alternatives = alternatives_wanted(cfg)
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
         try:
-            self.stream = rec.open_stream(request_constraint(cfg.constraint))
+            self.stream = rec.open_stream(request_constraint(cfg.constraint), alternatives)
         except ValueError as e:  # a constraint this server cannot apply
             raise InvalidArgument(str(e)) from None
         except PoolFull:

@@ -72,6 +72,7 @@ STREAM_CASES = {
                                "unknown vocabulary set 'klingon'"),
     "vocabulary too large": ([cfg(constraint=pb.Constraint(vocabulary=["yes"] * 6000))], INVALID, "at most 5000 words"),
     "negative max_alternatives": ([cfg(max_alternatives=-2)], INVALID, "max_alternatives must be >= 0"),
+    "too many alternatives": ([cfg(max_alternatives=31)], INVALID, "max_alternatives must be at most 30"),
     "NaN samples": ([cfg(encoding=pb.FLOAT32), audio(np.array([0.1, np.nan], "<f4").tobytes())], INVALID,
                     "NaN or infinite"),
     "Inf samples": ([cfg(encoding=pb.FLOAT32), audio(np.array([np.inf, 0.0], "<f4").tobytes())], INVALID,

@@ -124,3 +124,53 @@ def test_a_phrase_list_makes_finals_one_of_the_phrases(shipped, lj_manifest):
         via_stream = final_transcripts(c.stream([pcm16(read16k(spoken["path"]))], config))
     assert via_file == spoken["text"]
     assert via_stream == [spoken["text"]]
+
+
+def test_finals_carry_the_alternatives_asked_for(shipped, lj_clip):
+    """max_alternatives: distinct readings from the beam, best first, the first the same as without."""
+    audio = pcm16(read16k(lj_clip)[: 16000 * 4])
+    with SpeechClient(shipped.address) as c:
+        one = c.recognize(audio, pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000)).results[0]
+        four = c.recognize(audio, pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000,
+                                                       max_alternatives=4)).results[0]
+        config = streaming_config(16000, endpointing=pb.EndpointingConfig(disabled=True))
+        config.max_alternatives = 3
+        streamed = [r for resp in c.stream([audio], config) for r in resp.results if r.is_final]
+    assert len(one.alternatives) == 1
+    texts = [a.transcript for a in four.alternatives]
+    assert 2 <= len(texts) <= 4 and len(set(texts)) == len(texts), texts
+    assert texts[0] == one.alternatives[0].transcript
+    assert len(streamed) == 1 and 2 <= len(streamed[0].alternatives) <= 3
+    assert len({a.transcript for a in streamed[0].alternatives}) == len(streamed[0].alternatives)
+
+
+def test_phrase_alternatives_are_the_next_likeliest_phrases(shipped, lj_manifest):
+    spoken = lj_manifest[3]
+    phrases = [spoken["text"]] + [r["text"] for r in lj_manifest[10:14]]
+    config = pb.RecognitionConfig(constraint=pb.Constraint(phrases=phrases), max_alternatives=3)
+    with SpeechClient(shipped.address) as c:
+        alts = c.recognize(open(spoken["path"], "rb").read(), config).results[0].alternatives
+    assert [a.transcript for a in alts][0] == spoken["text"] and len(alts) == 3
+    assert len({a.transcript for a in alts}) == 3 and all(a.transcript in phrases for a in alts)
+    shares = [a.confidence for a in alts]
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 1.0 + 1e-4
+
+
+def test_transcribe_json_lists_the_runners_up(shipped, lj_clip, tmp_path):
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from tests.conftest import ROOT
+
+    src = tmp_path / "clip.wav"
+    sf.write(src, read16k(lj_clip)[: 16000 * 4], 16000)
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "transcribe", str(src), "--format", "json",
+                        "--alternatives", "3", "--server", shipped.address, "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    segments = json.loads(src.with_suffix(".json").read_text())["segments"]
+    assert segments and any(s["alternatives"] for s in segments)
+    for s in segments:
+        assert len(s["alternatives"]) <= 2 and all(a["text"] != s["text"] for a in s["alternatives"])
