@@ -140,7 +140,9 @@ def cmd_train(args) -> int:
     history = train(args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev,
                     device=args.device, steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir,
                     resume=not args.no_resume, progress=not args.quiet, name=args.name,
-                    vtlp_prob=args.vtlp_prob)
+                    vtlp_prob=args.vtlp_prob,
+                    augment=None if args.digital_silence_prob is None else
+                    {"digital_silence_prob": args.digital_silence_prob})
     summary = {k: v for k, v in history.items() if k != "loss"}
     summary["final_loss"] = sum(history["loss"][-20:]) / max(1, len(history["loss"][-20:]))
     summary["first_loss"] = sum(history["loss"][:20]) / max(1, len(history["loss"][:20]))
@@ -334,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--rir-dir", default=None, help="room impulse responses (e.g. ../shared/data/rir)")
     tr.add_argument("--vtlp-prob", type=float, default=None,
                     help="share of utterances given vocal-tract-length perturbation (default: the preset's)")
+    tr.add_argument("--digital-silence-prob", type=float, default=None,
+                    help="share of utterances padded with exact zeros before/after (default: 0.15)")
     tr.add_argument("--no-resume", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

@@ -65,6 +65,10 @@ class Augment:
     telephone_prob: float = 0.1
     narrowband_prob: float = 0.2      # 8 kHz recordings (FSDD) upsampled: nothing above 4 kHz
     gain_db: tuple[float, float] = (-12.0, 6.0)
+    # Exact zeros before and/or after: files and muted microphones have them, and log-mel puts
+    # them far below any recorded silence.
+    digital_silence_prob: float = 0.15
+    digital_silence_s: tuple[float, float] = (0.1, 0.6)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -97,6 +101,10 @@ class Augment:
         elif rate > 8000 and rng.random() < self.narrowband_prob:
             x = AF.resample(AF.resample(x, rate, 8000), 8000, rate)
         x = x * (10 ** (rng.uniform(*self.gain_db) / 20))
+        if rng.random() < self.digital_silence_prob:
+            before, after = (int(rate * rng.uniform(*self.digital_silence_s)) * rng.randint(0, 1) for _ in "ab")
+            before = before or int(rate * self.digital_silence_s[0])  # at least one side
+            x = torch.nn.functional.pad(x, (before, after))
         return x.clamp(-1, 1)
 
 

@@ -128,7 +128,8 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
 def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, dev_manifest: str | None = None,
           device: str = "cpu", steps: int | None = None, noise_dir: str | None = None, rir_dir: str | None = None,
           resume: bool = True, progress: bool = True, name: str | None = None,
-          vtlp_prob: float | None = None) -> dict:
+          vtlp_prob: float | None = None, augment: dict | None = None) -> dict:
+    """CTC training of a preset; `augment` overrides `Augment` fields (e.g. digital_silence_prob)."""
     model_cfg, cfg = PRESETS[preset]
     if steps is not None:
         cfg = replace(cfg, steps=steps)
@@ -140,7 +141,7 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
     torch.manual_seed(cfg.seed)
     out = Path(out_dir) / model_cfg.name
     vocab = Vocabulary(model_cfg.vocab)
-    augment = Augment.from_dirs(noise_dir, rir_dir)
+    augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
     data = SpeechData(data_specs, vocab, model_cfg.sample_rate, cfg.max_seconds, augment, cfg.seed)
     dev = SpeechData([(dev_manifest, 1.0)], vocab, model_cfg.sample_rate, 60.0) if dev_manifest else None
 

@@ -42,13 +42,18 @@ def test_manifests_read_and_mix_by_weight(digits_manifest, tmp_path):
 
 def test_augmentation_keeps_audio_usable(shared_data):
     aug = Augment.from_dirs(str(shared_data / "noise"), str(shared_data / "rir"), noise_prob=1.0, rir_prob=1.0,
-                            telephone_prob=1.0)
+                            telephone_prob=1.0, digital_silence_prob=0.0)
     x = torch.from_numpy(np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440).astype(np.float32)) * 0.5
     rng = random.Random(0)
     for _ in range(5):
         y = aug(x, 16000, rng)
         assert torch.isfinite(y).all() and y.abs().max() <= 1.0
         assert 16000 / 1.1 - 2 <= y.shape[0] <= 16000 / 0.9 + 2
+    padded = Augment(speed=(1.0,), gain_db=(0.0, 0.0), telephone_prob=0.0, narrowband_prob=0.0,
+                     digital_silence_prob=1.0)(x, 16000, rng)
+    lead = int(padded.shape[0] - 16000)
+    assert 1600 <= lead <= 2 * 9600 and padded[:1600].abs().max() == 0  # exact zeros, 0.1 s at least first
+    assert torch.equal(padded[padded.abs() > 0][:100], x[x.abs() > 0][:100])
 
 
 def test_vtlp_moves_formants_and_keeps_the_band_edges():
@@ -83,3 +88,20 @@ def test_tiny_preset_learns_and_its_checkpoint_loads_and_resumes(digits_manifest
     audio = torch.randn(16000) * 0.1
     report = check_streaming(model, audio, [10, 160])
     assert report["max_abs_diff"] <= 1e-4 and report["transcripts_equal"]
+
+
+def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
+    """The flags scripts/train-shipped.sh passes (phase 1 turns the later augmentations off)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
+                        f"{digits_manifest}:2", "--out", str(tmp_path), "--steps", "6", "--threads", "1",
+                        "--vtlp-prob", "0", "--digital-silence-prob", "0", "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["model"] == "wavenet-tiny" and summary["start_step"] == 0
+    assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
