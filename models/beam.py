@@ -78,7 +78,7 @@ class Constraint:
 class BeamConfig:
     beam_size: int = 32
     beam_threshold: float = 20.0
-    lm_weight: float = 1.0
+    lm_weight: float = 1.3
     word_score: float = 0.0
     sil_score: float = 0.0
 

@@ -20,7 +20,7 @@ class ServerConfig:
     lm: str = "default"                 # finals' beam search LM: default (shipped), none (greedy), or an ARPA path
     # Beam search (the same defaults as models.beam.BeamConfig, tuned by scripts/tune_beam.py; a test
     # keeps them equal, and this module free of model imports so `wavestream health` starts fast)
-    lm_weight: float = 1.0              # LM score weight
+    lm_weight: float = 1.3              # LM score weight
     word_score: float = 0.0             # bonus per word (longer vs shorter transcripts)
     beam_size: int = 32
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
