@@ -20,11 +20,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from models.beam import NAMED_VOCABULARIES  # noqa: E402
 from models.evaluate import evaluate  # noqa: E402
 
-DIGITS_JSGF = """#JSGF V1.0;
+# the same words as `--vocabulary-set digits`
+DIGITS_JSGF = f"""#JSGF V1.0;
 grammar digits;
-public <digits> = ( zero | oh | one | two | three | four | five | six | seven | eight | nine )+ ;
+public <digits> = ( {" | ".join(NAMED_VOCABULARIES["digits"])} )+ ;
 """
 
 

@@ -24,31 +24,20 @@ mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 
 if has data; then
+.venv/bin/python scripts/recipe_data.py fsdd "$DATA" "$OUT"
+.venv/bin/python scripts/recipe_data.py digits "$OUT/digits.txt" --per-word 40 --strings 1200 --max-words 6
 .venv/bin/python - "$DATA" "$OUT" <<'PY'
 import json, random, sys
 data, out = sys.argv[1], sys.argv[2]
-def rows(name):
-    return [{**r, "audio": f"{data}/real/{r['audio']}"} for r in map(json.loads, open(f"{data}/real/{name}.jsonl"))]
-def write(name, part):
-    open(f"{out}/{name}", "w").writelines(json.dumps(r) + "\n" for r in part)
-fsdd = rows("fsdd")
-write("fsdd-train.jsonl", [r for r in fsdd if r["speaker"] != "theo"])
-write("fsdd-theo.jsonl", [r for r in fsdd if r["speaker"] == "theo"])
-lj = rows("lj-amateur")
+lj = [{**r, "audio": f"{data}/real/{r['audio']}"} for r in map(json.loads, open(f"{data}/real/lj-amateur.jsonl"))]
 random.Random(0).shuffle(lj)
-write("lj-test.jsonl", lj[:37])
-write("lj-train.jsonl", lj[37:])
+for name, part in (("lj-test.jsonl", lj[:37]), ("lj-train.jsonl", lj[37:])):
+    open(f"{out}/{name}", "w").writelines(json.dumps(r) + "\n" for r in part)
 sentences = [s.strip() for s in open(f"{data}/text/sentences.txt") if s.strip()]
 random.Random(0).shuffle(sentences)
 held = set(sentences[:200]) | {r["text"] for r in lj}   # nothing evaluated is in training text or LM text
 open(f"{out}/eval-sentences.txt", "w").write("\n".join(sentences[:200]) + "\n")
 open(f"{out}/train-sentences.txt", "w").write("\n".join(s for s in sentences[200:] if s not in held) + "\n")
-words = "zero one two three four five six seven eight nine".split()
-rng = random.Random(0)
-digits = [w for w in words for _ in range(40)] + [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
-                                                for _ in range(1200)]
-rng.shuffle(digits)
-open(f"{out}/digits.txt", "w").write("\n".join(digits) + "\n")
 PY
 fi
 

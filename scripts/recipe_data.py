@@ -1,0 +1,67 @@
+"""Data that the training scripts share: FSDD split by speaker, and digit-string text.
+
+    .venv/bin/python scripts/recipe_data.py fsdd SHARED_DATA OUT [--dev N]
+        OUT/fsdd-train.jsonl (george, jackson, nicolas), OUT/fsdd-theo.jsonl (the held-out
+        speaker) and, with --dev, OUT/fsdd-theo-dev.jsonl (N of theo's clips, seeded)
+    .venv/bin/python scripts/recipe_data.py digits OUT_FILE --per-word N --strings N --max-words N
+        every digit word alone N times, then N strings of 2..max-words digits, seeded, shuffled
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+
+HELD_OUT_SPEAKER = "theo"
+DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+def write_jsonl(path: str, rows: list[dict]) -> None:
+    with open(path, "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+
+
+def fsdd_split(data: str, out: str, dev: int = 0) -> None:
+    rows = [{**r, "audio": f"{data}/real/{r['audio']}"} for r in map(json.loads, open(f"{data}/real/fsdd.jsonl"))]
+    held = [r for r in rows if r["speaker"] == HELD_OUT_SPEAKER]
+    write_jsonl(f"{out}/fsdd-train.jsonl", [r for r in rows if r["speaker"] != HELD_OUT_SPEAKER])
+    write_jsonl(f"{out}/fsdd-{HELD_OUT_SPEAKER}.jsonl", held)
+    if dev:
+        shuffled = held[:]
+        random.Random(1).shuffle(shuffled)
+        write_jsonl(f"{out}/fsdd-{HELD_OUT_SPEAKER}-dev.jsonl", shuffled[:dev])
+
+
+def digit_strings(path: str, per_word: int, strings: int, max_words: int) -> None:
+    rng = random.Random(0)
+    lines = [w for w in DIGITS for _ in range(per_word)] + [
+        " ".join(rng.choice(DIGITS) for _ in range(rng.randint(2, max_words))) for _ in range(strings)]
+    rng.shuffle(lines)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    f = sub.add_parser("fsdd")
+    f.add_argument("data")
+    f.add_argument("out")
+    f.add_argument("--dev", type=int, default=0)
+    d = sub.add_parser("digits")
+    d.add_argument("out")
+    d.add_argument("--per-word", type=int, required=True)
+    d.add_argument("--strings", type=int, required=True)
+    d.add_argument("--max-words", type=int, required=True)
+    args = p.parse_args(argv)
+    if args.what == "fsdd":
+        fsdd_split(args.data, args.out, args.dev)
+    else:
+        digit_strings(args.out, args.per_word, args.strings, args.max_words)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
