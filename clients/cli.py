@@ -141,8 +141,9 @@ def cmd_train(args) -> int:
                     device=args.device, steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir,
                     resume=not args.no_resume, progress=not args.quiet, name=args.name,
                     vtlp_prob=args.vtlp_prob,
-                    augment=None if args.digital_silence_prob is None else
-                    {"digital_silence_prob": args.digital_silence_prob})
+                    augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
+                                               ("level_prob", args.level_prob)) if v is not None},
+                    eval_every=args.eval_every)
     summary = {k: v for k, v in history.items() if k != "loss"}
     summary["final_loss"] = sum(history["loss"][-20:]) / max(1, len(history["loss"][-20:]))
     summary["first_loss"] = sum(history["loss"][:20]) / max(1, len(history["loss"][:20]))
@@ -320,7 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="CTC training (see models/train.py for the presets)")
     tr.add_argument("--config", default="tiny", help="tiny | cpu-small | wavenet-base | logmel-cnn-base")
     tr.add_argument("--data", nargs="+", required=True, help="MANIFEST[:WEIGHT] ...")
-    tr.add_argument("--dev", default=None, help="a manifest for dev WER during training")
+    tr.add_argument("--dev", default=None,
+                    help="a manifest for dev WER during training; the best checkpoint is kept in OUT/best/<model>")
+    tr.add_argument("--eval-every", type=int, default=None, help="steps between dev WERs (default: the preset's)")
     tr.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's choice)")
     tr.add_argument("--out", required=True, help="writes OUT/<model name>/ (loadable with WAVESTREAM_MODEL_DIR=OUT)")
     tr.add_argument("--name", default=None, help="the model's name (default: the preset's)")
@@ -332,6 +335,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of utterances given vocal-tract-length perturbation (default: the preset's)")
     tr.add_argument("--digital-silence-prob", type=float, default=None,
                     help="share of utterances padded with exact zeros before/after (default: 0.15)")
+    tr.add_argument("--level-prob", type=float, default=None,
+                    help="share of utterances scaled to a random level of -55..-15 dBFS RMS (default: 0.5)")
     tr.add_argument("--no-resume", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

@@ -65,6 +65,11 @@ class Augment:
     telephone_prob: float = 0.1
     narrowband_prob: float = 0.2      # 8 kHz recordings (FSDD) upsampled: nothing above 4 kHz
     gain_db: tuple[float, float] = (-12.0, 6.0)
+    # Absolute level: a share of utterances is scaled to a random RMS in dBFS, whatever its source's
+    # level. Relative gain alone leaves quiet microphones (a speaker at -42 dBFS) outside everything
+    # the sources cover (about -37 to -10 dBFS).
+    level_prob: float = 0.5
+    level_dbfs: tuple[float, float] = (-55.0, -15.0)
     # Exact zeros before and/or after: files and muted microphones have them, and log-mel puts
     # them far below any recorded silence.
     digital_silence_prob: float = 0.15
@@ -101,6 +106,10 @@ class Augment:
         elif rate > 8000 and rng.random() < self.narrowband_prob:
             x = AF.resample(AF.resample(x, rate, 8000), 8000, rate)
         x = x * (10 ** (rng.uniform(*self.gain_db) / 20))
+        if self.level_prob and rng.random() < self.level_prob:  # no draw at 0: earlier runs replay as they were
+            rms = x.square().mean().sqrt()
+            if rms > 0:
+                x = x * (10 ** (rng.uniform(*self.level_dbfs) / 20) / rms)
         if rng.random() < self.digital_silence_prob:
             before, after = (int(rate * rng.uniform(*self.digital_silence_s)) * rng.randint(0, 1) for _ in "ab")
             before = before or int(rate * self.digital_silence_s[0])  # at least one side

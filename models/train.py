@@ -2,7 +2,9 @@
 
 The model folder it writes (`DIR/<model name>/config.json + model.safetensors`) is what the
 registry loads (`WAVESTREAM_MODEL_DIR=DIR`). Trainer state for resuming sits beside it in
-`DIR/<model name>/trainer.pt` (tensors and numbers only, loaded with weights_only=True).
+`DIR/<model name>/trainer.pt` (tensors and numbers only, loaded with weights_only=True). With a dev
+set, the checkpoint with the lowest dev WER so far is kept apart in `DIR/best/<model name>/`
+(`WAVESTREAM_MODEL_DIR=DIR/best`): the last step is not always the best one.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class TrainConfig:
     seed: int = 0
 
 
-CPU_TRAINING = TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300, eval_every=0,
+CPU_TRAINING = TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300, eval_every=1000,
                            checkpoint_every=200)
 TINY = ModelConfig(name="wavenet-tiny", d_model=32, subsample_channels=8, dilations=[1, 2, 4])
 PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
@@ -128,11 +130,13 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
 def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, dev_manifest: str | None = None,
           device: str = "cpu", steps: int | None = None, noise_dir: str | None = None, rir_dir: str | None = None,
           resume: bool = True, progress: bool = True, name: str | None = None,
-          vtlp_prob: float | None = None, augment: dict | None = None) -> dict:
+          vtlp_prob: float | None = None, augment: dict | None = None, eval_every: int | None = None) -> dict:
     """CTC training of a preset; `augment` overrides `Augment` fields (e.g. digital_silence_prob)."""
     model_cfg, cfg = PRESETS[preset]
     if steps is not None:
         cfg = replace(cfg, steps=steps)
+    if eval_every is not None:
+        cfg = replace(cfg, eval_every=eval_every)
     if vtlp_prob is not None:
         cfg = replace(cfg, vtlp_prob=vtlp_prob)
     if name:
@@ -156,11 +160,12 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
-    start = 0
+    start, best = 0, {"step": None, "dev_wer": math.inf}
     if state is not None:
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start = int(state["step"])
+        best = {"step": state.get("best_step"), "dev_wer": float(state.get("best_dev_wer", math.inf))}
     amp = device.type == "cuda"
     history = {"loss": [], "dev_wer": [], "start_step": start}
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
@@ -181,14 +186,22 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
         ema = value if ema is None else 0.95 * ema + 0.05 * value
         postfix = {"loss": f"{ema:.3f}", "lr": f"{sched.get_last_lr()[0]:.1e}"}
         if dev is not None and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
-            history["dev_wer"].append((step + 1, dev_wer(model, dev)))
-            postfix["dev_wer"] = f"{history['dev_wer'][-1][1]:.3f}"
+            wer = dev_wer(model, dev)
+            history["dev_wer"].append((step + 1, wer))
+            postfix["dev_wer"] = f"{wer:.3f}"
+            if wer < best["dev_wer"]:
+                best = {"step": step + 1, "dev_wer": wer}
+                save_model(model, out.parent / "best" / model_cfg.name)
         bar.set_postfix(postfix)
         bar.update(1)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             save_model(model, out)
-            torch.save({"step": step + 1, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, state_path)
+            torch.save({"step": step + 1, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                        **({"best_step": best["step"], "best_dev_wer": best["dev_wer"]} if best["step"] else {})},
+                       state_path)
     bar.close()
     history.update(model=model_cfg.name, out=str(out), hours=data.hours, seconds=time.perf_counter() - t0,
                    params=sum(p.numel() for p in model.parameters()))
+    if best["step"]:
+        history["best"] = {**best, "out": str(out.parent / "best" / model_cfg.name)}
     return history

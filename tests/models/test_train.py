@@ -9,7 +9,7 @@ import torch
 
 from models.ctc import Vocabulary
 from models.data import Augment, SpeechData, parse_weighted, read_manifest
-from models.registry import load_model
+from models.registry import list_models, load_model
 from models.checks import check_streaming
 from models.train import train
 
@@ -49,11 +49,26 @@ def test_augmentation_keeps_audio_usable(shared_data):
         y = aug(x, 16000, rng)
         assert torch.isfinite(y).all() and y.abs().max() <= 1.0
         assert 16000 / 1.1 - 2 <= y.shape[0] <= 16000 / 0.9 + 2
-    padded = Augment(speed=(1.0,), gain_db=(0.0, 0.0), telephone_prob=0.0, narrowband_prob=0.0,
+    padded = Augment(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
                      digital_silence_prob=1.0)(x, 16000, rng)
     lead = int(padded.shape[0] - 16000)
     assert 1600 <= lead <= 2 * 9600 and padded[:1600].abs().max() == 0  # exact zeros, 0.1 s at least first
     assert torch.equal(padded[padded.abs() > 0][:100], x[x.abs() > 0][:100])
+
+
+def test_level_augmentation_reaches_quiet_microphones():
+    """Whatever the source's level, a share of utterances lands anywhere in -55..-15 dBFS RMS."""
+    x = torch.from_numpy(np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440).astype(np.float32)) * 0.5
+    plain = dict(speed=(1.0,), telephone_prob=0.0, narrowband_prob=0.0, digital_silence_prob=0.0)
+    rms_db = lambda y: float(20 * torch.log10(y.square().mean().sqrt()))  # noqa: E731
+    rng = random.Random(0)
+    levels = [rms_db(Augment(level_prob=1.0, **plain)(x, 16000, rng)) for _ in range(200)]
+    assert all(-55.01 <= v <= -14.99 for v in levels)
+    assert min(levels) < -50 and max(levels) > -20  # spread over the range, not stuck at the source's
+    relative = [rms_db(Augment(level_prob=0.0, **plain)(x, 16000, rng)) for _ in range(200)]
+    assert min(relative) >= rms_db(x) - 12.01  # without it, gain stays within -12..+6 dB of the source
+    silent = Augment(level_prob=1.0, **plain)(torch.zeros(1600), 16000, rng)
+    assert torch.equal(silent, torch.zeros(1600))  # digital silence stays silence, no NaN
 
 
 def test_vtlp_moves_formants_and_keeps_the_band_edges():
@@ -99,9 +114,30 @@ def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
 
     r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
                         f"{digits_manifest}:2", "--out", str(tmp_path), "--steps", "6", "--threads", "1",
-                        "--vtlp-prob", "0", "--digital-silence-prob", "0", "--quiet"],
+                        "--vtlp-prob", "0", "--digital-silence-prob", "0", "--level-prob", "0", "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["model"] == "wavenet-tiny" and summary["start_step"] == 0
     assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
+
+
+def test_a_dev_set_keeps_the_best_checkpoint_apart_across_resumes(digits_manifest, tmp_path, monkeypatch):
+    """--dev: the lowest dev WER's weights sit in OUT/best/<model>, loadable, and a resumed run
+    only replaces them with a lower one."""
+    out = tmp_path / "out"
+    spec = [(str(digits_manifest), 1.0)]
+    first = train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=20, eval_every=10, progress=False)
+    assert [s for s, _ in first["dev_wer"]] == [10, 20]
+    assert first["best"]["dev_wer"] == min(w for _, w in first["dev_wer"])
+    assert first["best"]["step"] in (10, 20)
+    resumed = train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=30, eval_every=10, progress=False)
+    assert [s for s, _ in resumed["dev_wer"]] == [30]
+    improved = resumed["dev_wer"][0][1] < first["best"]["dev_wer"]
+    assert resumed["best"]["step"] == (30 if improved else first["best"]["step"])  # remembered across the resume
+    assert resumed["best"]["dev_wer"] == min(first["best"]["dev_wer"], resumed["dev_wer"][0][1])
+    monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out / "best"))
+    best = load_model("wavenet-tiny")
+    assert best.cfg.name == "wavenet-tiny"
+    monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out))
+    assert {m.name for m in list_models()} >= {"wavenet-tiny"} and "best" not in {m.name for m in list_models()}
