@@ -108,12 +108,15 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     return rec, offline
 
 
-async def warm_up(rec: Recogniser, scheduler: Scheduler) -> None:
+async def warm_up(rec: Recogniser, scheduler: Scheduler, offline: Recogniser | None) -> None:
+    """A real forward pass through each model, so the first caller after SERVING pays no first-call cost."""
     stream = rec.open_stream()
     try:
         await scheduler.submit(stream, np.zeros(rec.sample_rate // 2, dtype=np.float32))
     finally:
         stream.close()
+    if offline is not None:
+        await asyncio.to_thread(offline.transcribe, np.zeros(offline.sample_rate // 2, dtype=np.float32))
 
 
 async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_signals: bool = True) -> None:
@@ -144,11 +147,9 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_si
         start_http_server(cfg.metrics_port, addr=cfg.host)
     await server.start()
     scheduler.start()
-    await warm_up(rec, scheduler)  # readiness only after a real forward pass
+    await warm_up(rec, scheduler, offline)  # readiness only after a real forward pass of each model
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    if offline is not None:
-        await asyncio.to_thread(offline.transcribe, np.zeros(offline.sample_rate // 2, dtype=np.float32))
     print(f"wavestream: serving {rec.name} on {cfg.host}:{port} ({rec.device}, "
           f"{f'files up to {cfg.offline_max_s:g} s: {offline.name}, ' if offline else ''}"
           f"{'TLS' if cfg.tls_cert else 'plaintext'}{', token auth' if cfg.token else ''}"

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import grpc
 import numpy as np
 
+from models.beam import Constraint
 from models.engine import Recogniser
 from models.registry import list_models
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -161,7 +162,7 @@ class SpeechServicer:
             if offline is not None:
                 final, samples = await self._whole_file(offline, pending, constraint, alternatives)
             else:
-                final, samples = await self._through_stream(pending, chunks, cfg.constraint, alternatives)
+                final, samples = await self._through_stream(pending, chunks, constraint, alternatives)
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
@@ -176,10 +177,10 @@ class SpeechServicer:
             final = await asyncio.to_thread(offline.transcribe, audio, None, constraint or None, alternatives)
         return final, audio.size
 
-    async def _through_stream(self, pending, chunks, constraint: pb.Constraint, alternatives: int):
+    async def _through_stream(self, pending, chunks, constraint: Constraint, alternatives: int):
         session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
-                                           constraint=constraint, max_alternatives=alternatives)
-        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg)
+                                           max_alternatives=alternatives)
+        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg, constraint)
         samples = 0
         try:
             chunk = pending.pop(0) if pending else None

@@ -18,14 +18,17 @@ from .conftest import HeldStreams, ServerProcess, free_port, pcm16, wait_for
 
 
 def test_health_is_not_serving_until_the_warm_up_forward_pass_is_done(monkeypatch):
-    """The real server in-process, its warm-up held open: health must say NOT_SERVING meanwhile."""
+    """The real server in-process, its warm-up held open: health must say NOT_SERVING meanwhile,
+    and the warm-up covers the offline model too (Recognize's first caller pays no first-call cost)."""
     release, warming = threading.Event(), threading.Event()
     real_warm_up = server_module.warm_up
+    warmed = {}
 
-    async def slow_warm_up(rec, scheduler):
+    async def slow_warm_up(rec, scheduler, offline):
         warming.set()
+        warmed.update(streaming=rec.name, offline=offline.name if offline else None)
         await asyncio.to_thread(release.wait, 30)
-        await real_warm_up(rec, scheduler)
+        await real_warm_up(rec, scheduler, offline)
 
     monkeypatch.setattr(server_module, "warm_up", slow_warm_up)
     port = free_port()
@@ -54,6 +57,7 @@ def test_health_is_not_serving_until_the_warm_up_forward_pass_is_done(monkeypatc
             asyncio.run_coroutine_threadsafe(ready.wait(), loop).result(60)
             assert stub.Check(health_pb2.HealthCheckRequest(), timeout=10).status == \
                 health_pb2.HealthCheckResponse.SERVING
+        assert warmed == {"streaming": cfg.model, "offline": cfg.offline_model}
     finally:
         release.set()
         loop.call_soon_threadsafe(task["t"].cancel)
