@@ -5,6 +5,9 @@
         speaker) and, with --dev, OUT/fsdd-theo-dev.jsonl (N of theo's clips, seeded)
     .venv/bin/python scripts/recipe_data.py digits OUT_FILE --per-word N --strings N --max-words N
         every digit word alone N times, then N strings of 2..max-words digits, seeded, shuffled
+    .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
+        a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
+        after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
 """
 
 from __future__ import annotations
@@ -43,6 +46,25 @@ def digit_strings(path: str, per_word: int, strings: int, max_words: int) -> Non
         f.write("\n".join(lines) + "\n")
 
 
+def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0) -> None:
+    from pathlib import Path
+
+    import numpy as np
+    import soundfile as sf
+
+    folder = Path(out_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in map(json.loads, open(manifest)):
+        x, rate = sf.read(r["audio"], dtype="float32")
+        x = x * np.float32(10 ** (gain_db / 20))
+        z = np.zeros(int(rate * pad_s), dtype="float32")
+        path = folder / Path(r["audio"]).with_suffix(".flac").name
+        sf.write(path, np.concatenate([z, x, z]), rate)
+        rows.append({**r, "audio": str(path.resolve()), "duration": round(len(x) / rate + 2 * pad_s, 3)})
+    write_jsonl(f"{out_name}.jsonl", rows)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -55,11 +77,18 @@ def main(argv=None) -> int:
     d.add_argument("--per-word", type=int, required=True)
     d.add_argument("--strings", type=int, required=True)
     d.add_argument("--max-words", type=int, required=True)
+    v = sub.add_parser("variant")
+    v.add_argument("manifest")
+    v.add_argument("out_name")
+    v.add_argument("--pad-s", type=float, default=0.0)
+    v.add_argument("--gain-db", type=float, default=0.0)
     args = p.parse_args(argv)
     if args.what == "fsdd":
         fsdd_split(args.data, args.out, args.dev)
-    else:
+    elif args.what == "digits":
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
+    else:
+        variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
     return 0
 
 

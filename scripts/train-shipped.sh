@@ -3,7 +3,8 @@
 # Each stage skips what is already done, and training resumes from its last checkpoint.
 #
 #   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
-#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / STEPS, THREADS per model
+#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / STEPS,
+#   THREADS per model
 #
 # data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
 #        200 sentences that neither training speech nor the language model sees.
@@ -70,14 +71,15 @@ TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.json
 if has train; then
     common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir"
             --threads "$THREADS")
-    # Two phases, as the shipped weights were made: 9,000 steps without vocal-tract-length perturbation
-    # or digital-silence padding, then on to 18,000 with both (the presets' defaults). The longer cosine
-    # schedule restarts the learning rate where it has reached at step 9,000 of 18,000. A finished phase
-    # returns at once.
+    # Three phases, as the shipped weights were made: 9,000 steps without vocal-tract-length
+    # perturbation, digital-silence padding or absolute-level scaling; on to 18,000 with the first two;
+    # on to 32,000 with all three (the presets' defaults). Each longer cosine schedule takes the learning
+    # rate up where the new length puts it. A finished phase returns at once.
     phases() {
         $WS train --config "$1" --steps "${PHASE1_STEPS:-9000}" --vtlp-prob 0 --digital-silence-prob 0 \
-            "${common[@]}" >> "$2" 2>&1
-        $WS train --config "$1" --steps "${STEPS:-18000}" "${common[@]}" >> "$2" 2>&1
+            --level-prob 0 "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${PHASE2_STEPS:-18000}" --level-prob 0 "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${STEPS:-32000}" "${common[@]}" >> "$2" 2>&1
     }
     phases wavenet-cpu "$OUT/train-wavenet.log" &
     phases logmel-cnn-cpu "$OUT/train-logmel.log" &
@@ -94,22 +96,10 @@ fi
 
 if has eval; then
     head -150 "$OUT/synth-heldout/manifest.jsonl" > "$OUT/synth-heldout/test.jsonl"   # pocketsphinx is slow
-    # theo again with 0.5 s of exact zeros before and after each clip, as files and muted microphones have
-    .venv/bin/python - "$OUT" <<'PY'
-import json, sys
-from pathlib import Path
-import numpy as np, soundfile as sf
-out = Path(sys.argv[1])
-(out / "fsdd-theo-padded").mkdir(exist_ok=True)
-rows = []
-for r in map(json.loads, open(out / "fsdd-theo.jsonl")):
-    x, rate = sf.read(r["audio"], dtype="float32")
-    z = np.zeros(rate // 2, dtype="float32")
-    path = out / "fsdd-theo-padded" / Path(r["audio"]).with_suffix(".flac").name
-    sf.write(path, np.concatenate([z, x, z]), rate)
-    rows.append({**r, "audio": str(path.resolve()), "duration": round(len(x) / rate + 1.0, 3)})
-open(out / "fsdd-theo-padded.jsonl", "w").writelines(json.dumps(r) + "\n" for r in rows)
-PY
+    # as files and microphones also deliver speech: theo with 0.5 s of exact zeros before and after
+    # each clip; lj-amateur 20 dB quieter (about -46 dBFS RMS, theo's level)
+    .venv/bin/python scripts/recipe_data.py variant "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-padded" --pad-s 0.5
+    .venv/bin/python scripts/recipe_data.py variant "$OUT/lj-test.jsonl" "$OUT/lj-test-quiet" --gain-db -20
     SETS=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
     {
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --json
@@ -121,7 +111,10 @@ PY
         $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --json
         $WS eval "$OUT/fsdd-theo-padded.jsonl" --model wavenet-cpu --lm default --json
         $WS eval "$OUT/fsdd-theo-padded.jsonl" --model logmel-cnn-cpu --lm default --json
+        $WS eval "$OUT/lj-test-quiet.jsonl" --model wavenet-cpu --lm default --json
+        $WS eval "$OUT/lj-test-quiet.jsonl" --model logmel-cnn-cpu --lm default --json
         .venv/bin/python scripts/pocketsphinx_eval.py "${SETS[@]}"
         .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/fsdd-theo.jsonl" --digits
+        .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test-quiet.jsonl"
     } | tee "$OUT/eval.jsonl"
 fi
