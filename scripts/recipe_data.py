@@ -16,6 +16,10 @@ import argparse
 import json
 import random
 import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
 
 HELD_OUT_SPEAKER = "theo"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -47,11 +51,6 @@ def digit_strings(path: str, per_word: int, strings: int, max_words: int) -> Non
 
 
 def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0) -> None:
-    from pathlib import Path
-
-    import numpy as np
-    import soundfile as sf
-
     folder = Path(out_name)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
