@@ -66,8 +66,8 @@ class Augment:
     narrowband_prob: float = 0.2      # 8 kHz recordings (FSDD) upsampled: nothing above 4 kHz
     gain_db: tuple[float, float] = (-12.0, 6.0)
     # Absolute level: a share of utterances is scaled to a random RMS in dBFS, whatever its source's
-    # level. Relative gain alone leaves quiet microphones (a speaker at -42 dBFS) outside everything
-    # the sources cover (about -37 to -10 dBFS).
+    # level. Relative gain alone leaves few utterances as quiet as a quiet microphone: the sources
+    # average -16 to -27 dBFS, an FSDD speaker -42 (scripts/recipe_data.py levels).
     level_prob: float = 0.5
     level_dbfs: tuple[float, float] = (-55.0, -15.0)
     # Exact zeros before and/or after: files and muted microphones have them, and log-mel puts

@@ -8,6 +8,8 @@
     .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
         after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
+    .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
+        recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models.audio import read_audio  # noqa: E402
+from models.data import read_manifest  # noqa: E402
 
 HELD_OUT_SPEAKER = "theo"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -64,6 +71,19 @@ def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0
     write_jsonl(f"{out_name}.jsonl", rows)
 
 
+def levels(manifests: list[str], by_speaker: bool = False) -> None:
+    for manifest in manifests:
+        groups: dict[str, list[float]] = {}
+        for u in read_manifest(manifest):
+            x, _ = read_audio(u.audio, None)
+            rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+            groups.setdefault(u.speaker if by_speaker else "", []).append(20 * np.log10(max(rms, 1e-10)))
+        for name, db in sorted(groups.items()):
+            print(json.dumps({"manifest": manifest, **({"speaker": name} if by_speaker else {}), "n": len(db),
+                              "rms_dbfs_mean": round(float(np.mean(db)), 1), "rms_dbfs_std": round(float(np.std(db)), 1),
+                              "rms_dbfs_min": round(float(np.min(db)), 1), "rms_dbfs_max": round(float(np.max(db)), 1)}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -81,13 +101,18 @@ def main(argv=None) -> int:
     v.add_argument("out_name")
     v.add_argument("--pad-s", type=float, default=0.0)
     v.add_argument("--gain-db", type=float, default=0.0)
+    lv = sub.add_parser("levels")
+    lv.add_argument("manifests", nargs="+")
+    lv.add_argument("--by-speaker", action="store_true")
     args = p.parse_args(argv)
     if args.what == "fsdd":
         fsdd_split(args.data, args.out, args.dev)
     elif args.what == "digits":
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
-    else:
+    elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
+    else:
+        levels(args.manifests, args.by_speaker)
     return 0
 
 

@@ -97,7 +97,7 @@ fi
 if has eval; then
     head -150 "$OUT/synth-heldout/manifest.jsonl" > "$OUT/synth-heldout/test.jsonl"   # pocketsphinx is slow
     # as files and microphones also deliver speech: theo with 0.5 s of exact zeros before and after
-    # each clip; lj-amateur 20 dB quieter (about -46 dBFS RMS, theo's level)
+    # each clip; lj-amateur 20 dB quieter (near theo's level; scripts/recipe_data.py levels)
     .venv/bin/python scripts/recipe_data.py variant "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-padded" --pad-s 0.5
     .venv/bin/python scripts/recipe_data.py variant "$OUT/lj-test.jsonl" "$OUT/lj-test-quiet" --gain-db -20
     SETS=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
