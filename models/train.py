@@ -144,6 +144,7 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
     device = torch.device(device)
     torch.manual_seed(cfg.seed)
     out = Path(out_dir) / model_cfg.name
+    best_dir = Path(out_dir) / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
     vocab = Vocabulary(model_cfg.vocab)
     augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
     data = SpeechData(data_specs, vocab, model_cfg.sample_rate, cfg.max_seconds, augment, cfg.seed)
@@ -191,7 +192,7 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
             postfix["dev_wer"] = f"{wer:.3f}"
             if wer < best["dev_wer"]:
                 best = {"step": step + 1, "dev_wer": wer}
-                save_model(model, out.parent / "best" / model_cfg.name)
+                save_model(model, best_dir)
         bar.set_postfix(postfix)
         bar.update(1)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
@@ -203,5 +204,5 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
     history.update(model=model_cfg.name, out=str(out), hours=data.hours, seconds=time.perf_counter() - t0,
                    params=sum(p.numel() for p in model.parameters()))
     if best["step"]:
-        history["best"] = {**best, "out": str(out.parent / "best" / model_cfg.name)}
+        history["best"] = {**best, "out": str(best_dir)}
     return history

@@ -62,7 +62,7 @@ def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in map(json.loads, open(manifest)):
-        x, rate = sf.read(r["audio"], dtype="float32")
+        x, rate = read_audio(r["audio"], None)
         x = x * np.float32(10 ** (gain_db / 20))
         z = np.zeros(int(rate * pad_s), dtype="float32")
         path = folder / Path(r["audio"]).with_suffix(".flac").name
