@@ -4,11 +4,14 @@ The model folder it writes (`DIR/<model name>/config.json + model.safetensors`) 
 registry loads (`WAVESTREAM_MODEL_DIR=DIR`). Trainer state for resuming sits beside it in
 `DIR/<model name>/trainer.pt` (tensors and numbers only, loaded with weights_only=True). With a dev
 set, the checkpoint with the lowest dev WER so far is kept apart in `DIR/best/<model name>/`
-(`WAVESTREAM_MODEL_DIR=DIR/best`): the last step is not always the best one.
+(`WAVESTREAM_MODEL_DIR=DIR/best`): the last step is not always the best one. Its step and WER sit
+beside it in `best.json`, written with the weights, so a run resumed from an older checkpoint still
+knows what it has to beat.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, replace
@@ -166,7 +169,8 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         start = int(state["step"])
-        best = {"step": state.get("best_step"), "dev_wer": float(state.get("best_dev_wer", math.inf))}
+        if (best_dir / "best.json").exists():
+            best = json.loads((best_dir / "best.json").read_text())
     amp = device.type == "cuda"
     history = {"loss": [], "dev_wer": [], "start_step": start}
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
@@ -193,13 +197,12 @@ def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path,
             if wer < best["dev_wer"]:
                 best = {"step": step + 1, "dev_wer": wer}
                 save_model(model, best_dir)
+                (best_dir / "best.json").write_text(json.dumps(best) + "\n")
         bar.set_postfix(postfix)
         bar.update(1)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
             save_model(model, out)
-            torch.save({"step": step + 1, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                        **({"best_step": best["step"], "best_dev_wer": best["dev_wer"]} if best["step"] else {})},
-                       state_path)
+            torch.save({"step": step + 1, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, state_path)
     bar.close()
     history.update(model=model_cfg.name, out=str(out), hours=data.hours, seconds=time.perf_counter() - t0,
                    params=sum(p.numel() for p in model.parameters()))

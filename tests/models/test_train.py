@@ -141,3 +141,26 @@ def test_a_dev_set_keeps_the_best_checkpoint_apart_across_resumes(digits_manifes
     assert best.cfg.name == "wavenet-tiny"
     monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out))
     assert {m.name for m in list_models()} >= {"wavenet-tiny"} and "best" not in {m.name for m in list_models()}
+
+
+def test_a_run_resumed_from_before_its_best_still_knows_the_best(digits_manifest, tmp_path, monkeypatch):
+    """A crash after a best dev WER but before the next checkpoint: the resumed run (from the older
+    checkpoint) must not take a worse WER for a new best and overwrite the better weights."""
+    out, spec = tmp_path / "out", [(str(digits_manifest), 1.0)]
+    scripted = iter([0.9] * 6 + [0.5])  # dev WER at steps 5..30, then 0.5 at 35; tiny checkpoints every 30
+
+    def dev_wer(model, dev):
+        value = next(scripted, None)
+        if value is None:
+            raise RuntimeError("the machine went down")  # at step 40, after the best at 35
+        return value
+
+    monkeypatch.setattr("models.train.dev_wer", dev_wer)
+    with pytest.raises(RuntimeError, match="went down"):
+        train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=40, eval_every=5, progress=False)
+    best_weights = (out / "best" / "wavenet-tiny" / "model.safetensors").read_bytes()
+    scripted = iter([0.7, 0.6])  # steps 35 and 40 again, after resuming from step 30: both worse than 0.5
+    resumed = train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=40, eval_every=5, progress=False)
+    assert resumed["start_step"] == 30
+    assert resumed["best"]["step"] == 35 and resumed["best"]["dev_wer"] == 0.5
+    assert (out / "best" / "wavenet-tiny" / "model.safetensors").read_bytes() == best_weights
