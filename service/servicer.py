@@ -87,7 +87,8 @@ class SpeechServicer:
                         if self.offline is not None and req.config.model == self.offline.name:
                             raise InvalidArgument(f"model {self.offline.name!r} is offline-only (whole files): send "
                                                   f"the file with Recognize, or stream with {self.rec.name!r}")
-                        session = StreamSession(req.config, self.rec, self.scheduler, self.cfg)
+                        session = StreamSession(req.config, self.rec, self.scheduler, self.cfg,
+                                                request_constraint(req.config.constraint))
                     elif kind == "audio":
                         if session is None:
                             raise InvalidArgument("audio arrived before the config: the first message must be a config")

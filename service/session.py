@@ -79,8 +79,8 @@ def check_model(name: str, rec: Recogniser, offline: Recogniser | None = None) -
 
 class StreamSession:
     def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig,
-                 constraint: Constraint | None = None):
-        """`constraint`: `cfg.constraint` as the caller already parsed it (Recognize), else parsed here."""
+                 constraint: Constraint):
+        """`constraint`: `cfg.constraint` as `request_constraint` parsed it."""
         check_model(cfg.model, rec)
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
         alternatives = alternatives_wanted(cfg)
@@ -88,8 +88,6 @@ class StreamSession:
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
         try:
-            if constraint is None:
-                constraint = request_constraint(cfg.constraint)
             self.stream = rec.open_stream(constraint, alternatives)
         except ValueError as e:  # a constraint this server cannot apply
             raise InvalidArgument(str(e)) from None
