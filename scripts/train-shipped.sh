@@ -3,7 +3,7 @@
 # Each stage skips what is already done, and training resumes from its last checkpoint.
 #
 #   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
-#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / STEPS,
+#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / PHASE3_STEPS / STEPS,
 #   THREADS per model
 #
 # data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
@@ -71,15 +71,16 @@ TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.json
 if has train; then
     common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir"
             --threads "$THREADS")
-    # Three phases, as the shipped weights were made: 9,000 steps without vocal-tract-length
+    # Four phases, as the shipped weights were made: 9,000 steps without vocal-tract-length
     # perturbation, digital-silence padding or absolute-level scaling; on to 18,000 with the first two;
-    # on to 32,000 with all three (the presets' defaults). Each longer cosine schedule takes the learning
-    # rate up where the new length puts it. A finished phase returns at once.
+    # on to 32,000 with all three (the presets' defaults); on to 46,000 the same. Each longer cosine
+    # schedule takes the learning rate up where the new length puts it. A finished phase returns at once.
     phases() {
         $WS train --config "$1" --steps "${PHASE1_STEPS:-9000}" --vtlp-prob 0 --digital-silence-prob 0 \
             --level-prob 0 "${common[@]}" >> "$2" 2>&1
         $WS train --config "$1" --steps "${PHASE2_STEPS:-18000}" --level-prob 0 "${common[@]}" >> "$2" 2>&1
-        $WS train --config "$1" --steps "${STEPS:-32000}" "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${PHASE3_STEPS:-32000}" "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${STEPS:-46000}" "${common[@]}" >> "$2" 2>&1
     }
     phases wavenet-cpu "$OUT/train-wavenet.log" &
     phases logmel-cnn-cpu "$OUT/train-logmel.log" &
