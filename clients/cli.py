@@ -82,6 +82,9 @@ def cmd_eval(args) -> int:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
     if args.server:
+        if args.end_pad_s is not None:
+            sys.exit("wavestream eval: --end-pad-s is the server's to set (wavestream serve --end-pad-s); "
+                     "drop it with --server")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
@@ -98,9 +101,14 @@ def cmd_eval(args) -> int:
         if lm or constraint:
             given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
             beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}))
-        rec = Recogniser(model, max_streams=1, beam=beam)
+        try:
+            pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
+            rec = Recogniser(model, max_streams=1, beam=beam, **pad)
+        except ValueError as e:
+            sys.exit(f"wavestream eval: {e}")
         transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
+        label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
         try:
@@ -304,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--beam-size", type=int, default=None)
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
     ev.add_argument("--chunk-ms", type=float, default=160)
+    ev.add_argument("--end-pad-s", type=float, default=None,
+                    help="seconds of zeros after each file before its final (default: as the server, models.engine.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")
     ev.add_argument("--token", default=os.environ.get("WAVESTREAM_TOKEN") or None)
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")

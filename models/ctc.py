@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from torch import Tensor
 
@@ -26,6 +26,12 @@ class Hypothesis:
     end_time_s: float     # audio time covered by the frames decoded so far
     # A beam-searched final's runners-up, best first (distinct texts); greedy decoding has none.
     alternatives: list["Hypothesis"] = field(default_factory=list)
+
+    def clipped(self, end_s: float) -> "Hypothesis":
+        """No time past `end_s`: the audio's end, where decoding went on into padding after it."""
+        words = [replace(w, start_s=min(w.start_s, end_s), end_s=min(w.end_s, end_s)) for w in self.words]
+        return replace(self, words=words, end_time_s=min(self.end_time_s, end_s),
+                       alternatives=[a.clipped(end_s) for a in self.alternatives])
 
 
 class Vocabulary:

@@ -12,7 +12,8 @@
 #        mbrola (non-commercial licence); needs scripts/install-tts.sh --non-free for RHVoice and pico.
 # train: the streaming and the offline model side by side, one process each.
 # lm:    the word trigram the beam search uses, from the training text alone, and a dev set for tuning.
-# tune:  the beam search's LM weight and word score, on the dev set (logits computed once).
+# tune:  the beam search's LM weight and word score, and the zeros put after the audio's end, on the
+#        dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,8 +92,12 @@ if has train; then
 fi
 
 if has tune; then
+    # the LM weight and word score on the streaming model; the end pad (models.engine.END_PAD_S) on both
     .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model wavenet-cpu \
-        --lm models/weights/lm/english-3gram.arpa.gz | tee "$OUT/tune.json"
+        --lm models/weights/lm/english-3gram.arpa.gz --end-pads 0,0.1,0.25,0.5 | tee "$OUT/tune.json"
+    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model logmel-cnn-cpu \
+        --lm models/weights/lm/english-3gram.arpa.gz --lm-weights 1.3 --word-scores 0 --end-pads 0,0.1,0.25,0.5 \
+        | tee "$OUT/tune-logmel.json"
 fi
 
 if has eval; then

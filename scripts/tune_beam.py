@@ -1,10 +1,11 @@
 """Tune the beam search's LM weight and word score on a dev manifest (never on a test set).
 
-    .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz
+    .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz [--end-pads 0,0.25]
 
 The model runs once per utterance; each grid point only decodes again. Prints JSON: the grid's
 WERs and the best point, whose values go into `BeamConfig`'s defaults (and the server's
---lm-weight / --word-score).
+--lm-weight / --word-score). --end-pads: the WER at each end pad (zeros after the audio) with the
+default beam values, for `models.engine.END_PAD_S` (the grid uses that default pad).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from models.audio import read_audio  # noqa: E402
 from models.beam import BeamConfig, BeamDecoder  # noqa: E402
 from models.ctc import greedy_transcript  # noqa: E402
 from models.data import read_manifest  # noqa: E402
-from models.engine import Recogniser  # noqa: E402
+from models.engine import END_PAD_S, Recogniser  # noqa: E402
 from models.evaluate import wer_cer  # noqa: E402
 from models.registry import load_model  # noqa: E402
 
@@ -34,12 +35,14 @@ def main(argv=None) -> int:
     p.add_argument("--lm", required=True)
     p.add_argument("--lm-weights", default="0.2,0.4,0.6,0.8,1.0,1.3,1.6")
     p.add_argument("--word-scores", default="-1,0,0.5,1,1.5,2,3")
+    p.add_argument("--end-pads", default="", help="seconds, comma-separated (default: none)")
     args = p.parse_args(argv)
     model = load_model(args.model)
     rec = Recogniser(model, max_streams=1)
     rows = read_manifest(args.manifest)
     refs = [u.text for u in rows]
-    logits = [rec.logits(read_audio(u.audio, rec.sample_rate)[0])[0] for u in rows]
+    audio = [read_audio(u.audio, rec.sample_rate)[0] for u in rows]
+    logits = [rec.final_logits(x) for x in audio]
     greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
     dec = BeamDecoder.for_model(model.cfg, args.lm)
     grid = []
@@ -49,10 +52,18 @@ def main(argv=None) -> int:
         wer, cer = wer_cer(refs, [dec.decode(x).text for x in logits])
         grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer, "cer": cer})
     best = min(grid, key=lambda g: (g["wer"], g["cer"]))
+    end_pads, default = [], BeamDecoder.for_model(model.cfg, args.lm)
+    for pad in [float(v) for v in args.end_pads.split(",") if v]:
+        padded = Recogniser(model, max_streams=1, end_pad_s=pad)
+        wer, cer = wer_cer(refs, [default.decode(padded.final_logits(x)).text for x in audio])
+        end_pads.append({"end_pad_s": pad, "wer": wer, "cer": cer})
     print(json.dumps({"manifest": args.manifest, "model": args.model, "n": len(rows),
                       "greedy": {"wer": greedy[0], "cer": greedy[1]}, "best": best,
-                      "defaults": {"lm_weight": BeamConfig.lm_weight, "word_score": BeamConfig.word_score},
-                      "grid": grid}, indent=2))
+                      "defaults": {"lm_weight": BeamConfig.lm_weight, "word_score": BeamConfig.word_score,
+                                   "end_pad_s": END_PAD_S},
+                      "grid": grid, "end_pads": end_pads,
+                      "best_end_pad": min(end_pads, key=lambda g: (g["wer"], g["cer"])) if end_pads else None},
+                     indent=2))
     return 0
 
 

@@ -86,6 +86,8 @@ def _load(name: str, cfg: ServerConfig):
 def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     """The streaming model (StreamingRecognize, long files) and the optional offline one
     (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
+    if cfg.end_pad_s < 0:
+        raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
     device = resolve_device(cfg.device, cfg.cpu_fallback)
     model = _load(cfg.model, cfg)
     if not model.cfg.streaming:
@@ -103,8 +105,9 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
                                                            word_score=cfg.word_score))
     log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
-    rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam)
-    offline = Recogniser(offline_model, device=device, beam=beam) if offline_model is not None else None
+    rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam, end_pad_s=cfg.end_pad_s)
+    offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s)
+               if offline_model is not None else None)
     return rec, offline
 
 

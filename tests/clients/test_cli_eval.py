@@ -52,6 +52,16 @@ def test_eval_with_the_shipped_lm_and_a_digits_vocabulary(shared_data, tmp_path)
     assert "constrained" in digits["model"] and "lm default" in offline["model"]
 
 
+def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_path):
+    manifest = few(shared_data, tmp_path, "theo", 5)
+    assert "end pad 0 s" in run_eval(manifest, "--end-pad-s", "0")["model"]
+    for bad, says in ((["--end-pad-s", "-1"], "end_pad_s must be >= 0"),
+                      (["--end-pad-s", "0", "--server", "127.0.0.1:1"], "the server's to set")):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and says in r.stderr, r.stderr
+
+
 def test_lm_command_builds_a_model_eval_can_use(shared_data, tmp_path):
     text = tmp_path / "digits.txt"
     text.write_text("\n".join(["one two three", "four five six", "seven eight nine zero"] * 5) + "\n")

@@ -100,6 +100,11 @@ def test_bad_weights_at_start_are_a_clear_error_never_a_half_started_server(tmp_
     assert expected in r.stderr
 
 
+def test_a_negative_end_pad_is_refused_at_start():
+    r = _start("--untrained", "--end-pad-s", "-0.1")
+    assert r.returncode != 0 and "--end-pad-s must be 0 or more seconds" in r.stderr
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
 def test_cuda_asked_for_but_absent():
     r = _start("--untrained", "--device", "cuda")
