@@ -82,9 +82,9 @@ def cmd_eval(args) -> int:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
     if args.server:
-        if args.end_pad_s is not None:
-            sys.exit("wavestream eval: --end-pad-s is the server's to set (wavestream serve --end-pad-s); "
-                     "drop it with --server")
+        if args.end_pad_s is not None or args.second_pass:
+            sys.exit("wavestream eval: --end-pad-s and --second-pass are the server's to set (wavestream serve "
+                     "--end-pad-s, --offline-model); drop them with --server")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
@@ -101,13 +101,17 @@ def cmd_eval(args) -> int:
         if lm or constraint:
             given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
             beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}))
+        if args.second_pass and not args.streaming:
+            sys.exit("wavestream eval: --second-pass re-decodes streams' finals; add --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
-            rec = Recogniser(model, max_streams=1, beam=beam, **pad)
+            second = Recogniser(_load(args.second_pass, False), beam=beam, **pad) if args.second_pass else None
+            rec = Recogniser(model, max_streams=1, beam=beam, second_pass=second, **pad)
         except ValueError as e:
             sys.exit(f"wavestream eval: {e}")
         transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
+        label += f" second pass {args.second_pass}" if args.second_pass else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -312,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--beam-size", type=int, default=None)
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
     ev.add_argument("--chunk-ms", type=float, default=160)
+    ev.add_argument("--second-pass", default=None, metavar="MODEL",
+                    help="with --streaming: finals re-decoded by this (offline) model, as the server does")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.engine.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

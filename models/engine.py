@@ -5,10 +5,11 @@
     s = rec.open_stream(); s.accept(chunk) ...    # streaming: partial hypotheses (greedy)
     s.finish()                                    # final hypothesis, slot freed
     rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
+    Recogniser(model, second_pass=offline_rec)    # streams' finals re-decoded by an offline model
 
 The server drives `step` from its scheduler; it never sees layers or state tensors.
-A stream whose finals are beam-searched keeps its current utterance's logits (at most
-`MAX_BEAM_S` of them; a longer utterance's final falls back to greedy).
+A stream whose finals are beam-searched keeps its current utterance's logits, or with a second
+pass its audio (at most `MAX_BEAM_S` of either; a longer utterance's final falls back to greedy).
 """
 
 from __future__ import annotations
@@ -51,9 +52,14 @@ class StepResult:
 
 class Recogniser:
     def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64,
-                 beam: BeamDecoder | None = None, end_pad_s: float = END_PAD_S):
+                 beam: BeamDecoder | None = None, end_pad_s: float = END_PAD_S,
+                 second_pass: "Recogniser | None" = None):
         if end_pad_s < 0:
             raise ValueError(f"end_pad_s must be >= 0, got {end_pad_s}")
+        if second_pass is not None and (second_pass.cfg.vocab != model.cfg.vocab
+                                        or second_pass.sample_rate != model.cfg.sample_rate):
+            raise ValueError(f"second pass {second_pass.name!r} has another vocabulary or sample rate "
+                             f"than {model.cfg.name!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.cfg = model.cfg
@@ -63,6 +69,8 @@ class Recogniser:
         self.sample_rate = self.cfg.sample_rate
         self.beam = beam
         self.end_pad = torch.zeros(round(end_pad_s * self.sample_rate))
+        # Streams' finals: the offline model over each utterance's audio (partials stay this model's).
+        self.second_pass = second_pass
         self.pool = StatePool(self.model, max_streams, self.device) if self.cfg.streaming else None
         # Held across gather -> step -> scatter, and by release: a slot is never freed (and reset)
         # while a step that read it is still to write it back.
@@ -86,17 +94,18 @@ class Recogniser:
         return self.logits(torch.cat([x, self.end_pad]))[0]
 
     def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None,
-                   alternatives: int = 1) -> Hypothesis:
-        """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up."""
+                   alternatives: int = 1, time_offset_s: float = 0.0) -> Hypothesis:
+        """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up.
+        `time_offset_s`: where the audio starts (word times are given from there)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
         logits = self.final_logits(x)
         if self.beam_applies(constraint):
-            hyp = self.beam.decode(logits, constraint, alternatives=alternatives)
+            hyp = self.beam.decode(logits, constraint, time_offset_s, alternatives)
         else:
             dec = GreedyDecoder(self.vocab, self.frame_s)
             dec.accept(logits)
-            hyp = dec.hypothesis(is_final=True)
-        return hyp.clipped(len(x) / self.sample_rate)
+            hyp = dec.hypothesis(True, time_offset_s)
+        return hyp.clipped(time_offset_s + len(x) / self.sample_rate)
 
     def beam_applies(self, constraint: Constraint | None) -> bool:
         return self.beam is not None and self.beam.available(constraint)
@@ -108,11 +117,14 @@ class Recogniser:
                              "constrain the vocabulary; drop the constraint or start the server with --lm")
 
     # ----- streaming ---------------------------------------------------------------
-    def open_stream(self, constraint: Constraint | None = None, alternatives: int = 1) -> "RecogniserStream":
+    def open_stream(self, constraint: Constraint | None = None, alternatives: int = 1,
+                    second_pass: bool = True) -> "RecogniserStream":
+        """second_pass=False: this stream's finals stay this model's even where a second pass is set."""
         if self.pool is None:
             raise RuntimeError(f"model {self.name!r} is offline-only ({self.cfg.family}); use a streaming model")
         self.check_constraint(constraint)
-        return RecogniserStream(self, self.pool.acquire(), constraint, alternatives)
+        rescorer = self.second_pass if second_pass else None
+        return RecogniserStream(self, self.pool.acquire(), constraint, alternatives, rescorer)
 
     @torch.inference_mode()
     def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult | None]:
@@ -160,8 +172,7 @@ class Recogniser:
         results = []
         for i, (s, c) in enumerate(zip(streams, chunks)):
             n = int(out.lengths[i])
-            s.samples_in += len(c)
-            s.take(logits[i, :n])
+            s.take(logits[i, :n], c)
             results.append(StepResult(emb[i, :n], n))
         return results
 
@@ -176,10 +187,11 @@ class Recogniser:
 
 class RecogniserStream:
     """One live stream: a state slot, a greedy decoder for partials of the current utterance,
-    and (when finals are beam-searched) that utterance's logits."""
+    and what its final is decoded from: that utterance's logits (beam search) or, with a second
+    pass, its audio."""
 
     def __init__(self, recogniser: Recogniser, slot: int, constraint: Constraint | None = None,
-                 alternatives: int = 1):
+                 alternatives: int = 1, second_pass: Recogniser | None = None):
         self.rec = recogniser
         self.alternatives = alternatives
         self.slot = slot
@@ -188,17 +200,50 @@ class RecogniserStream:
         self.utterance_offset_s = 0.0
         self.constraint = constraint
         self.decoder = GreedyDecoder(recogniser.vocab, recogniser.frame_s)
-        self._beam = recogniser.beam_applies(constraint)
+        self.second_pass = second_pass
+        self._beam = recogniser.beam_applies(constraint) and second_pass is None
         self._logits: list[Tensor] = []
         self._max_frames = int(MAX_BEAM_S / recogniser.frame_s)
+        # The second pass's audio: samples from _audio_start (absolute) on, at most about twice
+        # _max_samples; an utterance that began before _audio_start gets the greedy final.
+        self._audio: list[Tensor] = []
+        self._audio_start = 0
+        self._audio_n = 0
+        self._max_samples = int(MAX_BEAM_S * recogniser.sample_rate)
 
-    def take(self, logits: Tensor) -> None:
-        """The next frames' logits [n, vocab] of this stream (from a batched step)."""
+    def take(self, logits: Tensor, samples: Tensor) -> None:
+        """The next frames' logits [n, vocab] of this stream and the samples that gave them
+        (from a batched step)."""
+        self.samples_in += len(samples)
         self.decoder.accept(logits)
         if self._beam and self.decoder.frames <= self._max_frames:
             self._logits.append(logits.clone())
+        if self.second_pass is not None and len(samples):
+            self._audio.append(samples.clone())
+            self._audio_n += len(samples)
+            if self._audio_n > 2 * self._max_samples:
+                self._keep_audio_from(self.samples_in - self._max_samples)
 
-    def _final(self) -> Hypothesis:
+    def _keep_audio_from(self, start: int) -> None:
+        kept = torch.cat(self._audio)[max(0, start - self._audio_start):] if self._audio else torch.zeros(0)
+        self._audio, self._audio_n = ([kept] if len(kept) else []), len(kept)
+        self._audio_start = max(start, self._audio_start)
+
+    def _second_pass_final(self, end_sample: int) -> Hypothesis | None:
+        start = round(self.utterance_offset_s * self.rec.sample_rate)
+        if self._audio_start > start or end_sample - start > self._max_samples:
+            return None
+        audio = torch.cat(self._audio)[start - self._audio_start:end_sample - self._audio_start] \
+            if self._audio else torch.zeros(0)
+        return self.second_pass.transcribe(audio, constraint=self.constraint, alternatives=self.alternatives,
+                                           time_offset_s=start / self.rec.sample_rate)
+
+    def _final(self, end_sample: int) -> Hypothesis:
+        """The current utterance's final; its audio ends at `end_sample` (absolute)."""
+        if self.second_pass is not None:
+            hyp = self._second_pass_final(end_sample)
+            if hyp is not None:
+                return hyp
         if self._beam and self.decoder.frames <= self._max_frames:
             logits = torch.cat(self._logits) if self._logits else torch.zeros(0, len(self.rec.vocab))
             return self.rec.beam.decode(logits, self.constraint, self.utterance_offset_s, self.alternatives)
@@ -225,10 +270,10 @@ class RecogniserStream:
         """End of audio: decode the end pad and what the lookahead held back, return the final
         (no time in it past the audio's end), free the slot."""
         self._check_open()
-        audio_end_s = self.samples_in / self.rec.sample_rate
+        audio_end = self.samples_in
         self.rec._flush(self)
         try:
-            return self._final().clipped(audio_end_s)
+            return self._final(audio_end).clipped(audio_end / self.rec.sample_rate)
         finally:
             self.close()
 
@@ -242,10 +287,13 @@ class RecogniserStream:
     def end_utterance(self, decode: bool = True) -> Hypothesis | None:
         """Close the current utterance (endpointing) and start the next; the audio state runs on.
         decode=False drops it undecoded (an utterance with nothing said)."""
-        hyp = self._final() if decode else None
-        self.utterance_offset_s += self.decoder.frames * self.rec.frame_s
+        end_s = self.utterance_offset_s + self.utterance_s()
+        hyp = self._final(round(end_s * self.rec.sample_rate)) if decode else None
+        self.utterance_offset_s = end_s
         self.decoder = GreedyDecoder(self.rec.vocab, self.rec.frame_s)
         self._logits = []
+        if self.second_pass is not None:
+            self._keep_audio_from(round(end_s * self.rec.sample_rate))
         return hyp
 
     def close(self) -> None:

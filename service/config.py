@@ -23,6 +23,7 @@ class ServerConfig:
     lm_weight: float = 1.3              # LM score weight
     word_score: float = 0.0             # bonus per word (longer vs shorter transcripts)
     beam_size: int = 32
+    second_pass: bool = True            # streams' finals re-decoded by the offline model (where one is served)
     end_pad_s: float = 0.25             # zeros after a file's or stream's end before its final (models.engine.END_PAD_S)
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

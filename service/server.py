@@ -105,9 +105,13 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
                                                            word_score=cfg.word_score))
     log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
-    rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam, end_pad_s=cfg.end_pad_s)
     offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s)
                if offline_model is not None else None)
+    second_pass = offline if cfg.second_pass else None
+    if second_pass is not None:
+        log.info("streams' finals: second pass by %s over each utterance", offline.name)
+    rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam, end_pad_s=cfg.end_pad_s,
+                     second_pass=second_pass)
     return rec, offline
 
 

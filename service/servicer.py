@@ -87,8 +87,10 @@ class SpeechServicer:
                         if self.offline is not None and req.config.model == self.offline.name:
                             raise InvalidArgument(f"model {self.offline.name!r} is offline-only (whole files): send "
                                                   f"the file with Recognize, or stream with {self.rec.name!r}")
+                        # only StreamingRecognize has finals for a second pass
                         session = StreamSession(req.config, self.rec, self.scheduler, self.cfg,
-                                                request_constraint(req.config.constraint))
+                                                request_constraint(req.config.constraint),
+                                                second_pass=method == "StreamingRecognize")
                     elif kind == "audio":
                         if session is None:
                             raise InvalidArgument("audio arrived before the config: the first message must be a config")
@@ -181,7 +183,8 @@ class SpeechServicer:
     async def _through_stream(self, pending, chunks, constraint: Constraint, alternatives: int):
         session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
                                            max_alternatives=alternatives)
-        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg, constraint)
+        # a file too long for the offline model: the streaming model's final, no second pass (the offline model)
+        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg, constraint, second_pass=False)
         samples = 0
         try:
             chunk = pending.pop(0) if pending else None

@@ -79,8 +79,9 @@ def check_model(name: str, rec: Recogniser, offline: Recogniser | None = None) -
 
 class StreamSession:
     def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig,
-                 constraint: Constraint):
-        """`constraint`: `cfg.constraint` as `request_constraint` parsed it."""
+                 constraint: Constraint, second_pass: bool = True):
+        """`constraint`: `cfg.constraint` as `request_constraint` parsed it; `second_pass`: whether
+        finals take the recogniser's second pass where it has one."""
         check_model(cfg.model, rec)
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
         alternatives = alternatives_wanted(cfg)
@@ -88,7 +89,7 @@ class StreamSession:
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
         try:
-            self.stream = rec.open_stream(constraint, alternatives)
+            self.stream = rec.open_stream(constraint, alternatives, second_pass)
         except ValueError as e:  # a constraint this server cannot apply
             raise InvalidArgument(str(e)) from None
         except PoolFull:

@@ -62,6 +62,17 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
         assert r.returncode != 0 and says in r.stderr, r.stderr
 
 
+def test_eval_streams_with_a_second_pass_as_the_server_does(shared_data, tmp_path):
+    manifest = few(shared_data, tmp_path, "theo", 8)
+    two_pass = run_eval(manifest, "--lm", "default", "--streaming", "--second-pass", "logmel-cnn-cpu")
+    offline = run_eval(manifest, "--lm", "default", "--model", "logmel-cnn-cpu")
+    assert two_pass["examples"] == offline["examples"] and two_pass["wer"] == offline["wer"]
+    assert "second pass logmel-cnn-cpu" in two_pass["model"]
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--second-pass", "logmel-cnn-cpu"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "add --streaming" in r.stderr
+
+
 def test_lm_command_builds_a_model_eval_can_use(shared_data, tmp_path):
     text = tmp_path / "digits.txt"
     text.write_text("\n".join(["one two three", "four five six", "seven eight nine zero"] * 5) + "\n")

@@ -63,18 +63,36 @@ def test_models_listed(shipped):
     assert not models["logmel-cnn-cpu"].streaming and models["logmel-cnn-cpu"].trained
 
 
-def test_files_go_to_the_offline_model_and_streams_to_the_streaming_one(shipped, local, lj_clip):
-    audio = read16k(lj_clip)[: 16000 * 4]  # under --offline-max-s 5
-    rec, offline = local
-    with SpeechClient(shipped.address) as c:
-        by_default = transcript(c.recognize(pcm16(audio), pb.RecognitionConfig(encoding=pb.LINEAR16,
-                                                                               sample_rate_hz=16000)))
+def file_and_stream(address, audio) -> tuple[str, list[str]]:
+    with SpeechClient(address) as c:
+        by_file = transcript(c.recognize(pcm16(audio), pb.RecognitionConfig(encoding=pb.LINEAR16,
+                                                                            sample_rate_hz=16000)))
         by_stream = final_transcripts(c.stream([pcm16(audio)], streaming_config(
             16000, endpointing=pb.EndpointingConfig(disabled=True))))
+    return by_file, by_stream
+
+
+def test_files_go_to_the_offline_model_and_so_do_streams_finals(shipped, local, lj_clip):
+    audio = read16k(lj_clip)[: 16000 * 4]  # under --offline-max-s 5
+    rec, offline = local
+    by_file, by_stream = file_and_stream(shipped.address, audio)
     x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
-    assert by_default == offline.transcribe(x).text
+    assert by_file == offline.transcribe(x).text and by_file
+    assert by_stream == [offline.transcribe(x).text]  # the second pass: the offline model over the utterance
+
+
+def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local, lj_clip):
+    audio = read16k(lj_clip)[: 16000 * 4]
+    rec, offline = local
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--no-second-pass")
+    try:
+        by_file, by_stream = file_and_stream(s.address, audio)
+    finally:
+        assert s.stop() == 0
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    assert by_file == offline.transcribe(x).text
     assert by_stream == [rec.transcribe(x).text]  # streamed finals equal the offline run of the same model
-    assert by_default and by_stream[0]
+    assert by_stream[0]
 
 
 def test_files_longer_than_the_offline_limit_take_the_streaming_model(shipped, local, lj_clip):
