@@ -168,21 +168,28 @@ def test_sigterm_delivers_finals_of_streams_in_flight_then_exits(lj_clip, refere
     audio = read16k(lj_clip)
     data = pcm16(audio)
     expected = reference.transcribe(np.frombuffer(data, "<i2") / 32768.0).text
-    sent_half = threading.Event()
+    sent_half, answered = threading.Event(), threading.Event()
 
     def chunks():
         parts = chunks_of(data, 5120)
         for i, p in enumerate(parts):
             if i == len(parts) // 2:
+                answered.wait(30)  # the server has the call (the client sends ahead of it)
                 sent_half.set()
                 time.sleep(0.5)  # SIGTERM lands now, mid-stream
             yield p
+
+    def noting_answers(responses):
+        for resp in responses:
+            answered.set()
+            yield resp
 
     result = {}
 
     def run():
         with SpeechClient(s.address) as c:
-            result["finals"] = final_transcripts(c.stream(chunks(), streaming_config(16000, endpointing=NO_ENDPOINTS)))
+            responses = c.stream(chunks(), streaming_config(16000, endpointing=NO_ENDPOINTS))
+            result["finals"] = final_transcripts(noting_answers(responses))
 
     t = threading.Thread(target=run)
     t.start()
