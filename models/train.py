@@ -25,6 +25,7 @@ from tqdm import tqdm
 from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
 from .data import Augment, SpeechData
+from .engine import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
 from .recogniser import SpeechRecogniser
@@ -121,9 +122,11 @@ def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.
 def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float:
     model.eval()
     vocab = Vocabulary(model.cfg.vocab)
+    end_pad = round(END_PAD_S * model.cfg.sample_rate)  # decoded as the service decodes finals
     refs, hyps = [], []
     for u in [u for rows, _ in dev.sets for u in rows][:limit]:
-        logits = model(dev._samples(u)[None].to(model.embed.weight.device)).logits[0].cpu()
+        x = F.pad(dev._samples(u), (0, end_pad))
+        logits = model(x[None].to(model.embed.weight.device)).logits[0].cpu()
         hyps.append(greedy_transcript(logits, vocab, model.cfg.frame_ms / 1000).text)
         refs.append(u.text)
     model.train()

@@ -164,3 +164,19 @@ def test_a_run_resumed_from_before_its_best_still_knows_the_best(digits_manifest
     assert resumed["start_step"] == 30
     assert resumed["best"]["step"] == 35 and resumed["best"]["dev_wer"] == 0.5
     assert (out / "best" / "wavenet-tiny" / "model.safetensors").read_bytes() == best_weights
+
+
+def test_the_dev_wer_training_reports_is_the_wer_eval_gives(shared_data, tmp_path):
+    """Checkpoints are chosen by the dev WER: it must be the greedy WER the model gets when it
+    serves (end pad included), or the choice is made on another decoding than the one shipped."""
+    from models.engine import Recogniser
+    from models.evaluate import evaluate, in_process
+    from models.train import dev_wer
+
+    src = shared_data / "real" / "fsdd.jsonl"
+    rows = [json.loads(l) for l in src.read_text().splitlines() if json.loads(l)["speaker"] == "theo"][::25]
+    path = tmp_path / "dev.jsonl"
+    path.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
+    model = load_model("wavenet-cpu")
+    dev = SpeechData([(str(path), 1.0)], Vocabulary(model.cfg.vocab), max_seconds=60.0)
+    assert dev_wer(model, dev) == pytest.approx(evaluate(path, in_process(Recogniser(model)))["wer"])
