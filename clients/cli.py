@@ -84,7 +84,7 @@ def cmd_eval(args) -> int:
     if args.server:
         if args.end_pad_s is not None or args.second_pass:
             sys.exit("wavestream eval: --end-pad-s and --second-pass are the server's to set (wavestream serve "
-                     "--end-pad-s, --offline-model); drop them with --server")
+                     "--end-pad-s, --second-pass); drop them with --server")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
