@@ -204,11 +204,10 @@ class RecogniserStream:
         self._beam = recogniser.beam_applies(constraint) and second_pass is None
         self._logits: list[Tensor] = []
         self._max_frames = int(MAX_BEAM_S / recogniser.frame_s)
-        # The second pass's audio: samples from _audio_start (absolute) on, at most about twice
-        # _max_samples; an utterance that began before _audio_start gets the greedy final.
+        # The second pass's audio: the samples from _audio_start (absolute) to samples_in, at most
+        # about twice _max_samples; an utterance that began before _audio_start gets the greedy final.
         self._audio: list[Tensor] = []
         self._audio_start = 0
-        self._audio_n = 0
         self._max_samples = int(MAX_BEAM_S * recogniser.sample_rate)
 
     def take(self, logits: Tensor, samples: Tensor) -> None:
@@ -220,13 +219,12 @@ class RecogniserStream:
             self._logits.append(logits.clone())
         if self.second_pass is not None and len(samples):
             self._audio.append(samples.clone())
-            self._audio_n += len(samples)
-            if self._audio_n > 2 * self._max_samples:
+            if self.samples_in - self._audio_start > 2 * self._max_samples:
                 self._keep_audio_from(self.samples_in - self._max_samples)
 
     def _keep_audio_from(self, start: int) -> None:
         kept = torch.cat(self._audio)[max(0, start - self._audio_start):] if self._audio else torch.zeros(0)
-        self._audio, self._audio_n = ([kept] if len(kept) else []), len(kept)
+        self._audio = [kept] if len(kept) else []
         self._audio_start = max(start, self._audio_start)
 
     def _second_pass_final(self, end_sample: int) -> Hypothesis | None:
@@ -288,12 +286,13 @@ class RecogniserStream:
         """Close the current utterance (endpointing) and start the next; the audio state runs on.
         decode=False drops it undecoded (an utterance with nothing said)."""
         end_s = self.utterance_offset_s + self.utterance_s()
-        hyp = self._final(round(end_s * self.rec.sample_rate)) if decode else None
+        end_sample = round(end_s * self.rec.sample_rate)
+        hyp = self._final(end_sample) if decode else None
         self.utterance_offset_s = end_s
         self.decoder = GreedyDecoder(self.rec.vocab, self.rec.frame_s)
         self._logits = []
         if self.second_pass is not None:
-            self._keep_audio_from(round(end_s * self.rec.sample_rate))
+            self._keep_audio_from(end_sample)
         return hyp
 
     def close(self) -> None:

@@ -52,10 +52,11 @@ def main(argv=None) -> int:
         wer, cer = wer_cer(refs, [dec.decode(x).text for x in logits])
         grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer, "cer": cer})
     best = min(grid, key=lambda g: (g["wer"], g["cer"]))
-    end_pads, default = [], BeamDecoder.for_model(model.cfg, args.lm)
+    dec._open = replace(dec._open, lm_weight=BeamConfig.lm_weight, word_score=BeamConfig.word_score)  # defaults
+    end_pads = []
     for pad in [float(v) for v in args.end_pads.split(",") if v]:
         padded = Recogniser(model, max_streams=1, end_pad_s=pad)
-        wer, cer = wer_cer(refs, [default.decode(padded.final_logits(x)).text for x in audio])
+        wer, cer = wer_cer(refs, [dec.decode(padded.final_logits(x)).text for x in audio])
         end_pads.append({"end_pad_s": pad, "wer": wer, "cer": cer})
     print(json.dumps({"manifest": args.manifest, "model": args.model, "n": len(rows),
                       "greedy": {"wer": greedy[0], "cer": greedy[1]}, "best": best,
