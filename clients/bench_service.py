@@ -4,11 +4,17 @@ Ramps N up; at each level every stream sends 160 ms LINEAR16 chunks at real-time
 for a fixed time. Partial latency = chunk sent -> the interim result that answers it
 (matched by `latency.audio_received_s`); final latency = end of audio -> last final.
 Reports the most streams sustained with p95 partial latency <= the limit, and server CPU.
+
+By default every stream lasts the whole level, so all N end together (finals' worst case).
+With `session_s=(MIN, MAX)` each of the N slots instead runs streams of MIN-MAX s back to back
+until the level's time is up: N streams at any moment, their ends (and finals) spread out,
+as in a live deployment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 import subprocess
 import sys
@@ -73,22 +79,41 @@ async def one_stream(client: AsyncSpeechClient, pcm: bytes, offset_chunks: int, 
         final.append(last_final - end_sent["t"])
 
 
-async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: psutil.Process | None) -> dict:
+async def slot(client: AsyncSpeechClient, pcm: bytes, i: int, seconds: float, session_s: tuple[float, float],
+               partial: list, final: list, errors: list):
+    """Streams of session_s seconds one after another, each from a random point of the audio,
+    until `seconds` have passed."""
+    rng = random.Random(i)
+    until = time.perf_counter() + seconds
+    while (left := until - time.perf_counter()) >= session_s[0]:
+        n_bytes = int(min(rng.uniform(*session_s), left) * RATE) * 2
+        start = rng.randrange(0, max(1, len(pcm) - n_bytes) // 2) * 2
+        await one_stream(client, pcm[start:start + n_bytes], i, partial, final, errors)
+        if errors:
+            return
+
+
+async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: psutil.Process | None,
+                session_s: tuple[float, float] | None = None) -> dict:
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     partial, final, errors = [], [], []
     clients = [AsyncSpeechClient(target) for _ in range(max(1, n // 25))]
     if proc:
         proc.cpu_percent(None)
     t0 = time.perf_counter()
-    await asyncio.gather(*(one_stream(clients[i % len(clients)], pcm[: int(seconds * RATE) * 2], i, partial, final, errors)
-                           for i in range(n)))
+    if session_s:
+        await asyncio.gather(*(slot(clients[i % len(clients)], pcm, i, seconds, session_s, partial, final, errors)
+                               for i in range(n)))
+    else:
+        await asyncio.gather(*(one_stream(clients[i % len(clients)], pcm[: int(seconds * RATE) * 2], i, partial,
+                                          final, errors) for i in range(n)))
     wall = time.perf_counter() - t0
     cpu = proc.cpu_percent(None) if proc else None
     for c in clients:
         await c.close()
     p = np.asarray(partial) * 1000 if partial else np.asarray([np.inf])
     f = np.asarray(final) * 1000 if final else np.asarray([np.inf])
-    return {"streams": n, "errors": len(errors), "wall_s": wall,
+    return {"streams": n, "errors": len(errors), "wall_s": wall, "finals": len(final),
             "partial_ms_p50": float(np.percentile(p, 50)), "partial_ms_p95": float(np.percentile(p, 95)),
             "final_ms_p50": float(np.percentile(f, 50)), "final_ms_p95": float(np.percentile(f, 95)),
             "server_cpu_percent": cpu, "first_error": errors[0] if errors else None}
@@ -111,16 +136,17 @@ def start_server(model: str, untrained: bool, max_streams: int, extra: list[str]
 
 def run(args) -> dict:
     levels = [int(x) for x in args.streams.split(",")]
+    session_s = args.session_s
     server = None
     target = args.server
     if not target:
         server, target = start_server(args.model, args.untrained, max(levels))
     proc = psutil.Process(server.pid) if server else None
-    audio = _audio(args.seconds, args.audio)
+    audio = _audio(max(args.seconds, 60.0) if session_s else args.seconds, args.audio)
     rows = []
     try:
         for n in levels:
-            row = asyncio.run(level(target, n, args.seconds, audio, proc))
+            row = asyncio.run(level(target, n, args.seconds, audio, proc, session_s))
             rows.append(row)
             print(f"  {n:4d} streams: partial p50 {row['partial_ms_p50']:.0f} ms p95 {row['partial_ms_p95']:.0f} ms, "
                   f"final p95 {row['final_ms_p95']:.0f} ms, errors {row['errors']}, server CPU "
@@ -133,6 +159,7 @@ def run(args) -> dict:
             server.wait(30)
     ok = [r["streams"] for r in rows if r["partial_ms_p95"] <= args.p95_limit_ms and not r["errors"]]
     return {"target": target, "chunk_ms": CHUNK_MS, "seconds_per_level": args.seconds,
+            "session_s": list(session_s) if session_s else None,
             "p95_limit_ms": args.p95_limit_ms, "max_streams_sustained": max(ok) if ok else 0,
             "cpu_count": psutil.cpu_count(), "levels": rows}
 
@@ -140,9 +167,11 @@ def run(args) -> dict:
 def format_table(report: dict) -> str:
     lines = [f"most streams sustained with p95 partial latency <= {report['p95_limit_ms']:g} ms: "
              f"{report['max_streams_sustained']}",
-             "| streams | partial p50 ms | partial p95 ms | final p50 ms | final p95 ms | server CPU % | errors |",
-             "|---|---|---|---|---|---|---|"]
+             f"streams last {report['session_s'][0]:g}-{report['session_s'][1]:g} s, back to back"
+             if report["session_s"] else "every stream lasts the whole level: all end together",
+             "| streams | partial p50 ms | partial p95 ms | finals | final p50 ms | final p95 ms | server CPU % | errors |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in report["levels"]:
-        lines.append(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | "
+        lines.append(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | {r['finals']} | "
                      f"{r['final_ms_p50']:.0f} | {r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | {r['errors']} |")
     return "\n".join(lines)

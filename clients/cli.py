@@ -191,9 +191,24 @@ def cmd_mic(args) -> int:
     return mic.run(args)
 
 
+def _session_range(text: str) -> tuple[float, float]:
+    """--session-s "MIN,MAX" (or one number) -> (MIN, MAX) seconds."""
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or not 0.5 <= parts[0] <= parts[-1]:
+        raise argparse.ArgumentTypeError(f"takes MIN,MAX seconds with 0.5 <= MIN <= MAX, got {text!r}")
+    return parts[0], parts[-1]
+
+
 def cmd_bench_service(args) -> int:
     from clients import bench_service
 
+    if args.session_s and args.session_s[0] > args.seconds:
+        print(f"--session-s: the shortest stream ({args.session_s[0]:g} s) is longer than --seconds "
+              f"({args.seconds:g} s), so no stream would run", file=sys.stderr)
+        return 2
     _print_report(args, bench_service.run(args), bench_service.format_table)
     return 0
 
@@ -293,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--seconds", type=float, default=10.0, help="audio per stream at each level")
     bs.add_argument("--audio", default=None, help="a speech file to loop (default: synthetic)")
     bs.add_argument("--p95-limit-ms", type=float, default=300.0)
+    bs.add_argument("--session-s", type=_session_range, default=None, metavar="MIN,MAX",
+                    help="streams come and go: each of the N runs streams of MIN-MAX s back to back, so ends "
+                         "(and finals) are spread over the level (default: one stream per N, all ending together)")
     bs.add_argument("--json", action="store_true")
     bs.set_defaults(func=cmd_bench_service)
 

@@ -91,3 +91,22 @@ def test_bench_service_reports_sustained_streams():
     row = report["levels"][0]
     assert row["streams"] == 4 and row["errors"] == 0 and row["partial_ms_p95"] < 1e9
     assert report["max_streams_sustained"] in (0, 4)
+
+
+def test_bench_service_sessions_come_and_go(server, lj_clip):
+    """--session-s: each of the N runs short streams back to back, so there are more finals
+    than streams, spread over the level."""
+    r = wavestream("bench", "service", "--server", server.address, "--audio", str(lj_clip), "--streams", "3",
+                   "--seconds", "5", "--session-s", "1,1.5", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    row = report["levels"][0]
+    assert report["session_s"] == [1.0, 1.5]
+    assert row["errors"] == 0 and row["finals"] > 3 and row["final_ms_p95"] < 1e9
+
+
+@pytest.mark.parametrize("value, message", [("2,1", "0.5 <= MIN <= MAX"), ("x", "MIN,MAX"),
+                                            ("9", "longer than --seconds")])
+def test_bench_service_refuses_a_bad_session_range(value, message):
+    r = wavestream("bench", "service", "--streams", "1", "--seconds", "5", "--session-s", value)
+    assert r.returncode == 2 and message in r.stderr
