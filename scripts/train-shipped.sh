@@ -3,7 +3,8 @@
 # Each stage skips what is already done, and training resumes from its last checkpoint.
 #
 #   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
-#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / PHASE3_STEPS / STEPS,
+#   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / PHASE3_STEPS / PHASE4_STEPS /
+#   STEPS,
 #   THREADS per model
 #
 # data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
@@ -11,7 +12,8 @@
 # synth: synthetic sentences and digit strings from every installed voice but the held-out one and
 #        mbrola (non-commercial licence); needs scripts/install-tts.sh --non-free for RHVoice and pico.
 # train: the streaming and the offline model side by side, one process each.
-# lm:    the word trigram the beam search uses, from the training text alone, and a dev set for tuning.
+# lm:    the word trigram the beam search uses, from the training text alone (sentences and the real clips'
+#        transcripts), and a dev set for tuning.
 # tune:  the beam search's LM weight and word score, and the zeros put after the audio's end, on the
 #        dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -62,9 +64,11 @@ unspoken = [s for s in sentences if s not in spoken]
 dev = set(random.Random(1).sample(unspoken, 100))
 open(f"{out}/dev-sentences.txt", "w").write("\n".join(sorted(dev)) + "\n")
 open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in dev) + "\n")
+# the real recordings' transcripts are training text too (none of them is evaluated)
+open(f"{out}/lj-train-text.txt", "w").writelines(json.loads(l)["text"] + "\n" for l in open(f"{out}/lj-train.jsonl"))
 PY
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --hours 0.1 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
-    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" --out models/weights/lm/english-3gram.arpa.gz
+    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/lj-train-text.txt" --out models/weights/lm/english-3gram.arpa.gz
 fi
 
 TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.jsonl:1"
@@ -72,16 +76,18 @@ TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.json
 if has train; then
     common=(--data "${TRAIN_DATA[@]}" --out "$OUT/runs" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir"
             --threads "$THREADS")
-    # Four phases, as the shipped weights were made: 9,000 steps without vocal-tract-length
+    # Five phases, as the shipped weights were made: 9,000 steps without vocal-tract-length
     # perturbation, digital-silence padding or absolute-level scaling; on to 18,000 with the first two;
-    # on to 32,000 with all three (the presets' defaults); on to 46,000 the same. Each longer cosine
-    # schedule takes the learning rate up where the new length puts it. A finished phase returns at once.
+    # on to 32,000 with all three (the presets' defaults); on to 46,000 and then 60,000 the same. Each
+    # longer cosine schedule takes the learning rate up where the new length puts it. A finished phase
+    # returns at once.
     phases() {
         $WS train --config "$1" --steps "${PHASE1_STEPS:-9000}" --vtlp-prob 0 --digital-silence-prob 0 \
             --level-prob 0 "${common[@]}" >> "$2" 2>&1
         $WS train --config "$1" --steps "${PHASE2_STEPS:-18000}" --level-prob 0 "${common[@]}" >> "$2" 2>&1
         $WS train --config "$1" --steps "${PHASE3_STEPS:-32000}" "${common[@]}" >> "$2" 2>&1
-        $WS train --config "$1" --steps "${STEPS:-46000}" "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${PHASE4_STEPS:-46000}" "${common[@]}" >> "$2" 2>&1
+        $WS train --config "$1" --steps "${STEPS:-60000}" "${common[@]}" >> "$2" 2>&1
     }
     phases wavenet-cpu "$OUT/train-wavenet.log" &
     phases logmel-cnn-cpu "$OUT/train-logmel.log" &
