@@ -20,6 +20,7 @@ from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
 
+from .allocator import fix_mmap_threshold
 from .config import ServerConfig
 from .scheduler import Scheduler
 from .servicer import SpeechServicer, speech_handlers
@@ -183,5 +184,11 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_si
 
 def main(cfg: ServerConfig) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # process-wide, so here and not in serve(), which tests embed in their own process
+        if fix_mmap_threshold(cfg.mmap_threshold_kb):
+            log.info("allocator: buffers of %d KiB and more are returned to the OS when freed", cfg.mmap_threshold_kb)
+    except ValueError as e:
+        raise SystemExit(f"wavestream: --mmap-threshold-kb: {e}") from None
     asyncio.run(serve(cfg))
     return 0

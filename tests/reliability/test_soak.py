@@ -2,6 +2,7 @@
 memory, threads and file descriptors are flat. The long run's figures are in the README."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,13 +11,17 @@ from tests.service.conftest import free_port
 
 
 def test_short_soak_frees_every_slot_and_memory_stays_flat():
+    # The server returns freed buffers to the OS at once (--mmap-threshold-kb): with malloc's own policy
+    # its resident memory saw-tooths by ~10% as buffers are kept for reuse, which would hide a leak
+    # as well as fake one; with it, what grows is memory something still holds.
+    env = {**os.environ, "WAVESTREAM_MMAP_THRESHOLD_KB": "128"}
     r = subprocess.run([sys.executable, "-m", "clients.cli", "bench", "soak", "--untrained", "--streams", "8",
                         "--minutes", "0.75", "--idle-timeout-s", "2", "--metrics-port", str(free_port()), "--json"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     report = json.loads(r.stdout)
     assert r.returncode == 0, r.stderr
     assert report["errors"] == 0 and report["completed"] > 0
     assert report["active_streams_end"] == 0
-    assert report["rss_growth_percent"] < 5, report["samples"]
+    assert report["rss_growth_percent"] < 3, report["samples"]
     assert report["fds_end"] <= report["fds_start"] + 4
     assert report["threads_end"] <= report["threads_start"] + 4
