@@ -2,14 +2,17 @@
 
 Sessions `await submit(stream, samples)`; one worker takes what is queued (waiting up to
 `max_wait_ms` for a batch to fill, at most `max_batch` streams, each stream once per step),
-runs `Recogniser.step` in a thread so the event loop keeps serving, and resolves each
-session's future with its own result.
+runs `Recogniser.step` in its own thread so the event loop keeps serving, and resolves each
+session's future with its own result. The thread is the scheduler's alone: finals and file
+passes run in asyncio's shared pool, and a burst of them must not leave partials waiting
+for a free thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +36,11 @@ class Scheduler:
         self.max_wait = max_wait_ms / 1000
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
+        self._thread: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         self._queue = asyncio.Queue()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="wavestream-step")
         self._worker = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -45,6 +50,8 @@ class Scheduler:
                 await self._worker
             except asyncio.CancelledError:
                 pass
+        if self._thread:
+            self._thread.shutdown(wait=False)
 
     async def submit(self, stream: RecogniserStream, samples: np.ndarray) -> Timed:
         fut = asyncio.get_running_loop().create_future()
@@ -80,7 +87,8 @@ class Scheduler:
                 continue
             started = time.perf_counter()
             try:
-                results = await asyncio.to_thread(self.rec.step, [(b[0], b[1]) for b in live])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self.rec.step, [(b[0], b[1]) for b in live])
             except Exception as e:  # a failed step fails its own requests, never the worker
                 for b in live:
                     if not b[2].done():
