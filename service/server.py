@@ -184,11 +184,14 @@ async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_si
 
 def main(cfg: ServerConfig) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        # process-wide, so here and not in serve(), which tests embed in their own process
-        if fix_mmap_threshold(cfg.mmap_threshold_kb):
+    if cfg.mmap_threshold_kb:  # process-wide, so here and not in serve(), which tests embed in their process
+        try:
+            fixed = fix_mmap_threshold(cfg.mmap_threshold_kb)
+        except ValueError as e:
+            raise SystemExit(f"wavestream: --mmap-threshold-kb: {e}") from None
+        if fixed:
             log.info("allocator: buffers of %d KiB and more are returned to the OS when freed", cfg.mmap_threshold_kb)
-    except ValueError as e:
-        raise SystemExit(f"wavestream: --mmap-threshold-kb: {e}") from None
+        else:
+            log.warning("allocator: this C library has no mallopt (not glibc); --mmap-threshold-kb is ignored")
     asyncio.run(serve(cfg))
     return 0
