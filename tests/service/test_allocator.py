@@ -6,6 +6,8 @@ import sys
 
 from tests.conftest import ROOT
 
+from .conftest import ServerProcess
+
 # A 16 MiB buffer freed (glibc then raises its threshold to 16 MiB), then 20 buffers of 8 MiB of
 # which only the last is kept: how many MiB stay resident.
 PROBE = """
@@ -41,8 +43,6 @@ def test_server_refuses_a_threshold_glibc_cannot_take():
 
 
 def test_server_fixes_the_threshold_it_is_given():
-    from .conftest import ServerProcess
-
     s = ServerProcess("--mmap-threshold-kb", "128")
     try:
         assert any("buffers of 128 KiB and more are returned to the OS" in line for line in s.log), s.log
