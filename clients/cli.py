@@ -147,19 +147,25 @@ def cmd_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from models.train import train
+    from models.train import train_together
 
-    history = train(args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev,
-                    device=args.device, steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir,
-                    resume=not args.no_resume, progress=not args.quiet, name=args.name,
-                    vtlp_prob=args.vtlp_prob,
-                    augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
-                                               ("level_prob", args.level_prob)) if v is not None},
-                    eval_every=args.eval_every)
-    summary = {k: v for k, v in history.items() if k != "loss"}
-    summary["final_loss"] = sum(history["loss"][-20:]) / max(1, len(history["loss"][-20:]))
-    summary["first_loss"] = sum(history["loss"][:20]) / max(1, len(history["loss"][:20]))
-    print(json.dumps(summary, indent=2))
+    if args.name and len(args.config) > 1:
+        sys.exit("wavestream: --name applies to a single --config")
+    histories = train_together(
+        args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev, device=args.device,
+        steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir, resume=not args.no_resume,
+        progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
+        augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
+                                   ("level_prob", args.level_prob)) if v is not None},
+        eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
+        lr=args.lr, init_from=args.init_from)
+    summaries = []
+    for history in histories:
+        summary = {k: v for k, v in history.items() if k != "loss"}
+        summary["final_loss"] = sum(history["loss"][-20:]) / max(1, len(history["loss"][-20:]))
+        summary["first_loss"] = sum(history["loss"][:20]) / max(1, len(history["loss"][:20]))
+        summaries.append(summary)
+    print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
     return 0
 
 
@@ -275,8 +281,14 @@ def cmd_serve(args) -> int:
     return serve_main(ServerConfig.from_args(args))
 
 
+def add_constraint_args(p) -> None:
+    g = p.add_argument_group("what finals may say (beam search; partials stay open)")
+    g.add_argument("--vocabulary", nargs="+", default=None, metavar="WORD", help="only these words")
+    g.add_argument("--vocabulary-set", default=None, help="a named vocabulary: digits")
+    g.add_argument("--phrases-file", default=None, help="only these phrases, one a line (e.g. commands)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from clients.speech_client import add_constraint_args
 
     p = argparse.ArgumentParser(prog="wavestream", description="Streaming speech recognition.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -353,7 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     lm.set_defaults(func=cmd_lm)
 
     tr = sub.add_parser("train", help="CTC training (see models/train.py for the presets)")
-    tr.add_argument("--config", default="tiny", help="tiny | cpu-small | wavenet-base | logmel-cnn-base")
+    tr.add_argument("--config", nargs="+", default=["tiny"],
+                    help="tiny | cpu-small | wavenet-cpu | logmel-cnn-cpu | wavenet-base | logmel-cnn-base | "
+                         "wavenet-gpu | logmel-cnn-gpu; several train together on the same batches")
     tr.add_argument("--data", nargs="+", required=True, help="MANIFEST[:WEIGHT] ...")
     tr.add_argument("--dev", default=None,
                     help="a manifest for dev WER during training; the best checkpoint is kept in OUT/best/<model>")
@@ -362,6 +376,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="writes OUT/<model name>/ (loadable with WAVESTREAM_MODEL_DIR=OUT)")
     tr.add_argument("--name", default=None, help="the model's name (default: the preset's)")
     tr.add_argument("--steps", type=int, default=None)
+    tr.add_argument("--minutes", type=float, default=None,
+                    help="a time budget: the learning-rate schedule ends on the clock (or at --steps, if sooner)")
+    tr.add_argument("--batch-seconds", type=float, default=None, help="audio per batch (default: the preset's)")
+    tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the preset's)")
+    tr.add_argument("--init-from", default=None,
+                    help="a folder of <model name>/ weights to start from (fine-tuning), e.g. models/weights")
+    tr.add_argument("--workers", type=int, default=0,
+                    help="processes that augment and batch the audio (0: in the training process)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--noise-dir", default=None, help="noise clips to mix in (e.g. ../shared/data/noise)")
     tr.add_argument("--rir-dir", default=None, help="room impulse responses (e.g. ../shared/data/rir)")

@@ -31,19 +31,12 @@ def streaming_config(sample_rate: int, encoding: int = pb.LINEAR16, channels: in
 
 
 def constraint_from_args(args) -> pb.Constraint:
-    """--vocabulary / --vocabulary-set / --phrases-file (see `add_constraint_args`) as a request field."""
+    """--vocabulary / --vocabulary-set / --phrases-file (the CLI's `add_constraint_args`) as a request field."""
     phrases = []
     if getattr(args, "phrases_file", None):
         phrases = [line.strip() for line in Path(args.phrases_file).read_text().splitlines() if line.strip()]
     return pb.Constraint(vocabulary=getattr(args, "vocabulary", None) or [],
                          vocabulary_set=getattr(args, "vocabulary_set", None) or "", phrases=phrases)
-
-
-def add_constraint_args(p) -> None:
-    g = p.add_argument_group("what finals may say (beam search; partials stay open)")
-    g.add_argument("--vocabulary", nargs="+", default=None, metavar="WORD", help="only these words")
-    g.add_argument("--vocabulary-set", default=None, help="a named vocabulary: digits")
-    g.add_argument("--phrases-file", default=None, help="only these phrases, one a line (e.g. commands)")
 
 
 def file_chunks(path: str | Path, chunk_ms: float = 160) -> tuple[pb.RecognitionConfig, Iterator[bytes]]:

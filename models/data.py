@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import torch
 import torchaudio.functional as AF
 
 from .audio import read_audio
+
+AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".opus", ".mp3")  # what soundfile decodes
 
 
 @dataclass
@@ -78,7 +81,7 @@ class Augment:
 
     @classmethod
     def from_dirs(cls, noise_dir: str | None, rir_dir: str | None, **kw) -> "Augment":
-        files = lambda d: sorted(Path(d).glob("*.flac")) + sorted(Path(d).glob("*.wav")) if d else []  # noqa: E731
+        files = lambda d: sorted(f for f in Path(d).iterdir() if f.suffix in AUDIO_SUFFIXES) if d else []  # noqa: E731
         return cls(noise_files=files(noise_dir), rir_files=files(rir_dir), **kw)
 
     def _load(self, path: Path, rate: int) -> torch.Tensor:
@@ -140,6 +143,14 @@ class SpeechData:
         if u.audio not in self._audio:  # the data sets here are small enough to keep decoded
             self._audio[u.audio] = read_audio(u.audio, self.rate)[0]
         return torch.from_numpy(self._audio[u.audio])
+
+    def preload(self, threads: int = 8) -> None:
+        """Decode every utterance now (in threads: the decoders release the GIL), e.g. before forking
+        workers that then share the samples instead of each decoding them again."""
+        todo = sorted({u.audio for rows, _ in self.sets for u in rows} - set(self._audio))
+        with ThreadPoolExecutor(threads) as pool:
+            for path, samples in zip(todo, pool.map(lambda p: read_audio(p, self.rate)[0], todo)):
+                self._audio[path] = samples
 
     def draw(self, n: int) -> list[Utterance]:
         weights = [w * len(rows) for rows, w in self.sets]

@@ -1,4 +1,4 @@
-"""CTC training for both families: `wavestream train --config NAME --data MANIFEST[:WEIGHT] ... --out DIR`.
+"""CTC training for both families: `wavestream train --config NAME [NAME ...] --data MANIFEST[:WEIGHT] ... --out DIR`.
 
 The model folder it writes (`DIR/<model name>/config.json + model.safetensors`) is what the
 registry loads (`WAVESTREAM_MODEL_DIR=DIR`). Trainer state for resuming sits beside it in
@@ -7,12 +7,18 @@ set, the checkpoint with the lowest dev WER so far is kept apart in `DIR/best/<m
 (`WAVESTREAM_MODEL_DIR=DIR/best`): the last step is not always the best one. Its step and WER sit
 beside it in `best.json`, written with the weights, so a run resumed from an older checkpoint still
 knows what it has to beat.
+
+Several configs train together on the same batches (one augmented batch feeds every model): on a
+GPU the models cost little and the augmentation, done by `workers` CPU processes, is what a step
+waits for. A time budget (`minutes`) ends the learning-rate schedule on the clock rather than at a
+step count, so a run fills a lent machine's time; the steps it reached are in its summary.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,6 +56,7 @@ class TrainConfig:
     eval_every: int = 1000
     checkpoint_every: int = 500
     seed: int = 0
+    minutes: float | None = None      # a time budget: the schedule ends on the clock (or at `steps`)
 
 
 CPU_TRAINING = TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300, eval_every=1000,
@@ -62,23 +69,31 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # the best that fits a 2-core CPU in an hour or so
     "cpu-small": (ModelConfig(name="wavenet-small", d_model=96, subsample_channels=16, dilations=[1, 2, 4, 8, 1, 2, 4, 8]),
                   TrainConfig(steps=3000, batch_seconds=60, lr=2e-3, warmup_steps=200, eval_every=500)),
-    # what ships (models/weights/*-cpu): trained side by side on 2 CPU cores, one thread each,
-    # by scripts/train-shipped.sh
+    # what ships (models/weights/*-cpu): the sizes a CPU serves; scripts/train-shipped.sh
     "wavenet-cpu": (STREAMING_CPU, CPU_TRAINING),
     "logmel-cnn-cpu": (OFFLINE_CPU, CPU_TRAINING),
     # the full sizes, for a CUDA GPU
     "wavenet-base": (STREAMING_BASE, TrainConfig()),
     "logmel-cnn-base": (OFFLINE_BASE, TrainConfig()),
+    # the full sizes under names of their own (the -base names stay untrained sizes for tests and
+    # benchmarks); the streaming one with the shipped model's 80 ms of lookahead
+    "wavenet-gpu": (replace(STREAMING_BASE, name="wavenet-gpu", lookahead_frames=2), TrainConfig()),
+    "logmel-cnn-gpu": (replace(OFFLINE_BASE, name="logmel-cnn-gpu"), TrainConfig()),
 }
 
 
-def _lr_lambda(cfg: TrainConfig):
-    def f(step):
-        if step < cfg.warmup_steps:
-            return (step + 1) / cfg.warmup_steps
-        progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return f
+def lr_factor(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up over steps, then a cosine down to 5% over `progress` (0..1)."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def schedule_progress(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
+    """How far along the schedule is: by steps after warm-up, or by the clock where that is further."""
+    by_steps = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    by_clock = elapsed_s / (cfg.minutes * 60) if cfg.minutes else 0.0
+    return max(by_steps, by_clock)
 
 
 @torch.no_grad()
@@ -110,7 +125,7 @@ def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.
         alphas = torch.empty(n).uniform_(*cfg.vtlp_range)
         alphas = torch.where(torch.rand(n) < cfg.vtlp_prob, alphas, torch.ones(n))
         mel_fb = vtlp_filterbanks(model.frontend.mel_fb, alphas, model.cfg.sample_rate)
-    feats, feat_lengths = model.frontend(audio.to(device), lengths, mel_fb=mel_fb)
+    feats, feat_lengths = model.frontend(audio.to(device, non_blocking=True), lengths, mel_fb=mel_fb)
     feats = spec_augment(feats, cfg)
     out = model.forward_features(feats, feat_lengths)
     log_probs = out.logits.float().log_softmax(-1).transpose(0, 1)
@@ -133,82 +148,175 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
     return wer_cer(refs, hyps)[0]
 
 
-def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, dev_manifest: str | None = None,
-          device: str = "cpu", steps: int | None = None, noise_dir: str | None = None, rir_dir: str | None = None,
-          resume: bool = True, progress: bool = True, name: str | None = None,
-          vtlp_prob: float | None = None, augment: dict | None = None, eval_every: int | None = None) -> dict:
-    """CTC training of a preset; `augment` overrides `Augment` fields (e.g. digital_silence_prob)."""
-    model_cfg, cfg = PRESETS[preset]
-    if steps is not None:
-        cfg = replace(cfg, steps=steps)
-    if eval_every is not None:
-        cfg = replace(cfg, eval_every=eval_every)
-    if vtlp_prob is not None:
-        cfg = replace(cfg, vtlp_prob=vtlp_prob)
-    if name:
-        model_cfg = replace(model_cfg, name=name)
-    device = torch.device(device)
-    torch.manual_seed(cfg.seed)
-    out = Path(out_dir) / model_cfg.name
-    best_dir = Path(out_dir) / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
-    vocab = Vocabulary(model_cfg.vocab)
-    augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
-    data = SpeechData(data_specs, vocab, model_cfg.sample_rate, cfg.max_seconds, augment, cfg.seed)
-    dev = SpeechData([(dev_manifest, 1.0)], vocab, model_cfg.sample_rate, 60.0) if dev_manifest else None
+class _Batches(torch.utils.data.IterableDataset):
+    """`SpeechData.batches` in DataLoader workers, each drawing with a seed of its own."""
 
-    state_path = out / "trainer.pt"
-    if resume and state_path.exists():
-        model = load_from_dir(out).to(device)
-        state = torch.load(state_path, map_location=device, weights_only=True)
-    else:
-        model = SpeechRecogniser(model_cfg).to(device)
-        fit_normalisation(model, data)
-        state = None
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
-    start, best = 0, {"step": None, "dev_wer": math.inf}
-    if state is not None:
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        start = int(state["step"])
-        if (best_dir / "best.json").exists():
-            best = json.loads((best_dir / "best.json").read_text())
-    amp = device.type == "cuda"
-    history = {"loss": [], "dev_wer": [], "start_step": start}
-    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
-    batches = data.batches(cfg.batch_seconds)
-    ema = None
-    t0 = time.perf_counter()
-    for step in range(start, cfg.steps):
-        batch = next(batches)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss = ctc_loss(model, batch, cfg, device)
-        opt.zero_grad(set_to_none=True)
+    def __init__(self, data: SpeechData, batch_seconds: float, seed: int):
+        self.data, self.batch_seconds, self.seed = data, batch_seconds, seed
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info()
+        torch.set_num_threads(1)  # one core per worker: the workers are the parallelism
+        self.data.rng = random.Random(self.seed * 1000 + (worker.id if worker else 0) + 1)
+        return self.data.batches(self.batch_seconds)
+
+
+def batch_stream(data: SpeechData, batch_seconds: float, workers: int, seed: int, pin: bool):
+    """Endless training batches; with workers, built in parallel processes (the audio decoded once, here,
+    and shared with them), in an order that varies from run to run."""
+    if workers <= 0:
+        return data.batches(batch_seconds)
+    data.preload()
+    loader = torch.utils.data.DataLoader(_Batches(data, batch_seconds, seed), batch_size=None, num_workers=workers,
+                                         prefetch_factor=4, persistent_workers=True, pin_memory=pin)
+    return iter(loader)
+
+
+class _Run:
+    """One model's training: its weights, optimiser, schedule, checkpoints and best dev WER."""
+
+    def __init__(self, preset: str, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
+                 data: SpeechData, resume: bool, init_from: Path | None):
+        self.cfg, self.device = cfg, device
+        self.out = out_dir / model_cfg.name
+        self.best_dir = out_dir / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
+        self.state_path = self.out / "trainer.pt"
+        state, self.init = None, None
+        if resume and self.state_path.exists():
+            self.model = load_from_dir(self.out).to(device)
+            state = torch.load(self.state_path, map_location=device, weights_only=True)
+        elif init_from is not None and (init_from / model_cfg.name / "config.json").exists():
+            # fine-tuning: trained weights (and their normalisation), a fresh optimiser and schedule
+            self.model = load_from_dir(init_from / model_cfg.name).to(device)
+            self.init = str(init_from / model_cfg.name)
+        else:
+            self.model = SpeechRecogniser(model_cfg).to(device)
+            fit_normalisation(self.model, data)
+        self.model.train()
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.step, self.elapsed_s = 0, 0.0
+        self.best = {"step": None, "dev_wer": math.inf}
+        if state is not None:
+            self.opt.load_state_dict(state["optimizer"])
+            self.step = int(state["step"])
+            self.elapsed_s = float(state.get("elapsed_s", 0.0))
+            if (self.best_dir / "best.json").exists():
+                self.best = json.loads((self.best_dir / "best.json").read_text())
+        self.history = {"loss": [], "dev_wer": [], "start_step": self.step}
+        self.ema = None
+
+    @property
+    def name(self) -> str:
+        return self.model.cfg.name
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.cfg.steps or bool(self.cfg.minutes and self.elapsed_s >= self.cfg.minutes * 60)
+
+    def train_step(self, batch) -> None:
+        factor = lr_factor(self.cfg, self.step, schedule_progress(self.cfg, self.step, self.elapsed_s))
+        for group in self.opt.param_groups:
+            group["lr"] = self.cfg.lr * factor
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            loss = ctc_loss(self.model, batch, self.cfg, self.device)
+        self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        sched.step()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.opt.step()
+        self.step += 1
         value = float(loss.detach())
-        history["loss"].append(value)
-        ema = value if ema is None else 0.95 * ema + 0.05 * value
-        postfix = {"loss": f"{ema:.3f}", "lr": f"{sched.get_last_lr()[0]:.1e}"}
-        if dev is not None and cfg.eval_every and (step + 1) % cfg.eval_every == 0:
-            wer = dev_wer(model, dev)
-            history["dev_wer"].append((step + 1, wer))
-            postfix["dev_wer"] = f"{wer:.3f}"
-            if wer < best["dev_wer"]:
-                best = {"step": step + 1, "dev_wer": wer}
-                save_model(model, best_dir)
-                (best_dir / "best.json").write_text(json.dumps(best) + "\n")
-        bar.set_postfix(postfix)
-        bar.update(1)
-        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            save_model(model, out)
-            torch.save({"step": step + 1, "optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, state_path)
-    bar.close()
-    history.update(model=model_cfg.name, out=str(out), hours=data.hours, seconds=time.perf_counter() - t0,
-                   params=sum(p.numel() for p in model.parameters()))
-    if best["step"]:
-        history["best"] = {**best, "out": str(best_dir)}
-    return history
+        self.history["loss"].append(value)
+        self.ema = value if self.ema is None else 0.95 * self.ema + 0.05 * value
+
+    def evaluate(self, dev: SpeechData) -> float:
+        wer = dev_wer(self.model, dev)
+        self.history["dev_wer"].append((self.step, wer))
+        if wer < self.best["dev_wer"]:
+            self.best = {"step": self.step, "dev_wer": wer}
+            save_model(self.model, self.best_dir)
+            (self.best_dir / "best.json").write_text(json.dumps(self.best) + "\n")
+        return wer
+
+    def checkpoint(self) -> None:
+        save_model(self.model, self.out)
+        torch.save({"step": self.step, "elapsed_s": self.elapsed_s, "optimizer": self.opt.state_dict()},
+                   self.state_path)
+
+    def summary(self, hours: float) -> dict:
+        h = dict(self.history, model=self.name, out=str(self.out), hours=hours, steps=self.step,
+                 seconds=self.elapsed_s, params=sum(p.numel() for p in self.model.parameters()))
+        if self.init:
+            h["init"] = self.init
+        if self.best["step"]:
+            h["best"] = {**self.best, "out": str(self.best_dir)}
+        return h
+
+
+def train(preset: str, data_specs: list[tuple[str, float]], out_dir: str | Path, **kw) -> dict:
+    """CTC training of one preset (see `train_together` for the options)."""
+    return train_together([preset], data_specs, out_dir, **kw)[0]
+
+
+def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_dir: str | Path,
+                   dev_manifest: str | None = None, device: str = "cpu", steps: int | None = None,
+                   noise_dir: str | None = None, rir_dir: str | None = None, resume: bool = True,
+                   progress: bool = True, name: str | None = None, vtlp_prob: float | None = None,
+                   augment: dict | None = None, eval_every: int | None = None, workers: int = 0,
+                   minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
+                   init_from: str | Path | None = None) -> list[dict]:
+    """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
+    (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
+    length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
+    start from (fine-tuning) where a run has no checkpoint of its own."""
+    if name and len(presets) > 1:
+        raise ValueError("name applies to a single config")
+    overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
+                                       batch_seconds=batch_seconds, lr=lr).items() if v is not None}
+    configs = []
+    for preset in presets:
+        model_cfg, cfg = PRESETS[preset]
+        configs.append((preset, replace(model_cfg, name=name) if name else model_cfg, replace(cfg, **overrides)))
+    if len({m.name for _, m, _ in configs}) < len(configs):
+        raise ValueError("two configs of the same model name")
+    first_cfg = configs[0][2]
+    device = torch.device(device)
+    torch.manual_seed(first_cfg.seed)
+    out_dir = Path(out_dir)
+    vocab = Vocabulary(configs[0][1].vocab)
+    if any(m.vocab != vocab.chars or m.sample_rate != configs[0][1].sample_rate for _, m, _ in configs):
+        raise ValueError("configs trained together need the same vocabulary and sample rate")
+    augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
+    data = SpeechData(data_specs, vocab, configs[0][1].sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
+    dev = SpeechData([(dev_manifest, 1.0)], vocab, configs[0][1].sample_rate, 60.0) if dev_manifest else None
+    runs = [_Run(p, cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
+            for p, m, cfg in configs]
+
+    pending = [r for r in runs if not r.done]
+    if pending:
+        batches = batch_stream(data, first_cfg.batch_seconds, workers, first_cfg.seed + runs[0].step,
+                               pin=device.type == "cuda")
+        total = max(r.cfg.steps for r in runs)
+        bar = tqdm(total=None if first_cfg.minutes else total, initial=min(r.step for r in pending),
+                   disable=not progress, unit="step", dynamic_ncols=True)
+        while pending:
+            clock = time.perf_counter()
+            batch = next(batches)
+            for run in pending:
+                run.train_step(batch)
+            for run in pending:  # the clock the time budget reads: the whole step, every model's part
+                run.elapsed_s += time.perf_counter() - clock
+            postfix = {}
+            for run in pending:
+                key = run.name if len(runs) > 1 else "loss"
+                postfix[key] = f"{run.ema:.3f}"
+                if dev is not None and run.cfg.eval_every and run.step % run.cfg.eval_every == 0:
+                    postfix[f"{run.name} dev_wer" if len(runs) > 1 else "dev_wer"] = f"{run.evaluate(dev):.3f}"
+                if run.step % run.cfg.checkpoint_every == 0 or run.done:
+                    run.checkpoint()
+            if len(runs) == 1:
+                postfix["lr"] = f"{runs[0].opt.param_groups[0]['lr']:.1e}"
+            bar.set_postfix(postfix)
+            bar.update(min(r.step for r in pending) - bar.n)
+            pending = [r for r in pending if not r.done]
+        bar.close()
+    return [r.summary(data.hours) for r in runs]

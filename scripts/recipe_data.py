@@ -10,6 +10,10 @@
         after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
     .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
         recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
+    .venv/bin/python scripts/recipe_data.py pack MANIFEST|FOLDER ... --out DIR [--compression-level L] [--max-hours H]
+        the audio of manifests (or a folder's clips) as Ogg Opus, small enough to carry to a training machine: DIR/<name>/
+        and DIR/<name>.jsonl (paths relative to DIR), <name> the manifest's file name or, for a
+        manifest.jsonl, its folder's. L is libsndfile's: 0.97 is about 13 kbps, 0.9 about 31
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import json
 import random
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +31,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models.audio import read_audio  # noqa: E402
-from models.data import read_manifest  # noqa: E402
+from models.data import AUDIO_SUFFIXES, read_manifest  # noqa: E402
 
 HELD_OUT_SPEAKER = "theo"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -84,6 +89,54 @@ def levels(manifests: list[str], by_speaker: bool = False) -> None:
                               "rms_dbfs_min": round(float(np.min(db)), 1), "rms_dbfs_max": round(float(np.max(db)), 1)}))
 
 
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+
+def _encode_opus(job: tuple[str, str, float]) -> int:
+    src, dst, level = job
+    if Path(dst).exists():  # packed by an earlier, interrupted run
+        return Path(dst).stat().st_size
+    x, rate = read_audio(src, None)
+    if rate not in OPUS_RATES:
+        x, rate = read_audio(src, 16000)
+    sf.write(dst, x, rate, format="OGG", subtype="OPUS", compression_level=level)
+    return Path(dst).stat().st_size
+
+
+def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, max_hours: float = 0.0) -> None:
+    for manifest in manifests:
+        path = Path(manifest)
+        if path.is_dir():  # a folder of clips with no transcripts (noise, impulse responses)
+            files = sorted(f for f in path.iterdir() if f.suffix in AUDIO_SUFFIXES)
+            (Path(out) / path.name).mkdir(parents=True, exist_ok=True)
+            with ProcessPoolExecutor(workers) as pool:
+                size = sum(pool.map(_encode_opus, [(str(f), str(Path(out) / path.name / f"{f.stem}.opus"), level)
+                                                   for f in files]))
+            print(json.dumps({"folder": manifest, "n": len(files), "mbytes": round(size / 1e6, 1)}))
+            continue
+        name = path.parent.name if path.name == "manifest.jsonl" else path.stem
+        folder = Path(out) / name
+        folder.mkdir(parents=True, exist_ok=True)
+        rows, jobs, seconds = [], [], 0.0
+        for i, (u, line) in enumerate(zip(read_manifest(path), [l for l in path.read_text().splitlines() if l.strip()])):
+            seconds += u.duration
+            if max_hours and seconds > max_hours * 3600:  # the manifest's first hours
+                break
+            dst = folder / f"{i:06d}.opus"
+            jobs.append((str(u.audio), str(dst), level))
+            rows.append({**json.loads(line), "audio": f"{name}/{dst.name}", "duration": u.duration})
+        with ProcessPoolExecutor(workers) as pool:
+            size = sum(pool.map(_encode_opus, jobs, chunksize=64))
+        kept = {Path(dst).name for _, dst, _ in jobs}
+        for stale in folder.glob("*.opus"):  # from an earlier pack of more hours: the folder is what travels
+            if stale.name not in kept:
+                stale.unlink()
+        write_jsonl(str(Path(out) / f"{name}.jsonl"), rows)
+        hours = sum(r["duration"] for r in rows) / 3600
+        print(json.dumps({"manifest": manifest, "out": str(folder), "n": len(rows), "hours": round(hours, 2),
+                          "mbytes": round(size / 1e6, 1), "kbps": round(size * 8 / (hours * 3600) / 1000, 1)}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -104,6 +157,12 @@ def main(argv=None) -> int:
     lv = sub.add_parser("levels")
     lv.add_argument("manifests", nargs="+")
     lv.add_argument("--by-speaker", action="store_true")
+    pk = sub.add_parser("pack")
+    pk.add_argument("manifests", nargs="+")
+    pk.add_argument("--out", required=True)
+    pk.add_argument("--compression-level", type=float, default=0.97)
+    pk.add_argument("--workers", type=int, default=2)
+    pk.add_argument("--max-hours", type=float, default=0.0, help="each manifest's first H hours only")
     args = p.parse_args(argv)
     if args.what == "fsdd":
         fsdd_split(args.data, args.out, args.dev)
@@ -111,6 +170,8 @@ def main(argv=None) -> int:
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
     elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
+    elif args.what == "pack":
+        pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours)
     else:
         levels(args.manifests, args.by_speaker)
     return 0

@@ -180,3 +180,52 @@ def test_the_dev_wer_training_reports_is_the_wer_eval_gives(shared_data, tmp_pat
     model = load_model("wavenet-cpu")
     dev = SpeechData([(str(path), 1.0)], Vocabulary(model.cfg.vocab), max_seconds=60.0)
     assert dev_wer(model, dev) == pytest.approx(evaluate(path, in_process(Recogniser(model)))["wer"])
+
+
+def test_configs_train_together_on_a_time_budget_with_workers(digits_manifest, tmp_path, monkeypatch):
+    """Two models on the same batches, built by worker processes, until the clock runs out: both stop
+    at the same step, near the budget, with checkpoints that load and resume from where they were."""
+    from models.train import train_together
+
+    out, spec = tmp_path / "out", [(str(digits_manifest), 1.0)]
+    budget_s = 6.0
+    first, second = train_together(["tiny", "cpu-small"], spec, out, steps=10**6, minutes=budget_s / 60,
+                                   batch_seconds=4, workers=2, progress=False)
+    assert first["model"] == "wavenet-tiny" and second["model"] == "wavenet-small"
+    assert 0 < first["steps"] == second["steps"] < 10**6
+    assert budget_s <= first["seconds"] < budget_s + 10  # the last step ends past the budget, not far
+    state = torch.load(out / "wavenet-small" / "trainer.pt", weights_only=True)
+    assert state["step"] == second["steps"] and state["elapsed_s"] == pytest.approx(second["seconds"])
+    again = train_together(["tiny", "cpu-small"], spec, out, steps=10**6, minutes=budget_s / 60, progress=False)
+    assert [h["start_step"] for h in again] == [first["steps"], second["steps"]] and not again[0]["loss"]
+    monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out))
+    assert load_model("wavenet-small").cfg.d_model == 96
+
+
+def test_init_from_starts_from_trained_weights_with_a_fresh_schedule(digits_manifest, tmp_path):
+    """--init-from: a run with no checkpoint of its own starts from another folder's weights (and their
+    normalisation); a model that folder lacks starts from scratch."""
+    from safetensors.torch import load_file
+
+    from models.train import train_together
+
+    spec = [(str(digits_manifest), 1.0)]
+    train("tiny", spec, tmp_path / "a", steps=10, progress=False)
+    tuned, fresh = train_together(["tiny", "cpu-small"], spec, tmp_path / "b", steps=2, lr=0.0,
+                                  init_from=tmp_path / "a", progress=False)
+    assert tuned["init"] == str(tmp_path / "a" / "wavenet-tiny") and tuned["start_step"] == 0
+    assert "init" not in fresh
+    a = load_file(str(tmp_path / "a" / "wavenet-tiny" / "model.safetensors"))
+    b = load_file(str(tmp_path / "b" / "wavenet-tiny" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the weights it started from
+
+
+def test_the_schedule_ends_on_the_clock_or_at_the_step_count():
+    from models.train import TrainConfig, lr_factor, schedule_progress
+
+    cfg = TrainConfig(steps=1000, warmup_steps=100, minutes=10)
+    assert lr_factor(cfg, 49, 0.0) == pytest.approx(0.5)  # warm-up by steps
+    assert schedule_progress(cfg, 550, 0.0) == pytest.approx(0.5)
+    assert schedule_progress(cfg, 200, 450.0) == pytest.approx(0.75)  # the clock is further along
+    assert lr_factor(cfg, 200, schedule_progress(cfg, 200, 600.0)) == pytest.approx(0.05)
+    assert lr_factor(cfg, 200, schedule_progress(TrainConfig(steps=1000, warmup_steps=100), 200, 600.0)) > 0.9
