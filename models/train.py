@@ -163,7 +163,7 @@ class _Batches(torch.utils.data.IterableDataset):
 
 def batch_stream(data: SpeechData, batch_seconds: float, workers: int, seed: int, pin: bool):
     """Endless training batches; with workers, built in parallel processes (the audio decoded once, here,
-    and shared with them), in an order that varies from run to run."""
+    and shared with them), each drawing with a seed of its own: other batches than in-process ones."""
     if workers <= 0:
         return data.batches(batch_seconds)
     data.preload()
@@ -175,7 +175,7 @@ def batch_stream(data: SpeechData, batch_seconds: float, workers: int, seed: int
 class _Run:
     """One model's training: its weights, optimiser, schedule, checkpoints and best dev WER."""
 
-    def __init__(self, preset: str, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
+    def __init__(self, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
                  data: SpeechData, resume: bool, init_from: Path | None):
         self.cfg, self.device = cfg, device
         self.out = out_dir / model_cfg.name
@@ -275,21 +275,21 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     configs = []
     for preset in presets:
         model_cfg, cfg = PRESETS[preset]
-        configs.append((preset, replace(model_cfg, name=name) if name else model_cfg, replace(cfg, **overrides)))
-    if len({m.name for _, m, _ in configs}) < len(configs):
+        configs.append((replace(model_cfg, name=name) if name else model_cfg, replace(cfg, **overrides)))
+    if len({m.name for m, _ in configs}) < len(configs):
         raise ValueError("two configs of the same model name")
-    first_cfg = configs[0][2]
+    first_model, first_cfg = configs[0]
     device = torch.device(device)
     torch.manual_seed(first_cfg.seed)
     out_dir = Path(out_dir)
-    vocab = Vocabulary(configs[0][1].vocab)
-    if any(m.vocab != vocab.chars or m.sample_rate != configs[0][1].sample_rate for _, m, _ in configs):
+    vocab = Vocabulary(first_model.vocab)
+    if any(m.vocab != vocab.chars or m.sample_rate != first_model.sample_rate for m, _ in configs):
         raise ValueError("configs trained together need the same vocabulary and sample rate")
     augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
-    data = SpeechData(data_specs, vocab, configs[0][1].sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
-    dev = SpeechData([(dev_manifest, 1.0)], vocab, configs[0][1].sample_rate, 60.0) if dev_manifest else None
-    runs = [_Run(p, cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
-            for p, m, cfg in configs]
+    data = SpeechData(data_specs, vocab, first_model.sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
+    dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
+    runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
+            for m, cfg in configs]
 
     pending = [r for r in runs if not r.done]
     if pending:
