@@ -149,16 +149,17 @@ def cmd_train(args) -> int:
         torch.set_num_threads(args.threads)
     from models.train import train_together
 
-    if args.name and len(args.config) > 1:
-        sys.exit("wavestream: --name applies to a single --config")
-    histories = train_together(
-        args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev, device=args.device,
-        steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir, resume=not args.no_resume,
-        progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
-        augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
-                                   ("level_prob", args.level_prob)) if v is not None},
-        eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
-        lr=args.lr, init_from=args.init_from)
+    try:
+        histories = train_together(
+            args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev, device=args.device,
+            steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir, resume=not args.no_resume,
+            progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
+            augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
+                                       ("level_prob", args.level_prob)) if v is not None},
+            eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
+            lr=args.lr, init_from=args.init_from)
+    except ValueError as e:  # configs that cannot train together, --name with several, a bad manifest
+        sys.exit(f"wavestream: {e}")
     summaries = []
     for history in histories:
         summary = {k: v for k, v in history.items() if k != "loss"}
@@ -289,7 +290,6 @@ def add_constraint_args(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-
     p = argparse.ArgumentParser(prog="wavestream", description="Streaming speech recognition.")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -269,7 +269,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
     start from (fine-tuning) where a run has no checkpoint of its own."""
     if name and len(presets) > 1:
-        raise ValueError("name applies to a single config")
+        raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
                                        batch_seconds=batch_seconds, lr=lr).items() if v is not None}
     configs = []

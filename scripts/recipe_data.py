@@ -30,7 +30,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models.audio import read_audio  # noqa: E402
+from models.audio import read_audio, resample  # noqa: E402
 from models.data import AUDIO_SUFFIXES, read_manifest  # noqa: E402
 
 HELD_OUT_SPEAKER = "theo"
@@ -98,35 +98,39 @@ def _encode_opus(job: tuple[str, str, float]) -> int:
         return Path(dst).stat().st_size
     x, rate = read_audio(src, None)
     if rate not in OPUS_RATES:
-        x, rate = read_audio(src, 16000)
+        x, rate = resample(x, rate, 16000), 16000
     sf.write(dst, x, rate, format="OGG", subtype="OPUS", compression_level=level)
     return Path(dst).stat().st_size
+
+
+def _encode_all(jobs: list[tuple[str, str, float]], workers: int) -> int:
+    """Bytes written."""
+    with ProcessPoolExecutor(workers) as pool:
+        return sum(pool.map(_encode_opus, jobs, chunksize=64))
 
 
 def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, max_hours: float = 0.0) -> None:
     for manifest in manifests:
         path = Path(manifest)
         if path.is_dir():  # a folder of clips with no transcripts (noise, impulse responses)
-            files = sorted(f for f in path.iterdir() if f.suffix in AUDIO_SUFFIXES)
             (Path(out) / path.name).mkdir(parents=True, exist_ok=True)
-            with ProcessPoolExecutor(workers) as pool:
-                size = sum(pool.map(_encode_opus, [(str(f), str(Path(out) / path.name / f"{f.stem}.opus"), level)
-                                                   for f in files]))
-            print(json.dumps({"folder": manifest, "n": len(files), "mbytes": round(size / 1e6, 1)}))
+            jobs = [(str(f), str(Path(out) / path.name / f"{f.stem}.opus"), level)
+                    for f in sorted(path.iterdir()) if f.suffix in AUDIO_SUFFIXES]
+            size = _encode_all(jobs, workers)
+            print(json.dumps({"folder": manifest, "n": len(jobs), "mbytes": round(size / 1e6, 1)}))
             continue
         name = path.parent.name if path.name == "manifest.jsonl" else path.stem
         folder = Path(out) / name
         folder.mkdir(parents=True, exist_ok=True)
         rows, jobs, seconds = [], [], 0.0
-        for i, (u, line) in enumerate(zip(read_manifest(path), [l for l in path.read_text().splitlines() if l.strip()])):
+        for i, u in enumerate(read_manifest(path)):
             seconds += u.duration
             if max_hours and seconds > max_hours * 3600:  # the manifest's first hours
                 break
             dst = folder / f"{i:06d}.opus"
             jobs.append((str(u.audio), str(dst), level))
-            rows.append({**json.loads(line), "audio": f"{name}/{dst.name}", "duration": u.duration})
-        with ProcessPoolExecutor(workers) as pool:
-            size = sum(pool.map(_encode_opus, jobs, chunksize=64))
+            rows.append({"audio": f"{name}/{dst.name}", "text": u.text, "speaker": u.speaker, "duration": u.duration})
+        size = _encode_all(jobs, workers)
         kept = {Path(dst).name for _, dst, _ in jobs}
         for stale in folder.glob("*.opus"):  # from an earlier pack of more hours: the folder is what travels
             if stale.name not in kept:
@@ -134,7 +138,7 @@ def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, 
         write_jsonl(str(Path(out) / f"{name}.jsonl"), rows)
         hours = sum(r["duration"] for r in rows) / 3600
         print(json.dumps({"manifest": manifest, "out": str(folder), "n": len(rows), "hours": round(hours, 2),
-                          "mbytes": round(size / 1e6, 1), "kbps": round(size * 8 / (hours * 3600) / 1000, 1)}))
+                          "mbytes": round(size / 1e6, 1), "kbps": round(size * 8 / max(1.0, hours * 3600) / 1000, 1)}))
 
 
 def main(argv=None) -> int:

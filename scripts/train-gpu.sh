@@ -19,6 +19,7 @@ case "${1:-}" in
 pack)
     OUT=${2:-out/shipped}
     PACKED=${3:-out/packed}
+    DATA=$(realpath "${DATA:-../shared/data}")
     # Speech at about 14 kbps, the synthetic sentences' first 9.5 hours at about 12 (what fits the 64 MiB
     # that travel, with the repository and wheels): coded so, the held-out lj-amateur clips' CER with the
     # shipped offline model moves from 35.0 to 35.8 and 36.5. Noise at about 31 kbps. One archive: ten
@@ -27,9 +28,9 @@ pack)
         --max-hours "${SYNTH_MAX_HOURS:-9.5}"
     $PY scripts/recipe_data.py pack "$OUT/synth-digits/manifest.jsonl" "$OUT/fsdd-train.jsonl" "$OUT/lj-train.jsonl" \
         "$OUT/synth-dev/manifest.jsonl" --out "$PACKED" --compression-level 0.97
-    $PY scripts/recipe_data.py pack "$(realpath "${DATA:-../shared/data}")/noise" --out "$PACKED" \
+    $PY scripts/recipe_data.py pack "$DATA/noise" --out "$PACKED" \
         --compression-level 0.9
-    mkdir -p "$PACKED/rir" && cp "$(realpath "${DATA:-../shared/data}")"/rir/*.flac "$PACKED/rir/"
+    mkdir -p "$PACKED/rir" && cp "$DATA"/rir/*.flac "$PACKED/rir/"
     tar czf "$PACKED.tar.gz" -C "$(dirname "$PACKED")" "$(basename "$PACKED")"
     ;;
 train)
