@@ -120,10 +120,15 @@ def cmd_eval(args) -> int:
         except (OSError, ValueError) as e:
             sys.exit(f"wavestream eval: {manifest}: {e}")
         r["model"] = label
+        errors = r.pop("errors")
+        if args.errors:
+            r["errors"] = errors
         results.append(r)
         if not args.json:
             print(f"{manifest}: WER {r['wer']:.3%} CER {r['cer']:.3%} n={r['n']} audio {r['audio_s']:.0f} s "
                   f"RTF {r['rtf']:.4f} ({label})")
+            for e in r.get("errors", []):
+                print(f"  {e['audio']}: {e['ref']!r} -> {e['hyp']!r}")
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
     return 0
@@ -178,9 +183,13 @@ def cmd_synth(args) -> int:
             print(v.key)
         return 0
     try:
-        report = synthesise(args.text, args.out, args.hours, workers=args.workers, seed=args.seed,
+        if args.utterances is not None:
+            amount = {"utterances": args.utterances}
+        else:
+            amount = {"hours": 1.0 if args.hours is None else args.hours}
+        report = synthesise(args.text, args.out, **amount, workers=args.workers, seed=args.seed,
                             voices=args.voices, exclude_voices=args.exclude_voices, progress=not args.quiet)
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, ValueError) as e:
         sys.exit(f"wavestream synth: {e}")
     print(json.dumps(report, indent=2))
     return 0
@@ -349,11 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--second-pass", default=None, metavar="MODEL",
                     help="with --streaming: finals re-decoded by this (offline) model, as the server does")
     ev.add_argument("--end-pad-s", type=float, default=None,
-                    help="seconds of zeros after each file before its final (default: as the server, models.engine.END_PAD_S)")
+                    help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")
     ev.add_argument("--token", default=os.environ.get("WAVESTREAM_TOKEN") or None)
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
     add_constraint_args(ev)
     ev.set_defaults(func=cmd_eval)
 
@@ -400,7 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
     sy = sub.add_parser("synth", help="synthetic training speech from a text file with every installed TTS voice")
     sy.add_argument("text", nargs="?", help="one sentence a line (e.g. ../shared/data/text/sentences.txt)")
     sy.add_argument("out", nargs="?", help="folder for audio/ and manifest.jsonl (resumable)")
-    sy.add_argument("--hours", type=float, default=1.0)
+    amount = sy.add_mutually_exclusive_group()
+    amount.add_argument("--hours", type=float, default=None, help="hours of speech to hold (default 1)")
+    amount.add_argument("--utterances", type=int, default=None,
+                        help="utterances to hold instead: exactly the seed's first N")
     sy.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     sy.add_argument("--seed", type=int, default=0)
     sy.add_argument("--voices", nargs="*", default=None, help="only these engine:voice keys or engines")

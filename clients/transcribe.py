@@ -11,12 +11,11 @@ import grpc
 import soundfile as sf
 from tqdm import tqdm
 
-from .formats import render, segments_from
+from models.audio_files import audio_files
 from protos.wavestream.v1 import speech_pb2 as pb
 
+from .formats import render, segments_from
 from .speech_client import SpeechClient, constraint_from_args, file_chunks
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".w64", ".caf"}
 
 
 def collect(inputs: list[str]) -> list[Path]:
@@ -24,7 +23,7 @@ def collect(inputs: list[str]) -> list[Path]:
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES))
+            files.extend(audio_files(p, recursive=True))
         else:
             files.append(p)  # named explicitly: tried whatever its suffix, so a bad one is reported
     return files

@@ -16,10 +16,11 @@ read-only, and each decode gets its own search object, so threads can share them
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ from torch import Tensor
 
 from . import lm as ngram
 from .ctc import BLANK, Hypothesis, Vocabulary, Word
+from .decoding_defaults import BEAM_SIZE, LM_WEIGHT, WORD_SCORE
 
 NAMED_VOCABULARIES = {
     "digits": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "oh"),
@@ -76,10 +78,10 @@ class Constraint:
 
 @dataclass
 class BeamConfig:
-    beam_size: int = 32
+    beam_size: int = BEAM_SIZE
     beam_threshold: float = 20.0
-    lm_weight: float = 1.3
-    word_score: float = 0.0
+    lm_weight: float = LM_WEIGHT
+    word_score: float = WORD_SCORE
     sil_score: float = 0.0
 
 
@@ -142,17 +144,43 @@ class BeamDecoder:
     def _build_open(self) -> _Searcher:
         return self._searcher(arpa_vocabulary(self.lm_path), self.lm_path, self.cfg.word_score, self.cfg.lm_weight)
 
-    def _constrained(self, c: Constraint) -> _Searcher:
+    def reweighted(self, lm_weight: float, word_score: float) -> "BeamDecoder":
+        """The same decoder with other open-vocabulary weights, for tuning them: it shares this
+        one's lexicon, LM and constraint cache (the trie holds the LM's raw scores; the weights
+        apply during the search), so nothing is read or built again."""
+        if self._open is None:
+            raise RuntimeError("no language model loaded: there are no LM weights to change")
+        other = copy.copy(self)
+        other.cfg = replace(self.cfg, lm_weight=lm_weight, word_score=word_score)
+        other._open = replace(self._open, lm_weight=lm_weight, word_score=word_score)
+        return other
+
+    def _cached(self, c: Constraint, build):
+        """What a constraint needs, built on its first use and kept for the next requests."""
         with self._lock:
             if c in self._cache:
                 self._cache.move_to_end(c)
                 return self._cache[c]
-        s = self._searcher(list(c.vocabulary), ZeroLM(), 0.0, 0.0)  # any sequence, all equally likely
+        value = build()
         with self._lock:
-            self._cache[c] = s
+            self._cache[c] = value
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return s
+        return value
+
+    def _constrained(self, c: Constraint) -> _Searcher:
+        # any sequence of the words, all equally likely
+        return self._cached(c, lambda: self._searcher(list(c.vocabulary), ZeroLM(), 0.0, 0.0))
+
+    def _phrase_targets(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
+        """The phrases as CTC targets, in groups of 256 (bounded memory for long lists)."""
+        def build():
+            groups = []
+            for i in range(0, len(c.phrases), 256):
+                encoded = [torch.tensor(self.vocab.encode(p)) for p in c.phrases[i:i + 256]]
+                groups.append((torch.cat(encoded), torch.tensor([len(t) for t in encoded])))
+            return groups
+        return self._cached(c, build)
 
     def available(self, constraint: Constraint | None) -> bool:
         """Whether finals under this constraint get a beam search (an LM, or a constraint)."""
@@ -164,7 +192,7 @@ class BeamDecoder:
         """logits [T, vocab] of one utterance -> its final hypothesis with word times, and up to
         `alternatives` - 1 runners-up (distinct texts, best first) in its `alternatives`."""
         if constraint and constraint.phrases:
-            return self._best_phrases(logits, constraint.phrases, time_offset_s, alternatives)
+            return self._best_phrases(logits, constraint, time_offset_s, alternatives)
         s = self._constrained(constraint) if constraint else self._open
         if s is None:
             raise RuntimeError("no language model loaded and no constraint given")
@@ -200,19 +228,19 @@ class BeamDecoder:
         best.alternatives = rest
         return best
 
-    def _best_phrases(self, logits: Tensor, phrases: tuple[str, ...], offset: float, n: int) -> Hypothesis:
+    def _best_phrases(self, logits: Tensor, constraint: Constraint, offset: float, n: int) -> Hypothesis:
         """The phrases the audio most likely says: each phrase's exact CTC probability (the sum over
         all its alignments), best first; word times from its forced alignment; confidence is its
         share of the probability of all the phrases."""
+        phrases = constraint.phrases
         end_s = offset + logits.shape[0] * self.frame_s
         log_probs = logits.float().log_softmax(-1)
         T = log_probs.shape[0]
         scores = []
-        for i in range(0, len(phrases), 256):  # bounded memory for long lists
-            group = [torch.tensor(self.vocab.encode(p)) for p in phrases[i:i + 256]]
-            lengths = torch.tensor([len(t) for t in group])
-            scores.append(-F.ctc_loss(log_probs[:, None].expand(T, len(group), -1), torch.cat(group),
-                                      torch.full((len(group),), T), lengths, blank=BLANK, reduction="none"))
+        for targets, lengths in self._phrase_targets(constraint):
+            n_group = len(lengths)
+            scores.append(-F.ctc_loss(log_probs[:, None].expand(T, n_group, -1), targets,
+                                      torch.full((n_group,), T), lengths, blank=BLANK, reduction="none"))
         scores = torch.cat(scores)
         shares = scores.softmax(0)
         top = [int(i) for i in scores.topk(min(max(1, n), len(phrases))).indices if torch.isfinite(scores[i])]

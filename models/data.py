@@ -19,8 +19,7 @@ import torch
 import torchaudio.functional as AF
 
 from .audio import read_audio
-
-AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".opus", ".mp3")  # what soundfile decodes
+from .audio_files import audio_files
 
 
 @dataclass
@@ -81,8 +80,8 @@ class Augment:
 
     @classmethod
     def from_dirs(cls, noise_dir: str | None, rir_dir: str | None, **kw) -> "Augment":
-        files = lambda d: sorted(f for f in Path(d).iterdir() if f.suffix in AUDIO_SUFFIXES) if d else []  # noqa: E731
-        return cls(noise_files=files(noise_dir), rir_files=files(rir_dir), **kw)
+        return cls(noise_files=audio_files(noise_dir) if noise_dir else [],
+                   rir_files=audio_files(rir_dir) if rir_dir else [], **kw)
 
     def _load(self, path: Path, rate: int) -> torch.Tensor:
         if path not in self._cache:

@@ -24,6 +24,7 @@ from torch import Tensor
 
 from .beam import BeamDecoder, Constraint
 from .ctc import GreedyDecoder, Hypothesis, Vocabulary
+from .decoding_defaults import END_PAD_S
 from .recogniser import SpeechRecogniser
 from .state_pool import StatePool
 
@@ -36,12 +37,6 @@ def as_tensor(audio) -> Tensor:
 
 
 MAX_BEAM_S = 120.0
-# Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
-# finishes. Both models learnt word ends with silence after them (and a causal one emits a letter
-# frames after hearing it), so a recording cut at its last sound loses or mistakes that sound.
-# 0.25 s: the offline model's best of 0, 0.1, 0.25 and 0.5 s on the recipe's dev set; the streaming
-# model's dev WER is the same at all four (scripts/tune_beam.py --end-pads, the recipe's tune stage).
-END_PAD_S = 0.25
 
 
 @dataclass

@@ -22,9 +22,10 @@ def wer_cer(refs: list[str], hyps: list[str]) -> tuple[float, float]:
 
 
 def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None) -> dict:
-    """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed."""
+    """`transcribe(audio_path, samples) -> text` for each utterance; scores, speed, and the
+    utterances it got wrong."""
     rows = read_manifest(manifest)[:limit]
-    refs, hyps, audio_s, compute_s = [], [], 0.0, 0.0
+    refs, hyps, audio_s, compute_s, errors = [], [], 0.0, 0.0, []
     for u in rows:
         samples, _ = read_audio(u.audio, rate)
         t0 = time.perf_counter()
@@ -32,10 +33,13 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
         compute_s += time.perf_counter() - t0
         refs.append(u.text)
         audio_s += samples.size / rate
+        if hyps[-1] != u.text:
+            errors.append({"audio": str(u.audio), "ref": u.text, "hyp": hyps[-1]})
     wer, cer = wer_cer(refs, hyps)
     return {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
             "rtf": compute_s / audio_s if audio_s else float("nan"),
-            "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
+            "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]],
+            "errors": errors}  # every utterance not read exactly right
 
 
 def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None):

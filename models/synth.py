@@ -12,7 +12,9 @@ synthesised alone for measuring, with --voices).
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
 import random
 import re
@@ -116,13 +118,26 @@ def _job(args) -> dict | None:
             "engine": voice.engine, "rate": round(rate, 3), "pitch": round(pitch, 3)}
 
 
+def _draw(rng: random.Random, by_engine: dict, engines: list[str], sentences: list[str], seed: int, index: int):
+    """Utterance `index` of the seed's sequence: an engine first (so engines with many voices do
+    not crowd out the rest), then one of its voices, a sentence, a rate and a pitch."""
+    voice = rng.choice(by_engine[rng.choice(engines)])
+    return f"{seed}-{index:07d}", voice, rng.choice(sentences), rng.uniform(0.8, 1.25), rng.uniform(0.2, 0.8)
+
+
 def normalise(line: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z' ]", " ", line.lower())).strip()
 
 
-def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers: int = 2, seed: int = 0,
+def synthesise(text_file: str | Path, out_dir: str | Path, hours: float = 0.0, workers: int = 2, seed: int = 0,
                voices: list[str] | None = None, exclude_voices: list[str] | None = None,
-               progress: bool = True) -> dict:
+               progress: bool = True, utterances: int = 0) -> dict:
+    """Synthesise until the folder holds `hours` of speech, or `utterances` utterances (one of the
+    two). Utterance i of a seed always gets the same voice, sentence, rate and pitch, and each
+    round of jobs takes the next ones not yet made, so a folder holds the start of its seed's
+    sequence (less any that failed): `utterances=N` is the first N, made at once or resumed."""
+    if (hours > 0) == (utterances > 0):
+        raise ValueError("give hours or utterances (one of them, more than 0)")
     out = Path(out_dir)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.jsonl"
@@ -148,23 +163,30 @@ def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers
     total = sum(r["duration"] for r in done.values())
     target = hours * 3600
     rng = random.Random(seed)
-    index = 0
+    drawn = (_draw(rng, by_engine, engines, sentences, seed, i) for i in itertools.count())
     from tqdm import tqdm
 
-    bar = tqdm(total=round(target), initial=round(min(total, target)), unit="s", disable=not progress)
+    # utterances count only this seed's (a folder may hold other seeds' too)
+    held = sum(uid.startswith(f"{seed}-") for uid in done)
+    if utterances:
+        bar = tqdm(total=utterances, initial=min(held, utterances), unit="utt", disable=not progress)
+    else:
+        bar = tqdm(total=round(target), initial=round(min(total, target)), unit="s", disable=not progress)
     with ProcessPoolExecutor(max_workers=workers) as pool, manifest.open("a") as mf:
-        while total < target:
+        while (held < utterances) if utterances else (total < target):
+            if utterances:
+                size = utterances - held
+            else:
+                # A round for what is still missing at the mean length made so far. Before any is
+                # made, a guess of 3 s an utterance, and half of it: the voices' own mean (nearer
+                # 4 s for sentences, 1.5 s for digit strings) sizes the rest, so little is made over.
+                mean = total / len(done) if done else 3.0
+                size = max(workers, math.ceil((target - total) / mean / (1 if done else 2)))
             jobs = []
-            # ~3 s an utterance: a round of jobs for what is still missing, a little over
-            for _ in range(max(workers, int((target - total) / 3.0 * 1.1) + 1)):
-                uid = f"{seed}-{index:07d}"
-                index += 1
-                voice = rng.choice(by_engine[rng.choice(engines)])
-                text, rate, pitch = rng.choice(sentences), rng.uniform(0.8, 1.25), rng.uniform(0.2, 0.8)
+            while len(jobs) < size:
+                uid, voice, text, rate, pitch = next(drawn)
                 if uid not in done:
                     jobs.append((uid, voice, text, rate, pitch, str(out)))
-            if not jobs:
-                continue
             made = 0
             for fut in as_completed([pool.submit(_job, j) for j in jobs]):
                 row = fut.result()
@@ -175,7 +197,8 @@ def synthesise(text_file: str | Path, out_dir: str | Path, hours: float, workers
                 mf.flush()
                 done[Path(row["audio"]).stem] = row
                 total += row["duration"]
-                bar.update(round(row["duration"]))
+                held += 1
+                bar.update(1 if utterances else round(row["duration"]))
             if not made:
                 raise RuntimeError(f"every one of {len(jobs)} utterances failed to synthesise: check the engines "
                                    f"({', '.join(sorted({v.engine for v in available}))})")

@@ -14,14 +14,11 @@ import argparse
 import json
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from models.beam import NAMED_VOCABULARIES  # noqa: E402
-from models.evaluate import evaluate  # noqa: E402
+from models.beam import NAMED_VOCABULARIES
+from models.evaluate import evaluate
 
 # the same words as `--vocabulary-set digits`
 DIGITS_JSGF = f"""#JSGF V1.0;
@@ -55,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("manifests", nargs="+")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--digits", action="store_true", help="a digits grammar instead of the open-vocabulary LM")
+    p.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
     args = p.parse_args(argv)
     from importlib.metadata import version
 
@@ -63,6 +61,8 @@ def main(argv=None) -> int:
     for manifest in args.manifests:
         r = evaluate(manifest, transcribe, rate=16000, limit=args.limit)
         r["model"] = label
+        if not args.errors:
+            del r["errors"]
         print(json.dumps(r), flush=True)
     return 0
 

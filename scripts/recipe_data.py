@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from models.audio import read_audio, resample  # noqa: E402
-from models.data import AUDIO_SUFFIXES, read_manifest  # noqa: E402
+from models.audio import read_audio, resample
+from models.audio_files import audio_files
+from models.data import read_manifest
 
 HELD_OUT_SPEAKER = "theo"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -115,7 +114,7 @@ def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, 
         if path.is_dir():  # a folder of clips with no transcripts (noise, impulse responses)
             (Path(out) / path.name).mkdir(parents=True, exist_ok=True)
             jobs = [(str(f), str(Path(out) / path.name / f"{f.stem}.opus"), level)
-                    for f in sorted(path.iterdir()) if f.suffix in AUDIO_SUFFIXES]
+                    for f in audio_files(path)]
             size = _encode_all(jobs, workers)
             print(json.dumps({"folder": manifest, "n": len(jobs), "mbytes": round(size / 1e6, 1)}))
             continue

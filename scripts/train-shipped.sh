@@ -5,12 +5,13 @@
 #   scripts/train-shipped.sh [SHARED_DATA] [OUT]      (defaults: ../shared/data, out/shipped)
 #   STAGES="data synth lm train tune eval" (default: all), PHASE1_STEPS / PHASE2_STEPS / PHASE3_STEPS / PHASE4_STEPS /
 #   STEPS,
-#   THREADS per model
+#   THREADS per model, SYNTH_UTTERANCES (default 10561, the shipped weights' 11.2 hours) or SYNTH_HOURS
 #
 # data:  held-out splits. FSDD speaker theo, 37 lj-amateur clips, synthetic voice rhvoice:bdl speaking
 #        200 sentences that neither training speech nor the language model sees.
 # synth: synthetic sentences and digit strings from every installed voice but the held-out one and
 #        mbrola (non-commercial licence); needs scripts/install-tts.sh --non-free for RHVoice and pico.
+#        Sets are counted in utterances, each seed's first N: the sets the shipped weights were made with.
 # train: the streaming and the offline model side by side, one process each.
 # lm:    the word trigram the beam search uses, from the training text alone (sentences and the real clips'
 #        transcripts), and a dev set for tuning.
@@ -47,9 +48,11 @@ fi
 
 if has synth; then
     EXCLUDE="rhvoice:bdl mbrola"
-    $WS synth "$OUT/train-sentences.txt" "$OUT/synth-train" --hours "${SYNTH_HOURS:-6}" --exclude-voices $EXCLUDE --quiet
-    $WS synth "$OUT/digits.txt" "$OUT/synth-digits" --hours 0.4 --seed 1 --exclude-voices $EXCLUDE --quiet
-    $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --hours 0.25 --seed 2 --voices rhvoice:bdl --quiet
+    AMOUNT=(--utterances "${SYNTH_UTTERANCES:-10561}")
+    [ -n "${SYNTH_HOURS:-}" ] && AMOUNT=(--hours "$SYNTH_HOURS")
+    $WS synth "$OUT/train-sentences.txt" "$OUT/synth-train" "${AMOUNT[@]}" --exclude-voices $EXCLUDE --quiet
+    $WS synth "$OUT/digits.txt" "$OUT/synth-digits" --utterances 933 --seed 1 --exclude-voices $EXCLUDE --quiet
+    $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --utterances 331 --seed 2 --voices rhvoice:bdl --quiet
 fi
 
 if has lm; then
@@ -67,7 +70,7 @@ open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in
 # the real recordings' transcripts are training text too (none of them is evaluated)
 open(f"{out}/lj-train-text.txt", "w").writelines(json.loads(l)["text"] + "\n" for l in open(f"{out}/lj-train.jsonl"))
 PY
-    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --hours 0.1 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
     $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/lj-train-text.txt" --out models/weights/lm/english-3gram.arpa.gz
 fi
 
@@ -98,7 +101,7 @@ if has train; then
 fi
 
 if has tune; then
-    # the LM weight and word score on the streaming model; the end pad (models.engine.END_PAD_S) on both
+    # the LM weight and word score on the streaming model; the end pad (models.decoding_defaults.END_PAD_S) on both
     .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model wavenet-cpu \
         --lm models/weights/lm/english-3gram.arpa.gz --end-pads 0,0.1,0.25,0.5 | tee "$OUT/tune.json"
     .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model logmel-cnn-cpu \
@@ -107,7 +110,7 @@ if has tune; then
 fi
 
 if has eval; then
-    head -150 "$OUT/synth-heldout/manifest.jsonl" > "$OUT/synth-heldout/test.jsonl"   # pocketsphinx is slow
+    sort "$OUT/synth-heldout/manifest.jsonl" | head -150 > "$OUT/synth-heldout/test.jsonl"  # the seed's first 150 (pocketsphinx is slow)
     # as files and microphones also deliver speech: theo with 0.5 s of exact zeros before and after
     # each clip; lj-amateur 20 dB quieter (near theo's level; scripts/recipe_data.py levels)
     .venv/bin/python scripts/recipe_data.py variant "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-padded" --pad-s 0.5

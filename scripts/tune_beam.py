@@ -3,9 +3,10 @@
     .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz [--end-pads 0,0.25]
 
 The model runs once per utterance; each grid point only decodes again. Prints JSON: the grid's
-WERs and the best point, whose values go into `BeamConfig`'s defaults (and the server's
---lm-weight / --word-score). --end-pads: the WER at each end pad (zeros after the audio) with the
-default beam values, for `models.engine.END_PAD_S` (the grid uses that default pad).
+WERs and the best point, whose values go into `models/decoding_defaults.py` (where the
+server's --lm-weight / --word-score and `BeamConfig` take their defaults). --end-pads: the WER at
+each end pad (zeros after the audio) with the default beam values, for
+`models.decoding_defaults.END_PAD_S` (the grid uses that default pad).
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ import argparse
 import itertools
 import json
 import sys
-from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from models.audio import read_audio  # noqa: E402
-from models.beam import BeamConfig, BeamDecoder  # noqa: E402
-from models.ctc import greedy_transcript  # noqa: E402
-from models.data import read_manifest  # noqa: E402
-from models.engine import END_PAD_S, Recogniser  # noqa: E402
-from models.evaluate import wer_cer  # noqa: E402
-from models.registry import load_model  # noqa: E402
+from models.audio import read_audio
+from models.beam import BeamConfig, BeamDecoder
+from models.ctc import greedy_transcript
+from models.data import read_manifest
+from models.decoding_defaults import END_PAD_S
+from models.engine import Recogniser
+from models.evaluate import wer_cer
+from models.registry import load_model
 
 
 def main(argv=None) -> int:
@@ -44,15 +42,14 @@ def main(argv=None) -> int:
     audio = [read_audio(u.audio, rec.sample_rate)[0] for u in rows]
     logits = [rec.final_logits(x) for x in audio]
     greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
-    dec = BeamDecoder.for_model(model.cfg, args.lm)
+    dec = BeamDecoder.for_model(model.cfg, args.lm)  # the default weights
     grid = []
     for lm_weight, word_score in itertools.product(map(float, args.lm_weights.split(",")),
                                                    map(float, args.word_scores.split(","))):
-        dec._open = replace(dec._open, lm_weight=lm_weight, word_score=word_score)
-        wer, cer = wer_cer(refs, [dec.decode(x).text for x in logits])
+        point = dec.reweighted(lm_weight, word_score)
+        wer, cer = wer_cer(refs, [point.decode(x).text for x in logits])
         grid.append({"lm_weight": lm_weight, "word_score": word_score, "wer": wer, "cer": cer})
     best = min(grid, key=lambda g: (g["wer"], g["cer"]))
-    dec._open = replace(dec._open, lm_weight=BeamConfig.lm_weight, word_score=BeamConfig.word_score)  # defaults
     end_pads = []
     for pad in [float(v) for v in args.end_pads.split(",") if v]:
         padded = Recogniser(model, max_streams=1, end_pad_s=pad)

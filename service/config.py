@@ -6,6 +6,8 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
+from models import decoding_defaults  # free of torch: `wavestream health` starts fast
+
 
 @dataclass
 class ServerConfig:
@@ -18,13 +20,11 @@ class ServerConfig:
     offline_model: str = "logmel-cnn-cpu"  # Recognize's model for whole files ("" = the streaming model for all)
     offline_max_s: float = 600.0        # longer files go through the streaming model, block by block
     lm: str = "default"                 # finals' beam search LM: default (shipped), none (greedy), or an ARPA path
-    # Beam search (the same defaults as models.beam.BeamConfig, tuned by scripts/tune_beam.py; a test
-    # keeps them equal, and this module free of model imports so `wavestream health` starts fast)
-    lm_weight: float = 1.3              # LM score weight
-    word_score: float = 0.0             # bonus per word (longer vs shorter transcripts)
-    beam_size: int = 32
+    lm_weight: float = decoding_defaults.LM_WEIGHT    # beam search: LM score weight
+    word_score: float = decoding_defaults.WORD_SCORE  # bonus per word (longer vs shorter transcripts)
+    beam_size: int = decoding_defaults.BEAM_SIZE
     second_pass: bool = True            # streams' finals re-decoded by the offline model (where one is served)
-    end_pad_s: float = 0.25             # zeros after a file's or stream's end before its final (models.engine.END_PAD_S)
+    end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
     max_batch: int = 64                 # streams per batched model step

@@ -11,7 +11,7 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
     manifest = tmp_path / "few.jsonl"
     manifest.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
     outs = []
-    for extra in ([], ["--streaming", "--chunk-ms", "37"]):
+    for extra in (["--errors"], ["--streaming", "--chunk-ms", "37"]):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--model", "wavenet-base",
                             "--untrained", "--json", *extra],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -23,6 +23,11 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
         assert o["n"] == 12 and o["audio_s"] > 0 and o["wer"] >= 0.9  # random weights: nearly every word wrong
     assert streaming["wer"] == offline["wer"] and streaming["cer"] == offline["cer"]
     assert streaming["examples"] == offline["examples"]
+    # --errors lists every utterance read wrong, with its file
+    wrong = [e for e in offline["examples"] if e["ref"] != e["hyp"]]
+    assert wrong and [{"ref": e["ref"], "hyp": e["hyp"]} for e in offline["errors"][:len(wrong)]] == wrong
+    assert {e["audio"] for e in offline["errors"]} <= {r["audio"] for r in map(json.loads, manifest.open())}
+    assert "errors" not in streaming
 
 
 def few(shared_data, tmp_path, speaker: str, n: int):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.beam import BeamDecoder, Constraint
+from models.beam import BeamConfig, BeamDecoder, Constraint
 from models.ctc import Vocabulary, greedy_transcript
 from models.engine import Recogniser
 from models.lm import build
@@ -63,6 +63,24 @@ def test_word_times_follow_the_audio(lm_path):
     assert starts == sorted(starts) and starts[0] == pytest.approx(10.0)
     assert all(w.start_s < w.end_s <= hyp.end_time_s + 1e-6 for w in hyp.words)
     assert all(0.9 < w.confidence <= 1.0 for w in hyp.words)
+
+
+def test_other_lm_weights_decode_as_a_decoder_built_with_them(lm_path):
+    """What the tune stage relies on: reweighting shares the lexicon and LM, yet decodes exactly as
+    a decoder built afresh with those weights, and leaves the original as it was."""
+    noisy = emissions("the cat sat on the mat", noise=3.0, seed=1)
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path)
+    before = dec.decode(noisy)
+    texts = set()
+    for lm_weight, word_score in ((0.0, 0.0), (0.0, -3.0), (3.0, 0.0), (1.0, 2.0)):
+        got = dec.reweighted(lm_weight, word_score).decode(noisy)
+        fresh = BeamDecoder(VOCAB, FRAME_S, lm_path, BeamConfig(lm_weight=lm_weight, word_score=word_score)).decode(noisy)
+        assert (got.text, got.confidence) == (fresh.text, fresh.confidence)
+        texts.add(got.text)
+    assert len(texts) > 1  # the weights do change this input's reading
+    assert dec.decode(noisy).text == before.text
+    with pytest.raises(RuntimeError, match="no language model"):
+        BeamDecoder(VOCAB, FRAME_S, None).reweighted(1.0, 0.0)
 
 
 def test_digits_vocabulary_maps_near_misses_onto_digits():

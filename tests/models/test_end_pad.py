@@ -6,14 +6,9 @@ import json
 import pytest
 
 from models.audio import read_audio
-from models.engine import END_PAD_S, Recogniser
+from models.engine import Recogniser
 from models.evaluate import wer_cer
 from models.registry import load_model
-from service.config import ServerConfig
-
-
-def test_the_server_pads_as_the_engine_does_by_default():
-    assert ServerConfig.end_pad_s == END_PAD_S
 
 
 @pytest.fixture(scope="module")

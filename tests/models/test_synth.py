@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import soundfile as sf
 
 from models.data import read_manifest
@@ -53,8 +54,6 @@ def test_engines_beyond_espeak_and_flite_render_where_installed(tmp_path):
     """RHVoice, pico and festival voices (scripts/install-tts.sh) each speak a sentence."""
     voices = [v for v in installed_voices() if v.engine in ("rhvoice", "pico", "festival")]
     if not voices:
-        import pytest
-
         pytest.skip("no RHVoice, pico or festival voice installed (scripts/install-tts.sh --non-free)")
     text = tmp_path / "text.txt"
     text.write_text("the weather is fine today\n")
@@ -63,3 +62,31 @@ def test_engines_beyond_espeak_and_flite_render_where_installed(tmp_path):
         synthesise(text, out, hours=2 / 3600, workers=1, voices=[v.key], progress=False)
         rows = read_manifest(out / "manifest.jsonl")
         assert rows and all(r.speaker == v.key and r.duration > 0.5 for r in rows)
+
+
+def test_hours_are_met_without_much_over_and_utterances_are_the_seeds_first(tmp_path):
+    """Sentences much longer than the first guess of 3 s an utterance still stop near the asked
+    hours; `utterances=N` makes exactly the seed's first N, in one run or resumed."""
+    require_tool("espeak-ng")
+    text = tmp_path / "text.txt"
+    text.write_text("the long sentences of this list take a text to speech voice several seconds to say\n"
+                    "seven hundred and twelve apples were counted twice by the patient farmer today\n")
+    out = tmp_path / "hours"
+    report = synthesise(text, out, hours=120 / 3600, workers=2, voices=["espeak-ng"], progress=False)
+    longest = max(r.duration for r in read_manifest(out / "manifest.jsonl"))
+    assert longest > 4.0  # what a fixed 3 s guess over-asks for
+    assert 120 <= report["hours"] * 3600 < 120 + 2 * longest
+
+    def made(folder):
+        return {json.loads(l)["audio"]: json.loads(l) for l in (folder / "manifest.jsonl").read_text().splitlines()}
+
+    whole = tmp_path / "whole"
+    assert synthesise(text, whole, utterances=6, workers=2, voices=["espeak-ng"], seed=5, progress=False)["utterances"] == 6
+    resumed = tmp_path / "resumed"
+    synthesise(text, resumed, utterances=2, workers=2, voices=["espeak-ng"], seed=5, progress=False)
+    synthesise(text, resumed, utterances=6, workers=2, voices=["espeak-ng"], seed=5, progress=False)
+    a, b = made(whole), made(resumed)
+    assert sorted(a) == sorted(b) == [f"audio/5-{i:07d}.flac" for i in range(6)]
+    assert all((a[k]["speaker"], a[k]["text"], a[k]["rate"]) == (b[k]["speaker"], b[k]["text"], b[k]["rate"]) for k in a)
+    with pytest.raises(ValueError, match="hours or utterances"):
+        synthesise(text, tmp_path / "neither", workers=1, progress=False)

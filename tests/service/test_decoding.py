@@ -3,28 +3,20 @@ model answers streams, finals are beam-searched with the shipped LM, and per-req
 constraints (a named vocabulary, a phrase list) shape the finals."""
 
 import json
-from dataclasses import fields
 
 import grpc
 import numpy as np
 import pytest
 
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
-from models.beam import BeamConfig, BeamDecoder, Constraint
+from models.beam import BeamDecoder, Constraint
 from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
-from service.config import ServerConfig
 
 from .conftest import ServerProcess, pcm16, read16k
 
 SHIPPED = ("--model", "wavenet-cpu", "--offline-model", "logmel-cnn-cpu", "--lm", "default")
-
-
-def test_server_beam_defaults_are_the_tuned_ones():
-    server = {f.name: f.default for f in fields(ServerConfig)}
-    assert (server["lm_weight"], server["word_score"], server["beam_size"]) == \
-           (BeamConfig.lm_weight, BeamConfig.word_score, BeamConfig.beam_size)
 
 
 @pytest.fixture(scope="module")

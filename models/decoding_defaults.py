@@ -1,0 +1,17 @@
+"""How finals are decoded unless a caller says otherwise: the recipe's tune stage chose these
+(`scripts/tune_beam.py` on the dev set; the model card says how).
+
+Free of torch, so the server's flags (`service/config.py`) take their defaults from here and
+`wavestream health` still starts fast."""
+
+# Beam search: the weight of the LM's score, and a bonus per word (longer vs shorter transcripts).
+LM_WEIGHT = 1.3
+WORD_SCORE = 0.0
+BEAM_SIZE = 32
+
+# Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
+# finishes. Both models learnt word ends with silence after them (and a causal one emits a letter
+# frames after hearing it), so a recording cut at its last sound loses or mistakes that sound.
+# 0.25 s: the offline model's best of 0, 0.1, 0.25 and 0.5 s on the recipe's dev set; the streaming
+# model's dev WER is the same at all four (scripts/tune_beam.py --end-pads, the recipe's tune stage).
+END_PAD_S = 0.25
