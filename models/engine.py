@@ -37,6 +37,18 @@ def as_tensor(audio) -> Tensor:
 
 
 MAX_BEAM_S = 120.0
+MIN_PAD_STEP_S = 0.25
+
+
+def padded_length(n: int, min_step: int) -> int:
+    """The length a whole recording of n samples runs at: the next multiple of a step of
+    `min_step` or a sixteenth of n's power of two, whichever is more. A server then sees about
+    sixteen lengths an octave instead of one per utterance: every new length costs the CPU's
+    convolution library (oneDNN) new kernels, much of which it keeps, and with one length per
+    second pass a server's memory grew without end (README, Soak). At most 1/16 more audio to
+    run, or `min_step`."""
+    step = max(min_step, (1 << (n.bit_length() - 1)) // 16)
+    return -(-n // step) * step
 
 
 @dataclass
@@ -64,6 +76,7 @@ class Recogniser:
         self.sample_rate = self.cfg.sample_rate
         self.beam = beam
         self.end_pad = torch.zeros(round(end_pad_s * self.sample_rate))
+        self._min_pad_step = round(MIN_PAD_STEP_S * self.sample_rate)
         # Streams' finals: the offline model over each utterance's audio (partials stay this model's).
         self.second_pass = second_pass
         self.pool = StatePool(self.model, max_streams, self.device) if self.cfg.streaming else None
@@ -79,9 +92,15 @@ class Recogniser:
 
     @torch.inference_mode()
     def logits(self, audio, sample_rate: int | None = None):
+        """The whole recording in one pass, run at a padded length (`padded_length`; the model
+        masks past the true length, so the frames are those of the recording alone)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        out = self.model(x[None].to(self.device))
-        return out.logits[0].cpu(), out.embeddings[0].cpu()
+        n = len(x)
+        if n:
+            x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - n))
+        out = self.model(x[None].to(self.device), torch.tensor([n]) if n else None)
+        frames = int(out.lengths[0])
+        return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
 
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
         """The logits a final is decoded from: the audio, then the end pad."""
