@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -26,7 +27,8 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
     # --errors lists every utterance read wrong, with its file
     wrong = [e for e in offline["examples"] if e["ref"] != e["hyp"]]
     assert wrong and [{"ref": e["ref"], "hyp": e["hyp"]} for e in offline["errors"][:len(wrong)]] == wrong
-    assert {e["audio"] for e in offline["errors"]} <= {r["audio"] for r in map(json.loads, manifest.open())}
+    files = {Path(r["audio"]).resolve() for r in map(json.loads, manifest.open())}
+    assert {Path(e["audio"]).resolve() for e in offline["errors"]} <= files
     assert "errors" not in streaming
 
 
