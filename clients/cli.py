@@ -162,7 +162,7 @@ def cmd_train(args) -> int:
             augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
                                        ("level_prob", args.level_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
-            lr=args.lr, init_from=args.init_from)
+            lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes)
     except ValueError as e:  # configs that cannot train together, --name with several, a bad manifest
         sys.exit(f"wavestream: {e}")
     summaries = []
@@ -388,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--steps", type=int, default=None)
     tr.add_argument("--minutes", type=float, default=None,
                     help="a time budget: the learning-rate schedule ends on the clock (or at --steps, if sooner)")
+    tr.add_argument("--session-minutes", type=float, default=None,
+                    help="stop after this long (checkpointed); rerun with the same --out to go on (a lease "
+                         "shorter than --minutes)")
     tr.add_argument("--batch-seconds", type=float, default=None, help="audio per batch (default: the preset's)")
     tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the preset's)")
     tr.add_argument("--init-from", default=None,

@@ -244,7 +244,7 @@ class _Run:
 
     def summary(self, hours: float) -> dict:
         h = dict(self.history, model=self.name, out=str(self.out), hours=hours, steps=self.step,
-                 seconds=self.elapsed_s, params=sum(p.numel() for p in self.model.parameters()))
+                 seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()))
         if self.init:
             h["init"] = self.init
         if self.best["step"]:
@@ -263,11 +263,13 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    progress: bool = True, name: str | None = None, vtlp_prob: float | None = None,
                    augment: dict | None = None, eval_every: int | None = None, workers: int = 0,
                    minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
-                   init_from: str | Path | None = None) -> list[dict]:
+                   init_from: str | Path | None = None, session_minutes: float | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
-    start from (fine-tuning) where a run has no checkpoint of its own."""
+    start from (fine-tuning) where a run has no checkpoint of its own. `session_minutes`: this call
+    trains at most so long, then checkpoints and returns; the schedule (`minutes`, `steps`) goes on
+    where it stopped when the runs are resumed (a lease of a machine shorter than the schedule)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
@@ -298,6 +300,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
         total = max(r.cfg.steps for r in runs)
         bar = tqdm(total=None if first_cfg.minutes else total, initial=min(r.step for r in pending),
                    disable=not progress, unit="step", dynamic_ncols=True)
+        session_ends = time.perf_counter() + session_minutes * 60 if session_minutes else math.inf
         while pending:
             clock = time.perf_counter()
             batch = next(batches)
@@ -318,5 +321,9 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
             bar.set_postfix(postfix)
             bar.update(min(r.step for r in pending) - bar.n)
             pending = [r for r in pending if not r.done]
+            if pending and time.perf_counter() >= session_ends:
+                for run in pending:  # the rest of the schedule is for the next session
+                    run.checkpoint()
+                break
         bar.close()
     return [r.summary(data.hours) for r in runs]

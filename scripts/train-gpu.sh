@@ -3,10 +3,17 @@
 #
 #   scripts/train-gpu.sh pack  [OUT] [PACKED]     here: the training audio as Ogg Opus in PACKED.tar.gz (default
 #                                                  out/shipped, out/packed), small enough to carry to the GPU machine
-#   scripts/train-gpu.sh train PACKED.tar.gz RUNS there: every model at once on the same batches, for
+#   scripts/train-gpu.sh train PACKED.tar.gz RUNS [PART...]
+#                                                  there: every model at once on the same batches, for
 #                                                  MINUTES (default 7.5) of training, WORKERS (default 14)
 #                                                  processes augmenting; PYTHON (default .venv/bin/python),
-#                                                  DEVICE (default cuda)
+#                                                  DEVICE (default cuda). SESSION_MINUTES: stop this call
+#                                                  after so long, checkpointed; the same command again
+#                                                  (same RUNS) goes on with the schedule. PARTs: a bundle
+#                                                  of an earlier run's RUNS to go on from
+#   scripts/train-gpu.sh bundle RUNS DEST          there: RUNS' weights, optimiser states, best and summary
+#                                                  as DEST/runs.tar.gz.part-* of 15 MiB (what a call returns;
+#                                                  all four models: about 71 MB in five parts)
 #
 # train: the shipped sizes go on from their shipped weights (fine-tuning, --init-from models/weights),
 # the GPU sizes (wavenet-gpu, logmel-cnn-gpu) start from scratch. The step count each reached is in
@@ -37,16 +44,28 @@ train)
     RUNS=$3
     mkdir -p "$RUNS"
     PACKED=$RUNS/$(basename "$2" .tar.gz)
-    tar xzf "$2" -C "$RUNS"
+    [ -d "$PACKED" ] || tar xzf "$2" -C "$RUNS"
+    if [ $# -gt 3 ]; then cat "${@:4}" | tar xzf - -C "$RUNS"; fi
+    SESSION=()
+    if [ -n "${SESSION_MINUTES:-}" ]; then SESSION=(--session-minutes "$SESSION_MINUTES"); fi
     $PY -m clients.cli train --config wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu \
         --data "$PACKED/synth-train.jsonl:1" "$PACKED/synth-digits.jsonl:1" "$PACKED/fsdd-train.jsonl:1" \
                "$PACKED/lj-train.jsonl:3" \
         --dev "$PACKED/synth-dev.jsonl" --noise-dir "$PACKED/noise" --rir-dir "$PACKED/rir" \
         --init-from models/weights --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --minutes "${MINUTES:-7.5}" \
-        --steps 1000000 --batch-seconds 300 --lr 1e-3 --out "$RUNS" > "$RUNS/summary.json"
+        --steps 1000000 --batch-seconds 300 --lr 1e-3 "${SESSION[@]}" --out "$RUNS" > "$RUNS/summary.json"
+    ;;
+bundle)
+    RUNS=$2
+    mkdir -p "$3"
+    # every model folder (config.json beside it), the best checkpoints, the summary; not the training audio
+    mapfile -t KEEP < <(cd "$RUNS" && find . -mindepth 2 -maxdepth 3 -name config.json -printf '%h\n' | sort)
+    tar czf - -C "$RUNS" "${KEEP[@]}" $(cd "$RUNS" && ls summary.json 2>/dev/null) \
+        | split -b 15M - "$3/runs.tar.gz.part-"
+    ls -l "$3"/runs.tar.gz.part-*
     ;;
 *)
-    sed -n 2,12p "$0"
+    sed -n 2,21p "$0"
     exit 2
     ;;
 esac

@@ -202,6 +202,25 @@ def test_configs_train_together_on_a_time_budget_with_workers(digits_manifest, t
     assert load_model("wavenet-small").cfg.d_model == 96
 
 
+def test_a_session_shorter_than_the_schedule_stops_checkpointed_and_the_next_goes_on(digits_manifest, tmp_path):
+    """--session-minutes: a machine lent for less time than the schedule wants. The first session
+    stops on its clock with the schedule unfinished and everything saved; the next resumes there and
+    the schedule's clock (--minutes) runs on across both."""
+    from models.train import train_together
+
+    out, spec = tmp_path / "out", [(str(digits_manifest), 1.0)]
+    schedule_s, session_s = 12.0, 3.0
+    first, = train_together(["tiny"], spec, out, steps=10**6, minutes=schedule_s / 60, session_minutes=session_s / 60,
+                            batch_seconds=4, progress=False)
+    # the session clock counts checkpoints and the rest too; the schedule's, training steps only
+    assert not first["done"] and 0 < first["steps"] and session_s / 2 <= first["seconds"] <= session_s + 5
+    state = torch.load(out / "wavenet-tiny" / "trainer.pt", weights_only=True)
+    assert state["step"] == first["steps"] and state["elapsed_s"] == pytest.approx(first["seconds"])
+    rest, = train_together(["tiny"], spec, out, steps=10**6, minutes=schedule_s / 60, batch_seconds=4, progress=False)
+    assert rest["done"] and rest["start_step"] == first["steps"] < rest["steps"]
+    assert schedule_s <= rest["seconds"] < schedule_s + 10  # the clock went on from the first session's
+
+
 def test_init_from_starts_from_trained_weights_with_a_fresh_schedule(digits_manifest, tmp_path):
     """--init-from: a run with no checkpoint of its own starts from another folder's weights (and their
     normalisation); a model that folder lacks starts from scratch."""
