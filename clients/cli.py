@@ -116,13 +116,10 @@ def cmd_eval(args) -> int:
     results = []
     for manifest in args.manifests:
         try:
-            r = evaluate(manifest, transcribe, limit=args.limit)
+            r = evaluate(manifest, transcribe, limit=args.limit, errors=args.errors)
         except (OSError, ValueError) as e:
             sys.exit(f"wavestream eval: {manifest}: {e}")
         r["model"] = label
-        errors = r.pop("errors")
-        if args.errors:
-            r["errors"] = errors
         results.append(r)
         if not args.json:
             print(f"{manifest}: WER {r['wer']:.3%} CER {r['cer']:.3%} n={r['n']} audio {r['audio_s']:.0f} s "

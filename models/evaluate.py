@@ -21,11 +21,12 @@ def wer_cer(refs: list[str], hyps: list[str]) -> tuple[float, float]:
     return float(jiwer.wer(list(r), list(h))), float(jiwer.cer(list(r), list(h)))
 
 
-def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None) -> dict:
-    """`transcribe(audio_path, samples) -> text` for each utterance; scores, speed, and the
-    utterances it got wrong."""
+def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None,
+             errors: bool = False) -> dict:
+    """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed, and with
+    `errors` every utterance not read exactly right."""
     rows = read_manifest(manifest)[:limit]
-    refs, hyps, audio_s, compute_s, errors = [], [], 0.0, 0.0, []
+    refs, hyps, audio_s, compute_s, wrong = [], [], 0.0, 0.0, []
     for u in rows:
         samples, _ = read_audio(u.audio, rate)
         t0 = time.perf_counter()
@@ -34,12 +35,12 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
         refs.append(u.text)
         audio_s += samples.size / rate
         if hyps[-1] != u.text:
-            errors.append({"audio": str(u.audio), "ref": u.text, "hyp": hyps[-1]})
+            wrong.append({"audio": str(u.audio), "ref": u.text, "hyp": hyps[-1]})
     wer, cer = wer_cer(refs, hyps)
-    return {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
-            "rtf": compute_s / audio_s if audio_s else float("nan"),
-            "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]],
-            "errors": errors}  # every utterance not read exactly right
+    result = {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
+              "rtf": compute_s / audio_s if audio_s else float("nan"),
+              "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
+    return {**result, "errors": wrong} if errors else result
 
 
 def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None):

@@ -308,22 +308,19 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                 run.train_step(batch)
             for run in pending:  # the clock the time budget reads: the whole step, every model's part
                 run.elapsed_s += time.perf_counter() - clock
+            session_over = time.perf_counter() >= session_ends  # the rest is for the next session
             postfix = {}
             for run in pending:
                 key = run.name if len(runs) > 1 else "loss"
                 postfix[key] = f"{run.ema:.3f}"
                 if dev is not None and run.cfg.eval_every and run.step % run.cfg.eval_every == 0:
                     postfix[f"{run.name} dev_wer" if len(runs) > 1 else "dev_wer"] = f"{run.evaluate(dev):.3f}"
-                if run.step % run.cfg.checkpoint_every == 0 or run.done:
+                if run.step % run.cfg.checkpoint_every == 0 or run.done or session_over:
                     run.checkpoint()
             if len(runs) == 1:
                 postfix["lr"] = f"{runs[0].opt.param_groups[0]['lr']:.1e}"
             bar.set_postfix(postfix)
             bar.update(min(r.step for r in pending) - bar.n)
-            pending = [r for r in pending if not r.done]
-            if pending and time.perf_counter() >= session_ends:
-                for run in pending:  # the rest of the schedule is for the next session
-                    run.checkpoint()
-                break
+            pending = [] if session_over else [r for r in pending if not r.done]
         bar.close()
     return [r.summary(data.hours) for r in runs]

@@ -59,10 +59,8 @@ def main(argv=None) -> int:
     transcribe = recogniser(args.digits)
     label = f"pocketsphinx {version('pocketsphinx')} en-us" + (" digits grammar" if args.digits else "")
     for manifest in args.manifests:
-        r = evaluate(manifest, transcribe, rate=16000, limit=args.limit)
+        r = evaluate(manifest, transcribe, rate=16000, limit=args.limit, errors=args.errors)
         r["model"] = label
-        if not args.errors:
-            del r["errors"]
         print(json.dumps(r), flush=True)
     return 0
 
