@@ -7,8 +7,11 @@
 #                                                  there: every model at once on the same batches, for
 #                                                  MINUTES (default 7.5) of training, WORKERS (default 14)
 #                                                  processes augmenting; PYTHON (default .venv/bin/python),
-#                                                  DEVICE (default cuda). SESSION_MINUTES: stop this call
-#                                                  after so long, checkpointed; the same command again
+#                                                  DEVICE (default cuda), LR (peak, default 1e-3), CONFIGS
+#                                                  (default all four: the shipped and the GPU sizes), INIT
+#                                                  (default models/weights: weights to start from, by
+#                                                  model name). SESSION_MINUTES: stop this call after
+#                                                  so long, checkpointed; the same command again
 #                                                  (same RUNS) goes on with the schedule. PARTs: a bundle
 #                                                  of an earlier run's RUNS to go on from
 #   scripts/train-gpu.sh bundle RUNS DEST          there: RUNS' weights, optimiser states, best and summary
@@ -48,12 +51,13 @@ train)
     if [ $# -gt 3 ]; then cat "${@:4}" | tar xzf - -C "$RUNS"; fi
     SESSION=()
     if [ -n "${SESSION_MINUTES:-}" ]; then SESSION=(--session-minutes "$SESSION_MINUTES"); fi
-    $PY -m clients.cli train --config wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu \
+    read -r -a CONFIG <<< "${CONFIGS:-wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu}"
+    $PY -m clients.cli train --config "${CONFIG[@]}" \
         --data "$PACKED/synth-train.jsonl:1" "$PACKED/synth-digits.jsonl:1" "$PACKED/fsdd-train.jsonl:1" \
                "$PACKED/lj-train.jsonl:3" \
         --dev "$PACKED/synth-dev.jsonl" --noise-dir "$PACKED/noise" --rir-dir "$PACKED/rir" \
-        --init-from models/weights --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --minutes "${MINUTES:-7.5}" \
-        --steps 1000000 --batch-seconds 300 --lr 1e-3 "${SESSION[@]}" --out "$RUNS" > "$RUNS/summary.json"
+        --init-from "${INIT:-models/weights}" --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --minutes "${MINUTES:-7.5}" \
+        --steps 1000000 --batch-seconds 300 --lr "${LR:-1e-3}" "${SESSION[@]}" --out "$RUNS" > "$RUNS/summary.json"
     ;;
 bundle)
     RUNS=$2
@@ -65,7 +69,7 @@ bundle)
     ls -l "$3"/runs.tar.gz.part-*
     ;;
 *)
-    sed -n 2,21p "$0"
+    sed -n 2,23p "$0"
     exit 2
     ;;
 esac
