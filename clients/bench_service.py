@@ -119,28 +119,36 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
             "server_cpu_percent": cpu, "first_error": errors[0] if errors else None}
 
 
-def start_server(model: str, untrained: bool, max_streams: int, extra: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, untrained: bool, max_streams: int, extra: list[str] | None = None,
+                 device: str | None = None) -> tuple[subprocess.Popen, str, str]:
+    """A server on a free port: (process, host:port, the device it serves on). `device`: None leaves the
+    server's own default (WAVESTREAM_DEVICE, else cpu)."""
     cmd = [sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0", "--model", model,
            "--max-streams", str(max_streams), "--max-batch", str(max_streams), *(extra or [])]
     if untrained:
         cmd.append("--untrained")
+    if device:
+        cmd += ["--device", device]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    log = []
     for line in proc.stderr:
-        m = re.search(r"serving \S+ on (\S+):(\d+)", line)
+        m = re.search(r"serving \S+ on (\S+):(\d+) \(([^,)]+)", line)
         if m:
             # keep draining the server's log so it never blocks on a full pipe
             threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-            return proc, f"{m.group(1)}:{m.group(2)}"
-    raise RuntimeError(f"the server did not start (exit {proc.wait()})")
+            return proc, f"{m.group(1)}:{m.group(2)}", m.group(3)
+        log.append(line)
+    tail = "".join(log[-5:]).strip()
+    raise RuntimeError(f"the server did not start (exit {proc.wait()}): {tail}")
 
 
 def run(args) -> dict:
     levels = [int(x) for x in args.streams.split(",")]
     session_s = args.session_s
-    server = None
+    server, server_device = None, None  # an existing server (--server) does not say where it runs
     target = args.server
     if not target:
-        server, target = start_server(args.model, args.untrained, max(levels))
+        server, target, server_device = start_server(args.model, args.untrained, max(levels), device=args.device)
     proc = psutil.Process(server.pid) if server else None
     audio = _audio(max(args.seconds, 60.0) if session_s else args.seconds, args.audio)
     rows = []
@@ -158,7 +166,7 @@ def run(args) -> dict:
             server.terminate()
             server.wait(30)
     ok = [r["streams"] for r in rows if r["partial_ms_p95"] <= args.p95_limit_ms and not r["errors"]]
-    return {"target": target, "chunk_ms": CHUNK_MS, "seconds_per_level": args.seconds,
+    return {"target": target, "server_device": server_device, "chunk_ms": CHUNK_MS, "seconds_per_level": args.seconds,
             "session_s": list(session_s) if session_s else None,
             "p95_limit_ms": args.p95_limit_ms, "max_streams_sustained": max(ok) if ok else 0,
             "cpu_count": psutil.cpu_count(), "levels": rows}
@@ -166,7 +174,8 @@ def run(args) -> dict:
 
 def format_table(report: dict) -> str:
     lines = [f"most streams sustained with p95 partial latency <= {report['p95_limit_ms']:g} ms: "
-             f"{report['max_streams_sustained']}",
+             f"{report['max_streams_sustained']}"
+             + (f" (the server on {report['server_device']})" if report["server_device"] else ""),
              f"streams last {report['session_s'][0]:g}-{report['session_s'][1]:g} s, back to back"
              if report["session_s"] else "every stream lasts the whole level: all end together",
              "| streams | partial p50 ms | partial p95 ms | finals | final p50 ms | final p95 ms | server CPU % | errors |",

@@ -112,9 +112,9 @@ async def _soak(target: str, streams: int, seconds: float, proc: psutil.Process,
 
 
 def run(args) -> dict:
-    server, target = start_server(args.model, args.untrained, args.streams + 8,
-                                  extra=["--idle-timeout-s", str(args.idle_timeout_s), "--metrics-port",
-                                         str(args.metrics_port)])
+    server, target, server_device = start_server(
+        args.model, args.untrained, args.streams + 8, device=args.device,
+        extra=["--idle-timeout-s", str(args.idle_timeout_s), "--metrics-port", str(args.metrics_port)])
     proc = psutil.Process(server.pid)
     metrics_url = f"http://127.0.0.1:{args.metrics_port}/metrics"
     try:
@@ -127,7 +127,7 @@ def run(args) -> dict:
     warm = [s for s in samples if s["t"] >= args.minutes * 60 * 0.2] or samples
     rss_start, rss_end = warm[0]["rss_mb"], samples[-1]["rss_mb"]
     return {
-        "streams": args.streams, "minutes": args.minutes, "idle_timeout_s": args.idle_timeout_s,
+        "streams": args.streams, "server_device": server_device, "minutes": args.minutes, "idle_timeout_s": args.idle_timeout_s,
         **result["counts"],
         "rss_mb_after_warmup": round(rss_start, 1), "rss_mb_end": round(rss_end, 1),
         "rss_growth_percent": round(100 * (rss_end - rss_start) / rss_start, 2),
@@ -141,7 +141,8 @@ def run(args) -> dict:
 
 
 def format_summary(report: dict) -> str:
-    return (f"{report['streams']} streams x {report['minutes']:g} min: {report['completed']} completed, "
+    return (f"{report['streams']} streams x {report['minutes']:g} min (the server on {report['server_device']}): "
+            f"{report['completed']} completed, "
             f"{report['cancelled']} cancelled, {report['idle_timeouts']} idle timeouts, {report['errors']} errors\n"
             f"RSS {report['rss_mb_after_warmup']} MB after warm-up -> {report['rss_mb_end']} MB at the end "
             f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; threads "

@@ -222,14 +222,21 @@ def cmd_bench_service(args) -> int:
         print(f"--session-s: the shortest stream ({args.session_s[0]:g} s) is longer than --seconds "
               f"({args.seconds:g} s), so no stream would run", file=sys.stderr)
         return 2
-    _print_report(args, bench_service.run(args), bench_service.format_table)
+    try:
+        report = bench_service.run(args)
+    except RuntimeError as e:  # the server it started did not come up (its own words are in the message)
+        sys.exit(f"wavestream bench service: {e}")
+    _print_report(args, report, bench_service.format_table)
     return 0
 
 
 def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
-    report = bench_soak.run(args)
+    try:
+        report = bench_soak.run(args)
+    except RuntimeError as e:
+        sys.exit(f"wavestream bench soak: {e}")
     _print_report(args, report, bench_soak.format_summary)
     ok = report["active_streams_end"] == 0 and report["errors"] == 0 and report["server_exit_code"] == 0
     return 0 if ok else 1
@@ -322,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--server", default="", help="an existing server host:port (default: start one)")
     bs.add_argument("--model", default=DEFAULT_STREAMING)
     bs.add_argument("--untrained", action="store_true")
+    bs.add_argument("--device", default=None, help="the started server's --device (default: its own, WAVESTREAM_DEVICE or cpu)")
     bs.add_argument("--streams", default="10,25,50,75,100", help="comma-separated levels of concurrent streams")
     bs.add_argument("--seconds", type=float, default=10.0, help="audio per stream at each level")
     bs.add_argument("--audio", default=None, help="a speech file to loop (default: synthetic)")
@@ -337,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--minutes", type=float, default=2.0)
     so.add_argument("--model", default=DEFAULT_STREAMING)
     so.add_argument("--untrained", action="store_true")
+    so.add_argument("--device", default=None, help="the server's --device (default: its own, WAVESTREAM_DEVICE or cpu)")
     so.add_argument("--idle-timeout-s", type=float, default=5.0, help="the server's idle timeout during the soak")
     so.add_argument("--metrics-port", type=int, default=19464)
     so.add_argument("--json", action="store_true")

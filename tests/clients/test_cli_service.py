@@ -1,6 +1,7 @@
 """`wavestream transcribe`, `mic --file` and `bench service` against a real server."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 import pytest
+import torch
 
 from tests.conftest import ROOT
 
@@ -91,6 +93,8 @@ def test_bench_service_reports_sustained_streams():
     row = report["levels"][0]
     assert row["streams"] == 4 and row["errors"] == 0 and row["partial_ms_p95"] < 1e9
     assert report["max_streams_sustained"] in (0, 4)
+    assert report["server_device"] == os.environ.get("WAVESTREAM_DEVICE", "cpu")  # the server's own default
+    assert report["target"].startswith("127.0.0.1:")
 
 
 def test_bench_service_sessions_come_and_go(server, lj_clip):
@@ -102,6 +106,7 @@ def test_bench_service_sessions_come_and_go(server, lj_clip):
     report = json.loads(r.stdout)
     row = report["levels"][0]
     assert report["session_s"] == [1.0, 1.5]
+    assert report["server_device"] is None  # a server it did not start does not say where it runs
     assert row["errors"] == 0 and row["finals"] > 3 and row["final_ms_p95"] < 1e9
 
 
@@ -110,3 +115,12 @@ def test_bench_service_sessions_come_and_go(server, lj_clip):
 def test_bench_service_refuses_a_bad_session_range(value, message):
     r = wavestream("bench", "service", "--streams", "1", "--seconds", "5", "--session-s", value)
     assert r.returncode == 2 and message in r.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_bench_service_says_why_its_server_did_not_start():
+    r = wavestream("bench", "service", "--untrained", "--device", "cuda", "--streams", "1", "--seconds", "1",
+                   timeout=300)
+    assert r.returncode != 0
+    assert "the server did not start" in r.stderr and "CUDA is not available" in r.stderr
+    assert "Traceback" not in r.stderr

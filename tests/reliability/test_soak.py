@@ -21,6 +21,7 @@ def test_short_soak_frees_every_slot_and_memory_stays_flat():
     report = json.loads(r.stdout)
     assert r.returncode == 0, r.stderr
     assert report["errors"] == 0 and report["completed"] > 0
+    assert report["server_device"] == os.environ.get("WAVESTREAM_DEVICE", "cpu")
     assert report["active_streams_end"] == 0
     assert report["rss_growth_percent"] < 3, report["samples"]
     assert report["fds_end"] <= report["fds_start"] + 4
