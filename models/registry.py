@@ -61,11 +61,16 @@ def list_models(include_untrained: bool = False) -> list[ModelInfo]:
     return list(found.values())
 
 
-def save_model(model: SpeechRecogniser, out_dir: str | Path) -> Path:
+def save_model(model: SpeechRecogniser, out_dir: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """`dtype` (e.g. torch.bfloat16): the parameters stored so, in fewer bytes (loading casts them back
+    to float32); buffers such as the feature normalisation stay exact."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(model.cfg.to_json())
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    params = {name for name, _ in model.named_parameters()}
+    tensors = {k: (v.to(dtype) if dtype is not None and k in params else v).detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
+    save_file(tensors, str(out / "model.safetensors"))
     return out
 
 

@@ -14,6 +14,9 @@
         the audio of manifests (or a folder's clips) as Ogg Opus, small enough to carry to a training machine: DIR/<name>/
         and DIR/<name>.jsonl (paths relative to DIR), <name> the manifest's file name or, for a
         manifest.jsonl, its folder's. L is libsndfile's: 0.97 is about 13 kbps, 0.9 about 31
+    .venv/bin/python scripts/recipe_data.py bf16 MODEL_DIR ... --out DIR
+        trained models' weights in bfloat16 under DIR/<name>/ (half the bytes; loading casts them back):
+        what a later lease carries beside the packed audio to start from (train-gpu.sh's INIT=DIR)
 """
 
 from __future__ import annotations
@@ -140,6 +143,20 @@ def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, 
                           "mbytes": round(size / 1e6, 1), "kbps": round(size * 8 / max(1.0, hours * 3600) / 1000, 1)}))
 
 
+def bf16_copies(model_dirs: list[str], out: str) -> None:
+    """Each model folder's weights in bfloat16 under OUT/<model name>/: half the bytes, for a later
+    lease to start from (`--init-from OUT`); loading casts them back to float32."""
+    import torch
+
+    from models.registry import load_from_dir, save_model
+
+    for d in model_dirs:
+        model = load_from_dir(d)
+        dest = save_model(model, Path(out) / model.cfg.name, dtype=torch.bfloat16)
+        size = (dest / "model.safetensors").stat().st_size
+        print(json.dumps({"model": model.cfg.name, "from": d, "out": str(dest), "mbytes": round(size / 1e6, 1)}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -166,6 +183,9 @@ def main(argv=None) -> int:
     pk.add_argument("--compression-level", type=float, default=0.97)
     pk.add_argument("--workers", type=int, default=2)
     pk.add_argument("--max-hours", type=float, default=0.0, help="each manifest's first H hours only")
+    bf = sub.add_parser("bf16", help="model folders' weights in bfloat16 (half the bytes) under OUT/<name>/")
+    bf.add_argument("model_dirs", nargs="+")
+    bf.add_argument("--out", required=True)
     args = p.parse_args(argv)
     if args.what == "fsdd":
         fsdd_split(args.data, args.out, args.dev)
@@ -175,6 +195,8 @@ def main(argv=None) -> int:
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
     elif args.what == "pack":
         pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours)
+    elif args.what == "bf16":
+        bf16_copies(args.model_dirs, args.out)
     else:
         levels(args.manifests, args.by_speaker)
     return 0

@@ -10,7 +10,8 @@
 #                                                  DEVICE (default cuda), LR (peak, default 1e-3), CONFIGS
 #                                                  (default all four: the shipped and the GPU sizes), INIT
 #                                                  (default models/weights: weights to start from, by
-#                                                  model name). SESSION_MINUTES: stop this call after
+#                                                  model name; `recipe_data.py bf16` halves what a later
+#                                                  lease carries for it). SESSION_MINUTES: stop this call after
 #                                                  so long, checkpointed; the same command again
 #                                                  (same RUNS) goes on with the schedule. PARTs: a bundle
 #                                                  of an earlier run's RUNS to go on from
@@ -69,7 +70,7 @@ bundle)
     ls -l "$3"/runs.tar.gz.part-*
     ;;
 *)
-    sed -n 2,23p "$0"
+    sed -n 2,24p "$0"
     exit 2
     ;;
 esac
