@@ -45,17 +45,55 @@ class ServerConfig:
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        # An environment value is the flag's default, checked like the flag when `serve` parses (so a bad
+        # one stops only `serve`, with a message naming it); an empty one counts as unset, except for
+        # text settings, where empty means something (no token, no offline model).
         for f in fields(cls):
             flag = "--" + f.name.replace("_", "-")
             env = "WAVESTREAM_" + f.name.upper()
-            default = os.environ.get(env, f.default)
-            if f.type in ("bool", bool):
-                default = str(default).lower() in ("1", "true", "yes") if isinstance(default, str) else default
-                parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f"(env {env})")
+            raw = os.environ.get(env)
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            unset = raw is None or (raw.strip() == "" and kind != "str")
+            if kind == "bool":
+                parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default if unset else raw,
+                                    help=f"(env {env})")
             else:
-                typ = {"int": int, "float": float}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
-                parser.add_argument(flag, type=typ, default=typ(default), help=f"(env {env}; default {f.default!r})")
+                typ = _checked({"int": int, "float": float}.get(kind, str), flag, env)
+                parser.add_argument(flag, type=typ, default=f.default if unset else raw,
+                                    help=f"(env {env}; default {f.default!r})")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        for f in fields(cls):
+            if isinstance(values[f.name], str) and (f.type if isinstance(f.type, str) else f.type.__name__) == "bool":
+                values[f.name] = _flag_bool(values[f.name], "WAVESTREAM_" + f.name.upper())
+        return cls(**values)
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag_bool(raw: str, env: str) -> bool:
+    """An on/off environment value; anything else is an error rather than a silent False."""
+    value = raw.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise SystemExit(f"wavestream: cannot start: {env}={raw!r} is neither on ({', '.join(_TRUE)}) "
+                     f"nor off ({', '.join(_FALSE)})")
+
+
+def _checked(typ, flag: str, env: str):
+    """`typ` for argparse, with an error that names where the value may have come from."""
+    if typ is str:
+        return str
+
+    def convert(text: str):
+        try:
+            return typ(text)
+        except ValueError:
+            what = "a whole number" if typ is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (from {flag} or {env})") from None
+
+    convert.__name__ = typ.__name__
+    return convert

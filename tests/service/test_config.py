@@ -1,0 +1,57 @@
+"""Server settings from flags and WAVESTREAM_* environment variables, as `serve` parses them."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from clients.cli import build_parser
+from service.config import ServerConfig
+from tests.conftest import ROOT
+
+
+def _config(monkeypatch, env: dict, *flags: str) -> ServerConfig:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return ServerConfig.from_args(build_parser().parse_args(["serve", *flags]))
+
+
+def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
+    cfg = _config(monkeypatch, {"WAVESTREAM_MAX_STREAMS": "12", "WAVESTREAM_END_PAD_S": "0.5",
+                                "WAVESTREAM_SECOND_PASS": "off", "WAVESTREAM_DEVICE": "cuda"}, "--max-streams", "7")
+    assert (cfg.max_streams, cfg.end_pad_s, cfg.second_pass, cfg.device) == (7, 0.5, False, "cuda")
+
+
+def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
+    # what a compose file's `WAVESTREAM_X: ${X:-}` passes when X is not set
+    cfg = _config(monkeypatch, {"WAVESTREAM_MMAP_THRESHOLD_KB": "", "WAVESTREAM_SECOND_PASS": " ",
+                                "WAVESTREAM_OFFLINE_MAX_S": "", "WAVESTREAM_OFFLINE_MODEL": ""})
+    defaults = ServerConfig()
+    assert cfg.mmap_threshold_kb == defaults.mmap_threshold_kb
+    assert cfg.second_pass is defaults.second_pass is True
+    assert cfg.offline_max_s == defaults.offline_max_s
+    assert cfg.offline_model == ""  # empty text means something: no offline model
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("Yes", True), ("on", True), ("0", False), ("FALSE", False)])
+def test_on_off_spellings(monkeypatch, value, expected):
+    assert _config(monkeypatch, {"WAVESTREAM_CPU_FALLBACK": value}).cpu_fallback is expected
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("WAVESTREAM_MAX_STREAMS", "lots", "'lots' is not a whole number (from --max-streams or WAVESTREAM_MAX_STREAMS)"),
+    ("WAVESTREAM_END_PAD_S", "0,25", "'0,25' is not a number (from --end-pad-s or WAVESTREAM_END_PAD_S)"),
+    ("WAVESTREAM_SECOND_PASS", "maybe", "WAVESTREAM_SECOND_PASS='maybe' is neither on"),
+])
+def test_a_bad_value_stops_serve_with_a_message_naming_it(name, value, message):
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--untrained", "--port", "0", "--metrics-port", "0"],
+                       cwd=ROOT, env={**os.environ, name: value}, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and message in r.stderr
+    assert "Traceback" not in r.stderr and "serving" not in r.stderr
+
+
+def test_a_bad_server_variable_does_not_stop_other_commands():
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "models"], cwd=ROOT,
+                       env={**os.environ, "WAVESTREAM_MAX_STREAMS": "lots"}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
