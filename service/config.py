@@ -95,5 +95,4 @@ def _checked(typ, flag: str, env: str):
             what = "a whole number" if typ is int else "a number"
             raise argparse.ArgumentTypeError(f"{text!r} is not {what} (from {flag} or {env})") from None
 
-    convert.__name__ = typ.__name__
     return convert
