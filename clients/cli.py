@@ -157,7 +157,8 @@ def cmd_train(args) -> int:
             steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir, resume=not args.no_resume,
             progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
             augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
-                                       ("level_prob", args.level_prob)) if v is not None},
+                                       ("level_prob", args.level_prob),
+                                       ("lead_trim_prob", args.lead_trim_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes)
     except ValueError as e:  # configs that cannot train together, --name with several, a bad manifest
@@ -412,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of utterances padded with exact zeros before/after (default: 0.15)")
     tr.add_argument("--level-prob", type=float, default=None,
                     help="share of utterances scaled to a random level of -55..-15 dBFS RMS (default: 0.5)")
+    tr.add_argument("--lead-trim-prob", type=float, default=None,
+                    help="share of utterances cut to start at their speech, as tightly cut clips do (default: 0)")
     tr.add_argument("--no-resume", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

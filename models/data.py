@@ -76,6 +76,11 @@ class Augment:
     # them far below any recorded silence.
     digital_silence_prob: float = 0.15
     digital_silence_s: tuple[float, float] = (0.1, 0.6)
+    # Speech from the first frame: tightly cut clips (FSDD, many files) lack the silence synthetic
+    # sentences start with, and a causal model that never heard such a start misreads it. Off by
+    # default (no draw at 0: the recorded runs replay as they were).
+    lead_trim_prob: float = 0.0
+    lead_keep_s: tuple[float, float] = (0.0, 0.05)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -89,6 +94,8 @@ class Augment:
         return self._cache[path]
 
     def __call__(self, x: torch.Tensor, rate: int, rng: random.Random) -> torch.Tensor:
+        if self.lead_trim_prob and rng.random() < self.lead_trim_prob:
+            x = trim_lead(x, rate, rng.uniform(*self.lead_keep_s))
         factor = rng.choice(self.speed)
         if factor != 1.0:  # speed (and pitch) perturbation by resampling
             x = AF.resample(x, int(rate * factor), rate)
@@ -117,6 +124,20 @@ class Augment:
             before = before or int(rate * self.digital_silence_s[0])  # at least one side
             x = torch.nn.functional.pad(x, (before, after))
         return x.clamp(-1, 1)
+
+
+def trim_lead(x: torch.Tensor, rate: int, keep_s: float = 0.0, below_peak_db: float = 30.0) -> torch.Tensor:
+    """`x` from `keep_s` before its first 10 ms frame within `below_peak_db` of its loudest one (the
+    start of speech in a clean clip); all of it where nothing is that loud."""
+    hop = rate // 100
+    frames = x[: len(x) // hop * hop].reshape(-1, hop)
+    if not len(frames):
+        return x
+    rms = frames.square().mean(1).sqrt()
+    loud = torch.nonzero(rms >= rms.max() * 10 ** (-below_peak_db / 20)).flatten()
+    if rms.max() == 0 or not len(loud):
+        return x
+    return x[max(0, int(loud[0]) * hop - int(keep_s * rate)):]
 
 
 class SpeechData:

@@ -248,3 +248,26 @@ def test_the_schedule_ends_on_the_clock_or_at_the_step_count():
     assert schedule_progress(cfg, 200, 450.0) == pytest.approx(0.75)  # the clock is further along
     assert lr_factor(cfg, 200, schedule_progress(cfg, 200, 600.0)) == pytest.approx(0.05)
     assert lr_factor(cfg, 200, schedule_progress(TrainConfig(steps=1000, warmup_steps=100), 200, 600.0)) > 0.9
+
+
+def test_lead_trim_starts_utterances_at_their_speech():
+    """Tightly cut clips start with speech: the trim cuts a clip's lead-in silence (its noise floor
+    included) to at most the kept margin, and at probability 0 draws nothing (runs replay)."""
+    from models.data import trim_lead
+
+    g = torch.Generator().manual_seed(0)
+    tone = torch.sin(torch.arange(8000) / 16000 * 2 * torch.pi * 300) * 0.3
+    x = torch.cat([torch.randn(8000, generator=g) * 1e-3, tone])  # 0.5 s of a quiet room, then 0.5 s of sound
+    assert abs(len(trim_lead(x, 16000)) - 8000) <= 160
+    assert abs(len(trim_lead(x, 16000, keep_s=0.05)) - 8800) <= 160
+    assert torch.equal(trim_lead(torch.zeros(4000), 16000), torch.zeros(4000))  # nothing loud: kept whole
+    assert torch.equal(trim_lead(tone, 16000), tone)  # already tight
+
+    plain = dict(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
+                 digital_silence_prob=0.0)
+    out = Augment(lead_trim_prob=1.0, **plain)(x, 16000, random.Random(0))
+    assert 8000 <= len(out) <= 8000 + 800 + 160
+    a, b = random.Random(1), random.Random(1)
+    Augment(lead_trim_prob=0.0, **plain)(x, 16000, a)
+    Augment(**plain)(x, 16000, b)
+    assert a.random() == b.random()  # the same draws as before the option existed
