@@ -15,6 +15,10 @@
 # train: the streaming and the offline model side by side, one process each.
 # lm:    the word trigram the beam search uses, from the training text alone (sentences and the real clips'
 #        transcripts), and a dev set for tuning.
+# trim:  (not in the default STAGES: run after the GPU phase, scripts/train-gpu.sh, whose weights it starts
+#        from) the streaming model's last phase: 32 minutes on one thread with a share of utterances cut
+#        to start at their speech (--lead-trim-prob 0.5), and beside it, on the other core, the same run
+#        without (the control, not shipped). `--steps 3587` in place of `--minutes 32` replays the length.
 # tune:  the beam search's LM weight and word score, and the zeros put after the audio's end, on the
 #        dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -98,6 +102,20 @@ if has train; then
     for m in wavenet-cpu logmel-cnn-cpu; do
         mkdir -p "models/weights/$m" && cp "$OUT/runs/$m/config.json" "$OUT/runs/$m/model.safetensors" "models/weights/$m/"
     done
+fi
+
+if has trim; then
+    trim_phase() {  # OUT_DIR LEAD_TRIM_PROB
+        $WS train --config wavenet-cpu --init-from models/weights --data "${TRAIN_DATA[@]}" \
+            --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
+            --threads 1 --workers 0 --minutes 32 --steps 1000000 --lr 5e-4 --lead-trim-prob "$2" --quiet \
+            --out "$1" > "$1.summary.json" 2> "$1.log"
+    }
+    mkdir -p "$OUT/trim"
+    trim_phase "$OUT/trim/trim" 0.5 &
+    trim_phase "$OUT/trim/control" 0 &
+    wait
+    cp "$OUT/trim/trim/wavenet-cpu/config.json" "$OUT/trim/trim/wavenet-cpu/model.safetensors" models/weights/wavenet-cpu/
 fi
 
 if has tune; then
