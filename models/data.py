@@ -134,10 +134,8 @@ def trim_lead(x: torch.Tensor, rate: int, keep_s: float = 0.0, below_peak_db: fl
     if not len(frames):
         return x
     rms = frames.square().mean(1).sqrt()
-    loud = torch.nonzero(rms >= rms.max() * 10 ** (-below_peak_db / 20)).flatten()
-    if rms.max() == 0 or not len(loud):
-        return x
-    return x[max(0, int(loud[0]) * hop - int(keep_s * rate)):]
+    first = int(torch.nonzero(rms >= rms.max() * 10 ** (-below_peak_db / 20))[0])  # 0 where all is silent
+    return x[max(0, first * hop - int(keep_s * rate)):]
 
 
 class SpeechData:

@@ -90,22 +90,25 @@ class Recogniser:
             return audio
         return AF.resample(audio, sample_rate, self.sample_rate)
 
-    @torch.inference_mode()
     def logits(self, audio, sample_rate: int | None = None):
         """The whole recording in one pass, run at a padded length (`padded_length`; the model
         masks past the true length, so the frames are those of the recording alone)."""
-        x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        n = len(x)
-        if n:
-            x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - n))
-        out = self.model(x[None].to(self.device), torch.tensor([n]) if n else None)
-        frames = int(out.lengths[0])
-        return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
+        return self._padded_pass(self.resample(as_tensor(audio), sample_rate or self.sample_rate), 0)
 
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
         """The logits a final is decoded from: the audio, then the end pad."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        return self.logits(torch.cat([x, self.end_pad]))[0]
+        return self._padded_pass(x, len(self.end_pad))[0]
+
+    @torch.inference_mode()
+    def _padded_pass(self, x: Tensor, zeros_after: int):
+        # The end pad's zeros and the padding to the run length are one pad: one copy of the audio.
+        n = len(x) + zeros_after
+        if n:
+            x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - len(x)))
+        out = self.model(x[None].to(self.device), torch.tensor([n]) if n else None)
+        frames = int(out.lengths[0])
+        return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
 
     def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None,
                    alternatives: int = 1, time_offset_s: float = 0.0) -> Hypothesis:

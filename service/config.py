@@ -52,7 +52,7 @@ class ServerConfig:
             flag = "--" + f.name.replace("_", "-")
             env = "WAVESTREAM_" + f.name.upper()
             raw = os.environ.get(env)
-            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            kind = _kind(f)
             unset = raw is None or (raw.strip() == "" and kind != "str")
             if kind == "bool":
                 parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default if unset else raw,
@@ -64,14 +64,21 @@ class ServerConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
-        values = {f.name: getattr(args, f.name) for f in fields(cls)}
+        values = {}
         for f in fields(cls):
-            if isinstance(values[f.name], str) and (f.type if isinstance(f.type, str) else f.type.__name__) == "bool":
-                values[f.name] = _flag_bool(values[f.name], "WAVESTREAM_" + f.name.upper())
+            value = getattr(args, f.name)
+            if isinstance(value, str) and _kind(f) == "bool":  # an environment value not yet read as on/off
+                value = _flag_bool(value, "WAVESTREAM_" + f.name.upper())
+            values[f.name] = value
         return cls(**values)
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _kind(f) -> str:
+    """A field's type name (annotations are strings under `from __future__ import annotations`)."""
+    return f.type if isinstance(f.type, str) else f.type.__name__
 
 
 def _flag_bool(raw: str, env: str) -> bool:
