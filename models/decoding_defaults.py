@@ -7,7 +7,13 @@ Free of torch, so the server's flags (`service/config.py`) take their defaults f
 # Beam search: the weight of the LM's score, and a bonus per word (longer vs shorter transcripts).
 LM_WEIGHT = 1.3
 WORD_SCORE = 0.0
-BEAM_SIZE = 32
+# Hypotheses the search keeps. Wider reads better all the way to 512 on the dev set, and each
+# doubling about doubles the search's CPU time, which every final waits for (searches of finals that
+# come together queue). 64 gains 1.5 points of dev WER over 32 and keeps finals under a second with
+# 10 streams ending at once on 2 cores; 256 gains 5 points for 3.4x the finals' time (the tune stage's
+# --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work that can
+# wait: --beam-size 256.
+BEAM_SIZE = 64
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
 # finishes. Both models learnt word ends with silence after them (and a causal one emits a letter

@@ -16,11 +16,14 @@
 # lm:    the word trigram the beam search uses, from the training text alone (sentences and the real clips'
 #        transcripts), and a dev set for tuning.
 # trim:  (not in the default STAGES: run after the GPU phase, scripts/train-gpu.sh, whose weights it starts
-#        from) the streaming model's last phase: 32 minutes on one thread with a share of utterances cut
+#        from) the streaming model's seventh phase: 32 minutes on one thread with a share of utterances cut
 #        to start at their speech (--lead-trim-prob 0.5), and beside it, on the other core, the same run
 #        without (the control, not shipped). `--steps 3587` in place of `--minutes 32` replays the length.
-# tune:  the beam search's LM weight and word score, and the zeros put after the audio's end, on the
-#        dev set (logits computed once per end pad).
+# trim2: (not in the default STAGES: run after trim) both models' eighth phase, side by side: 32 more minutes
+#        each from the shipped weights with --lead-trim-prob 0.5 (`--steps 3535` and `--steps 3315`,
+#        offline and streaming, replay the lengths).
+# tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
+#        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -104,27 +107,38 @@ if has train; then
     done
 fi
 
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB
+    $WS train --config "$1" --init-from models/weights --data "${TRAIN_DATA[@]}" \
+        --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
+        --threads 1 --workers 0 --minutes 32 --steps 1000000 --lr 5e-4 --lead-trim-prob "$3" --quiet \
+        --out "$2" > "$2.summary.json" 2> "$2.log"
+}
 if has trim; then
-    trim_phase() {  # OUT_DIR LEAD_TRIM_PROB
-        $WS train --config wavenet-cpu --init-from models/weights --data "${TRAIN_DATA[@]}" \
-            --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
-            --threads 1 --workers 0 --minutes 32 --steps 1000000 --lr 5e-4 --lead-trim-prob "$2" --quiet \
-            --out "$1" > "$1.summary.json" 2> "$1.log"
-    }
     mkdir -p "$OUT/trim"
-    trim_phase "$OUT/trim/trim" 0.5 &
-    trim_phase "$OUT/trim/control" 0 &
+    trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 &
+    trim_phase wavenet-cpu "$OUT/trim/control" 0 &
     wait
     cp "$OUT/trim/trim/wavenet-cpu/config.json" "$OUT/trim/trim/wavenet-cpu/model.safetensors" models/weights/wavenet-cpu/
 fi
 
+if has trim2; then
+    mkdir -p "$OUT/trim2"
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 & done
+    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do
+        cp "$OUT/trim2/$m/$m/config.json" "$OUT/trim2/$m/$m/model.safetensors" "models/weights/$m/"
+    done
+fi
+
 if has tune; then
-    # the LM weight and word score on the streaming model; the end pad (models.decoding_defaults.END_PAD_S) on both
+    # the LM weight and word score on the streaming model; the end pad (models.decoding_defaults.END_PAD_S)
+    # and the beam size (BEAM_SIZE: the grid runs at the default one) on both
     .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model wavenet-cpu \
-        --lm models/weights/lm/english-3gram.arpa.gz --end-pads 0,0.1,0.25,0.5 | tee "$OUT/tune.json"
+        --lm models/weights/lm/english-3gram.arpa.gz --end-pads 0,0.1,0.25,0.5 --beam-sizes 32,64,128,256,512 \
+        | tee "$OUT/tune.json"
     .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model logmel-cnn-cpu \
         --lm models/weights/lm/english-3gram.arpa.gz --lm-weights 1.3 --word-scores 0 --end-pads 0,0.1,0.25,0.5 \
-        | tee "$OUT/tune-logmel.json"
+        --beam-sizes 32,64,128,256,512 | tee "$OUT/tune-logmel.json"
 fi
 
 if has eval; then

@@ -1,12 +1,16 @@
 """Tune the beam search's LM weight and word score on a dev manifest (never on a test set).
 
     .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz [--end-pads 0,0.25]
+        [--beam-sizes 32,256] [--beam-size N]
 
 The model runs once per utterance; each grid point only decodes again. Prints JSON: the grid's
 WERs and the best point, whose values go into `models/decoding_defaults.py` (where the
 server's --lm-weight / --word-score and `BeamConfig` take their defaults). --end-pads: the WER at
 each end pad (zeros after the audio) with the default beam values, for
-`models.decoding_defaults.END_PAD_S` (the grid uses that default pad).
+`models.decoding_defaults.END_PAD_S` (the grid uses that default pad). --beam-sizes: the WER and
+the search's time per second of audio at each beam size with the default weights, for
+`models.decoding_defaults.BEAM_SIZE` (accuracy against the CPU time every final costs); the grid
+runs at --beam-size (default: that default).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import argparse
 import itertools
 import json
 import sys
+import time
 
 from models.audio import read_audio
 from models.beam import BeamConfig, BeamDecoder
 from models.ctc import greedy_transcript
 from models.data import read_manifest
-from models.decoding_defaults import END_PAD_S
+from models.decoding_defaults import BEAM_SIZE, END_PAD_S
 from models.engine import Recogniser
 from models.evaluate import wer_cer
 from models.registry import load_model
@@ -34,6 +39,8 @@ def main(argv=None) -> int:
     p.add_argument("--lm-weights", default="0.2,0.4,0.6,0.8,1.0,1.3,1.6")
     p.add_argument("--word-scores", default="-1,0,0.5,1,1.5,2,3")
     p.add_argument("--end-pads", default="", help="seconds, comma-separated (default: none)")
+    p.add_argument("--beam-sizes", default="", help="comma-separated (default: none)")
+    p.add_argument("--beam-size", type=int, default=BEAM_SIZE, help="the grid's (default: %(default)s)")
     args = p.parse_args(argv)
     model = load_model(args.model)
     rec = Recogniser(model, max_streams=1)
@@ -42,7 +49,16 @@ def main(argv=None) -> int:
     audio = [read_audio(u.audio, rec.sample_rate)[0] for u in rows]
     logits = [rec.final_logits(x) for x in audio]
     greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
-    dec = BeamDecoder.for_model(model.cfg, args.lm)  # the default weights
+    audio_s = sum(len(x) for x in audio) / rec.sample_rate
+    beam_sizes = []
+    for size in [int(v) for v in args.beam_sizes.split(",") if v]:
+        sized = BeamDecoder.for_model(model.cfg, args.lm, BeamConfig(beam_size=size))
+        t0 = time.perf_counter()
+        texts = [sized.decode(x).text for x in logits]
+        seconds = time.perf_counter() - t0
+        wer, cer = wer_cer(refs, texts)
+        beam_sizes.append({"beam_size": size, "wer": wer, "cer": cer, "search_s_per_audio_s": seconds / audio_s})
+    dec = BeamDecoder.for_model(model.cfg, args.lm, BeamConfig(beam_size=args.beam_size))  # the default weights
     grid = []
     for lm_weight, word_score in itertools.product(map(float, args.lm_weights.split(",")),
                                                    map(float, args.word_scores.split(","))):
@@ -58,8 +74,9 @@ def main(argv=None) -> int:
     print(json.dumps({"manifest": args.manifest, "model": args.model, "n": len(rows),
                       "greedy": {"wer": greedy[0], "cer": greedy[1]}, "best": best,
                       "defaults": {"lm_weight": BeamConfig.lm_weight, "word_score": BeamConfig.word_score,
-                                   "end_pad_s": END_PAD_S},
-                      "grid": grid, "end_pads": end_pads,
+                                   "end_pad_s": END_PAD_S, "beam_size": BEAM_SIZE},
+                      "grid_beam_size": args.beam_size, "grid": grid, "end_pads": end_pads,
+                      "beam_sizes": beam_sizes,
                       "best_end_pad": min(end_pads, key=lambda g: (g["wer"], g["cer"])) if end_pads else None},
                      indent=2))
     return 0
