@@ -82,12 +82,16 @@ def cmd_eval(args) -> int:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
     if args.server:
-        if args.end_pad_s is not None or args.second_pass:
-            sys.exit("wavestream eval: --end-pad-s and --second-pass are the server's to set (wavestream serve "
-                     "--end-pad-s, --second-pass); drop them with --server")
+        if args.end_pad_s is not None or args.second_pass or args.threads:
+            sys.exit("wavestream eval: with --server, --end-pad-s and --second-pass are the server's to set "
+                     "(wavestream serve --end-pad-s, --second-pass) and --threads does not apply; drop them")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         model = _load(args.model, args.untrained)
         if args.streaming and not model.cfg.streaming:
             sys.exit(f"wavestream: model {args.model!r} is offline-only; --streaming needs a streaming model")
@@ -371,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
+    ev.add_argument("--threads", type=int, default=0,
+                    help="CPU threads for the model (default: PyTorch's choice, all cores); 1 for each of runs "
+                         "side by side (all-core runs sharing cores slow each other many times over)")
     add_constraint_args(ev)
     ev.set_defaults(func=cmd_eval)
 

@@ -12,7 +12,8 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
     manifest = tmp_path / "few.jsonl"
     manifest.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
     outs = []
-    for extra in (["--errors"], ["--streaming", "--chunk-ms", "37"]):
+    # one thread offline, PyTorch's choice streaming: the same figures either way
+    for extra in (["--errors", "--threads", "1"], ["--streaming", "--chunk-ms", "37"]):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--model", "wavenet-base",
                             "--untrained", "--json", *extra],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -65,7 +66,8 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
     manifest = few(shared_data, tmp_path, "theo", 5)
     assert "end pad 0 s" in run_eval(manifest, "--end-pad-s", "0")["model"]
     for bad, says in ((["--end-pad-s", "-1"], "end_pad_s must be >= 0"),
-                      (["--end-pad-s", "0", "--server", "127.0.0.1:1"], "the server's to set")):
+                      (["--end-pad-s", "0", "--server", "127.0.0.1:1"], "the server's to set"),
+                      (["--threads", "1", "--server", "127.0.0.1:1"], "--threads does not apply")):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and says in r.stderr, r.stderr
