@@ -81,6 +81,8 @@ def cmd_eval(args) -> int:
     except ValueError as e:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
+    if args.threads < 0:
+        sys.exit(f"wavestream eval: --threads must be 1 or more (0: PyTorch's choice), got {args.threads}")
     if args.server:
         if args.end_pad_s is not None or args.second_pass or args.threads:
             sys.exit("wavestream eval: with --server, --end-pad-s and --second-pass are the server's to set "
