@@ -155,6 +155,12 @@ class BeamDecoder:
         other._open = replace(self._open, lm_weight=lm_weight, word_score=word_score)
         return other
 
+    def widened(self, beam_size: int) -> "BeamDecoder":
+        """The same decoder keeping another number of hypotheses (sharing all it has built)."""
+        other = copy.copy(self)
+        other.cfg = replace(self.cfg, beam_size=beam_size)
+        return other
+
     def _cached(self, c: Constraint, build):
         """What a constraint needs, built on its first use and kept for the next requests."""
         with self._lock:

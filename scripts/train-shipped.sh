@@ -34,6 +34,7 @@ THREADS=${THREADS:-1}
 WS=.venv/bin/wavestream
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
+ship() { mkdir -p "models/weights/$2" && cp "$1/config.json" "$1/model.safetensors" "models/weights/$2/"; }  # RUN_DIR MODEL
 
 if has data; then
 .venv/bin/python scripts/recipe_data.py fsdd "$DATA" "$OUT"
@@ -102,9 +103,7 @@ if has train; then
     phases wavenet-cpu "$OUT/train-wavenet.log" &
     phases logmel-cnn-cpu "$OUT/train-logmel.log" &
     wait
-    for m in wavenet-cpu logmel-cnn-cpu; do
-        mkdir -p "models/weights/$m" && cp "$OUT/runs/$m/config.json" "$OUT/runs/$m/model.safetensors" "models/weights/$m/"
-    done
+    for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
 trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB
@@ -118,16 +117,14 @@ if has trim; then
     trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 &
     trim_phase wavenet-cpu "$OUT/trim/control" 0 &
     wait
-    cp "$OUT/trim/trim/wavenet-cpu/config.json" "$OUT/trim/trim/wavenet-cpu/model.safetensors" models/weights/wavenet-cpu/
+    ship "$OUT/trim/trim/wavenet-cpu" wavenet-cpu
 fi
 
 if has trim2; then
     mkdir -p "$OUT/trim2"
     for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 & done
     wait
-    for m in logmel-cnn-cpu wavenet-cpu; do
-        cp "$OUT/trim2/$m/$m/config.json" "$OUT/trim2/$m/$m/model.safetensors" "models/weights/$m/"
-    done
+    for m in logmel-cnn-cpu wavenet-cpu; do ship "$OUT/trim2/$m/$m" $m; done
 fi
 
 if has tune; then

@@ -49,16 +49,17 @@ def main(argv=None) -> int:
     audio = [read_audio(u.audio, rec.sample_rate)[0] for u in rows]
     logits = [rec.final_logits(x) for x in audio]
     greedy = wer_cer(refs, [greedy_transcript(x, rec.vocab, rec.frame_s).text for x in logits])
+    # the default weights; the LM is read once, and the other widths and weights share it
+    dec = BeamDecoder.for_model(model.cfg, args.lm, BeamConfig(beam_size=args.beam_size))
     audio_s = sum(len(x) for x in audio) / rec.sample_rate
     beam_sizes = []
     for size in [int(v) for v in args.beam_sizes.split(",") if v]:
-        sized = BeamDecoder.for_model(model.cfg, args.lm, BeamConfig(beam_size=size))
+        sized = dec.widened(size)
         t0 = time.perf_counter()
         texts = [sized.decode(x).text for x in logits]
         seconds = time.perf_counter() - t0
         wer, cer = wer_cer(refs, texts)
         beam_sizes.append({"beam_size": size, "wer": wer, "cer": cer, "search_s_per_audio_s": seconds / audio_s})
-    dec = BeamDecoder.for_model(model.cfg, args.lm, BeamConfig(beam_size=args.beam_size))  # the default weights
     grid = []
     for lm_weight, word_score in itertools.product(map(float, args.lm_weights.split(",")),
                                                    map(float, args.word_scores.split(","))):

@@ -83,6 +83,17 @@ def test_other_lm_weights_decode_as_a_decoder_built_with_them(lm_path):
         BeamDecoder(VOCAB, FRAME_S, None).reweighted(1.0, 0.0)
 
 
+def test_a_widened_decoder_decodes_as_one_built_with_that_beam(lm_path):
+    """What the tune stage's --beam-sizes relies on: the LM read once, every width decoded as built afresh."""
+    noisy = emissions("the cat sat on the mat", noise=3.0, seed=1)
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path, BeamConfig(beam_size=64))
+    for size in (1, 4, 256):
+        got = dec.widened(size).decode(noisy, alternatives=3)
+        fresh = BeamDecoder(VOCAB, FRAME_S, lm_path, BeamConfig(beam_size=size)).decode(noisy, alternatives=3)
+        assert [h.text for h in [got, *got.alternatives]] == [h.text for h in [fresh, *fresh.alternatives]]
+    assert dec.cfg.beam_size == 64
+
+
 def test_digits_vocabulary_maps_near_misses_onto_digits():
     dec = BeamDecoder(VOCAB, FRAME_S, None)  # no LM: constraints still work
     digits = Constraint.parse(vocabulary_set="digits")
