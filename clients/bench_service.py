@@ -3,7 +3,8 @@
 Ramps N up; at each level every stream sends 160 ms LINEAR16 chunks at real-time pace
 for a fixed time. Partial latency = chunk sent -> the interim result that answers it
 (matched by `latency.audio_received_s`); final latency = end of audio -> last final.
-Reports the most streams sustained with p95 partial latency <= the limit, and server CPU.
+Reports the most streams sustained with p95 partial latency <= the limit, and the server's CPU and
+memory (its beam search worker processes included).
 
 By default every stream lasts the whole level, so all N end together (finals' worst case).
 With `session_s=(MIN, MAX)` each of the N slots instead runs streams of MIN-MAX s back to back
@@ -98,8 +99,7 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
     pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
     partial, final, errors = [], [], []
     clients = [AsyncSpeechClient(target) for _ in range(max(1, n // 25))]
-    if proc:
-        proc.cpu_percent(None)
+    cpu0 = server_cpu_s(proc) if proc else None
     t0 = time.perf_counter()
     if session_s:
         await asyncio.gather(*(slot(clients[i % len(clients)], pcm, i, seconds, session_s, partial, final, errors)
@@ -108,7 +108,8 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
         await asyncio.gather(*(one_stream(clients[i % len(clients)], pcm[: int(seconds * RATE) * 2], i, partial,
                                           final, errors) for i in range(n)))
     wall = time.perf_counter() - t0
-    cpu = proc.cpu_percent(None) if proc else None
+    cpu = round(100 * (server_cpu_s(proc) - cpu0) / wall, 1) if proc else None
+    mem = server_pss_mb(proc) if proc else None
     for c in clients:
         await c.close()
     p = np.asarray(partial) * 1000 if partial else np.asarray([np.inf])
@@ -116,7 +117,36 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
     return {"streams": n, "errors": len(errors), "wall_s": wall, "finals": len(final),
             "partial_ms_p50": float(np.percentile(p, 50)), "partial_ms_p95": float(np.percentile(p, 95)),
             "final_ms_p50": float(np.percentile(f, 50)), "final_ms_p95": float(np.percentile(f, 95)),
-            "server_cpu_percent": cpu, "first_error": errors[0] if errors else None}
+            "server_cpu_percent": cpu, "server_mem_mb": mem, "first_error": errors[0] if errors else None}
+
+
+def _server_processes(proc: psutil.Process) -> list[psutil.Process]:
+    """The server and its beam search worker processes."""
+    return [proc, *proc.children(recursive=True)]
+
+
+def server_cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds so far of the server and its worker processes (finals' searches run there)."""
+    total = 0.0
+    for p in _server_processes(proc):
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def server_pss_mb(proc: psutil.Process) -> float | None:
+    """Memory of the server and its workers, shared pages split among the processes sharing them
+    (PSS; None where the system does not say)."""
+    total = 0
+    for p in _server_processes(proc):
+        try:
+            total += p.memory_full_info().pss
+        except (psutil.NoSuchProcess, AttributeError, psutil.AccessDenied):
+            return None
+    return round(total / 2**20)
 
 
 def start_server(model: str, untrained: bool, max_streams: int, extra: list[str] | None = None,
@@ -178,9 +208,11 @@ def format_table(report: dict) -> str:
              + (f" (the server on {report['server_device']})" if report["server_device"] else ""),
              f"streams last {report['session_s'][0]:g}-{report['session_s'][1]:g} s, back to back"
              if report["session_s"] else "every stream lasts the whole level: all end together",
-             "| streams | partial p50 ms | partial p95 ms | finals | final p50 ms | final p95 ms | server CPU % | errors |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| streams | partial p50 ms | partial p95 ms | finals | final p50 ms | final p95 ms | server CPU % | "
+             "server memory MB | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in report["levels"]:
         lines.append(f"| {r['streams']} | {r['partial_ms_p50']:.0f} | {r['partial_ms_p95']:.0f} | {r['finals']} | "
-                     f"{r['final_ms_p50']:.0f} | {r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | {r['errors']} |")
+                     f"{r['final_ms_p50']:.0f} | {r['final_ms_p95']:.0f} | {r['server_cpu_percent']} | "
+                     f"{r.get('server_mem_mb')} | {r['errors']} |")
     return "\n".join(lines)

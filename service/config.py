@@ -23,6 +23,7 @@ class ServerConfig:
     lm_weight: float = decoding_defaults.LM_WEIGHT    # beam search: LM score weight
     word_score: float = decoding_defaults.WORD_SCORE  # bonus per word (longer vs shorter transcripts)
     beam_size: int = decoding_defaults.BEAM_SIZE
+    beam_workers: int = 2               # processes running finals' beam searches (0: in the server's threads)
     second_pass: bool = True            # streams' finals re-decoded by the offline model (where one is served)
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)

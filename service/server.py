@@ -103,8 +103,13 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         lm = resolve_lm(cfg.lm)
     except ModelNotFound as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
-    beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
-                                                           word_score=cfg.word_score))
+    if cfg.beam_workers < 0:
+        raise SystemExit(f"wavestream: cannot start: --beam-workers must be 0 or more, got {cfg.beam_workers}")
+    try:
+        beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
+                                                               word_score=cfg.word_score), workers=cfg.beam_workers)
+    except ValueError as e:
+        raise SystemExit(f"wavestream: cannot start: {e}") from None
     log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
     offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s)
                if offline_model is not None else None)
@@ -130,6 +135,14 @@ async def warm_up(rec: Recogniser, scheduler: Scheduler, offline: Recogniser | N
 async def serve(cfg: ServerConfig, ready: asyncio.Event | None = None, handle_signals: bool = True) -> None:
     """Run until SIGTERM/SIGINT (or cancellation when embedded without signal handling)."""
     rec, offline = load_recognisers(cfg)
+    try:
+        await _serve(cfg, rec, offline, ready, handle_signals)
+    finally:
+        rec.beam.close()  # its search worker processes (the offline model shares the decoder)
+
+
+async def _serve(cfg: ServerConfig, rec: Recogniser, offline: Recogniser | None, ready: asyncio.Event | None,
+                 handle_signals: bool) -> None:
     scheduler = Scheduler(rec, cfg.max_batch, cfg.max_wait_ms)
     options = [("grpc.max_receive_message_length", cfg.max_message_bytes),
                ("grpc.max_send_message_length", cfg.max_message_bytes)]

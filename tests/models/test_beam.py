@@ -1,7 +1,10 @@
 """Beam search finals: the LM and constraints change what comes out the way a user expects,
 word times stay right, and streamed finals equal offline finals."""
 
+import os
+import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -177,3 +180,47 @@ def test_the_last_word_closes_though_the_model_never_emits_a_separator_after_it(
     hyp = BeamDecoder(VOCAB, FRAME_S, None).decode(x, Constraint.parse(vocabulary_set="digits"))
     assert hyp.text == "seven"
     assert hyp.words[0].end_s <= hyp.end_time_s
+
+
+@pytest.fixture(scope="module")
+def pooled(lm_path):
+    """A decoder whose searches run in two worker processes (as the server's do)."""
+    dec = BeamDecoder(VOCAB, FRAME_S, lm_path, workers=2)
+    yield dec
+    dec.close()
+
+
+def test_searches_in_worker_processes_read_as_in_the_calling_thread(lm_path, pooled):
+    """Finals, their word times and runners-up do not depend on where the search runs, and many
+    threads can share the workers."""
+    local = BeamDecoder(VOCAB, FRAME_S, lm_path)
+    digits = Constraint.parse(vocabulary_set="digits")
+    cases = [(emissions("the cat sat on the mat", noise=3.0, seed=s), None) for s in range(4)] + \
+            [(emissions("fife too nein", noise=1.0, seed=s), digits) for s in range(4)]
+
+    def reading(h):
+        return h.text, [(w.word, w.start_s, w.end_s, w.confidence) for w in h.words], h.confidence
+
+    want = [[reading(h) for h in (lambda b: [b, *b.alternatives])(local.decode(x, c, 1.0, 3))] for x, c in cases]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda xc: [reading(h) for h in (lambda b: [b, *b.alternatives])(
+            pooled.decode(xc[0], xc[1], 1.0, 3))], cases * 3))
+    assert got == want * 3
+    assert len({r[0] for w in want for r in w}) > 4  # runners-up included: many readings to get right
+
+
+def test_a_search_worker_that_dies_is_replaced_and_its_search_run_again(pooled):
+    before = pooled.worker_pids()
+    assert len(before) == 2
+    os.kill(before[0], signal.SIGKILL)
+    # the next search meets the broken pool (or the dead worker mid-search) and is run on new workers
+    assert pooled.decode(emissions("the cat sat on the mat")).text == "the cat sat on the mat"
+    assert not set(pooled.worker_pids()) & set(before)
+    assert pooled.decode(emissions("the dog sat on the rug")).text == "the dog sat on the rug"
+
+
+def test_search_workers_that_cannot_read_the_lm_refuse_to_start(tmp_path):
+    bad = tmp_path / "lm.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tcat\nnot an arpa line\n")
+    with pytest.raises(ValueError, match="could not load .*lm.arpa"):
+        BeamDecoder(VOCAB, FRAME_S, bad, workers=1)

@@ -140,3 +140,13 @@ def test_an_interrupted_batch_run_loses_nothing_and_redoes_nothing(server, tmp_p
     assert sorted(p.name for p in out.glob("*.txt")) == [f"clip{i}.txt" for i in range(8)]
     assert {n: (out / n).stat().st_mtime_ns for n in done_before} == done_before
     assert not list(out.glob("*.partial"))
+
+
+def test_beam_search_settings_that_cannot_work_are_refused_at_start(tmp_path):
+    r = _start("--untrained", "--beam-workers", "-1")
+    assert r.returncode != 0 and "--beam-workers must be 0 or more" in r.stderr
+    bad = tmp_path / "lm.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tcat\nnot an arpa line\n")
+    r = _start("--untrained", "--lm", str(bad))
+    assert r.returncode != 0 and "cannot start" in r.stderr and f"could not load {bad}" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -6,6 +6,7 @@ import json
 
 import grpc
 import numpy as np
+import psutil
 import pytest
 
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
@@ -85,6 +86,26 @@ def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local,
     assert by_file == offline.transcribe(x).text
     assert by_stream == [rec.transcribe(x).text]  # streamed finals equal the offline run of the same model
     assert by_stream[0]
+
+
+def search_workers(server) -> list[psutil.Process]:
+    return [p for p in psutil.Process(server.proc.pid).children() if "spawn_main" in " ".join(p.cmdline())]
+
+
+def test_finals_are_searched_in_worker_processes_and_survive_one_dying(shipped, local, lj_clip):
+    """The server's beam searches run in worker processes (the search holds the GIL); one killed
+    (out of memory, say) costs no final: its search runs again on new workers."""
+    audio = read16k(lj_clip)[: 16000 * 4]
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    want = local[1].transcribe(x).text
+    workers = search_workers(shipped)
+    assert len(workers) == 2  # the default --beam-workers
+    workers[0].kill()
+    workers[0].wait(10)
+    assert file_and_stream(shipped.address, audio) == (want, [want])
+    now = search_workers(shipped)
+    assert len(now) == 2 and not {p.pid for p in now} & {p.pid for p in workers}
+    assert any("a beam search worker process died" in line for line in shipped.log)
 
 
 def test_files_longer_than_the_offline_limit_take_the_streaming_model(shipped, local, lj_clip):
