@@ -8,12 +8,13 @@ Free of torch, so the server's flags (`service/config.py`) take their defaults f
 LM_WEIGHT = 1.3
 WORD_SCORE = 0.0
 # Hypotheses the search keeps. Wider reads better all the way to 512 on the dev set, and each
-# doubling about doubles the search's CPU time, which every final waits for (searches of finals that
-# come together queue). 64 gains 1.5 points of dev WER over 32 and keeps finals under a second with
-# 10 streams ending at once on 2 cores; 256 gains 5 points for 3.4x the finals' time (the tune stage's
-# --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work that can
-# wait: --beam-size 256.
-BEAM_SIZE = 64
+# doubling about doubles the search's CPU time, which every final waits for. 128: the widest that
+# keeps finals under a second with 10 streams ending at once on 2 cores, now that the server's
+# searches run in worker processes side by side (--beam-workers; in its threads they took turns and
+# 64 was that widest); it gains 1.9 points of dev WER over 64 for the offline model (the tune
+# stage's --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work
+# that can wait: --beam-size 256.
+BEAM_SIZE = 128
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
 # finishes. Both models learnt word ends with silence after them (and a causal one emits a letter

@@ -22,6 +22,10 @@
 # trim2: (not in the default STAGES: run after trim) both models' eighth phase, side by side: 32 more minutes
 #        each from the shipped weights with --lead-trim-prob 0.5 (`--steps 3535` and `--steps 3315`,
 #        offline and streaming, replay the lengths).
+# trim3: (not in the default STAGES: run after trim2) the offline model's ninth phase: 45 more minutes the
+#        same way, on one thread (`--steps N` in place of `--minutes 45`, N in the model card, replays it).
+#        Each trim stage ships by the rule: a run's weights replace the shipped ones where the dev set's WER
+#        with the LM is lower (`ship_if_better`).
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -35,6 +39,17 @@ WS=.venv/bin/wavestream
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 ship() { mkdir -p "models/weights/$2" && cp "$1/config.json" "$1/model.safetensors" "models/weights/$2/"; }  # RUN_DIR MODEL
+dev_wer() {  # MODEL [MODEL_DIR]: WER on the dev set with the LM (the default beam), from MODEL_DIR or models/weights
+    WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/synth-dev/manifest.jsonl" --model "$1" --lm default --threads 1 --json \
+        | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["wer"])'
+}
+ship_if_better() {  # RUN_DIR MODEL: the recipe's rule for a phase that goes on from shipped weights: its last
+    # weights replace them where the dev set's WER with the LM is lower
+    local new old
+    new=$(dev_wer "$2" "$1") && old=$(dev_wer "$2") || return 1
+    echo "$2: dev WER with the LM $new (this run) against $old (models/weights)" | tee -a "$1/rule.txt"
+    if .venv/bin/python -c "import sys; sys.exit(not $new < $old)"; then ship "$1/$2" "$2"; fi
+}
 
 if has data; then
 .venv/bin/python scripts/recipe_data.py fsdd "$DATA" "$OUT"
@@ -106,10 +121,10 @@ if has train; then
     for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
-trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB [MINUTES, default 32]
     $WS train --config "$1" --init-from models/weights --data "${TRAIN_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
-        --threads 1 --workers 0 --minutes 32 --steps 1000000 --lr 5e-4 --lead-trim-prob "$3" --quiet \
+        --threads 1 --workers 0 --minutes "${4:-32}" --steps 1000000 --lr 5e-4 --lead-trim-prob "$3" --quiet \
         --out "$2" > "$2.summary.json" 2> "$2.log"
 }
 if has trim; then
@@ -117,14 +132,20 @@ if has trim; then
     trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 &
     trim_phase wavenet-cpu "$OUT/trim/control" 0 &
     wait
-    ship "$OUT/trim/trim/wavenet-cpu" wavenet-cpu
+    ship_if_better "$OUT/trim/trim" wavenet-cpu
 fi
 
 if has trim2; then
     mkdir -p "$OUT/trim2"
     for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 & done
     wait
-    for m in logmel-cnn-cpu wavenet-cpu; do ship "$OUT/trim2/$m/$m" $m; done
+    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/trim2/$m" $m; done
+fi
+
+if has trim3; then
+    mkdir -p "$OUT/trim3"
+    trim_phase logmel-cnn-cpu "$OUT/trim3/logmel-cnn-cpu" 0.5 45
+    ship_if_better "$OUT/trim3/logmel-cnn-cpu" logmel-cnn-cpu
 fi
 
 if has tune; then
