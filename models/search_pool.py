@@ -87,7 +87,8 @@ class SearchPool:
         raise RuntimeError("the beam search's worker processes died twice on this utterance")
 
     def worker_pids(self) -> list[int]:
-        """The workers' process ids (for monitoring; a replaced pool has new ones)."""
+        """The workers' process ids (for monitoring; a replaced pool has new ones). The executor
+        keeps its processes in `_processes`, with no public way to list them."""
         return sorted(p.pid for p in self._pool._processes.values())
 
     def close(self) -> None:
