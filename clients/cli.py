@@ -81,8 +81,6 @@ def cmd_eval(args) -> int:
     except ValueError as e:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
-    if args.threads < 0:
-        sys.exit(f"wavestream eval: --threads must be 1 or more (0: PyTorch's choice), got {args.threads}")
     if args.server:
         if args.end_pad_s is not None or args.second_pass or args.threads:
             sys.exit("wavestream eval: with --server, --end-pad-s and --second-pass are the server's to set "
@@ -209,6 +207,17 @@ def cmd_mic(args) -> int:
     from clients import mic
 
     return mic.run(args)
+
+
+def thread_count(text: str) -> int:
+    """--threads of eval and train: a count of CPU threads; 0 leaves PyTorch's choice."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (0: PyTorch's choice), got {text!r}")
+    return n
 
 
 def _session_range(text: str) -> tuple[float, float]:
@@ -377,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
-    ev.add_argument("--threads", type=int, default=0,
+    ev.add_argument("--threads", type=thread_count, default=0,
                     help="CPU threads for the model (default: PyTorch's choice, all cores); 1 for each of runs "
                          "side by side (all-core runs sharing cores slow each other many times over)")
     add_constraint_args(ev)
@@ -398,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--dev", default=None,
                     help="a manifest for dev WER during training; the best checkpoint is kept in OUT/best/<model>")
     tr.add_argument("--eval-every", type=int, default=None, help="steps between dev WERs (default: the preset's)")
-    tr.add_argument("--threads", type=int, default=0, help="CPU threads (default: PyTorch's choice)")
+    tr.add_argument("--threads", type=thread_count, default=0, help="CPU threads (default: PyTorch's choice)")
     tr.add_argument("--out", required=True, help="writes OUT/<model name>/ (loadable with WAVESTREAM_MODEL_DIR=OUT)")
     tr.add_argument("--name", default=None, help="the model's name (default: the preset's)")
     tr.add_argument("--steps", type=int, default=None)

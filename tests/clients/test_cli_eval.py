@@ -68,7 +68,7 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
     for bad, says in ((["--end-pad-s", "-1"], "end_pad_s must be >= 0"),
                       (["--end-pad-s", "0", "--server", "127.0.0.1:1"], "the server's to set"),
                       (["--threads", "1", "--server", "127.0.0.1:1"], "--threads does not apply"),
-                      (["--threads", "-2"], "--threads must be 1 or more")):
+                      (["--threads", "-2"], "--threads: must be 1 or more")):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and says in r.stderr, r.stderr

@@ -122,6 +122,20 @@ def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
     assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
 
 
+def test_the_train_command_refuses_a_thread_count_that_means_nothing(digits_manifest, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    for bad in ("-1", "two"):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
+                            str(digits_manifest), "--out", str(tmp_path / "out"), "--threads", bad],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "--threads: must be 1 or more (0: PyTorch's choice)" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
 def test_a_dev_set_keeps_the_best_checkpoint_apart_across_resumes(digits_manifest, tmp_path, monkeypatch):
     """--dev: the lowest dev WER's weights sit in OUT/best/<model>, loadable, and a resumed run
     only replaces them with a lower one."""
