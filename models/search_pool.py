@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +27,15 @@ _search: LexiconSearch | None = None
 _error = ""
 
 
+def _exit_with_parent() -> None:
+    """A worker would outlive a server killed outright (SIGKILL, the OOM killer): the queue it waits
+    on for work stays open in its sibling workers. So each one watches its parent and goes with it."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os._exit(0)
+
+
 def _start_worker(chars: str, lm_path: str | None, lm_weight: float, word_score: float) -> None:
+    threading.Thread(target=_exit_with_parent, name="exit-with-parent", daemon=True).start()
     # An initializer that raises breaks the whole pool with a bare "terminated abruptly":
     # keep the reason for _ready to report instead.
     global _search, _error

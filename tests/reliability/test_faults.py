@@ -150,3 +150,15 @@ def test_beam_search_settings_that_cannot_work_are_refused_at_start(tmp_path):
     r = _start("--untrained", "--lm", str(bad))
     assert r.returncode != 0 and "cannot start" in r.stderr and f"could not load {bad}" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_server_killed_outright_takes_its_search_workers_with_it():
+    """SIGKILL (or the OOM killer) gives the server no chance to stop its beam search workers;
+    they must not live on, each holding a copy of the LM."""
+    s = ServerProcess()
+    server = psutil.Process(s.proc.pid)
+    workers = [p for p in server.children() if "spawn_main" in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    s.stop(signal.SIGKILL)
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, [p.pid for p in alive]
