@@ -84,6 +84,17 @@ async def _worker(target: str, seed: int, until: float, counts: dict) -> None:
         await client.close()
 
 
+def _children_rss_mb(proc: psutil.Process) -> float:
+    """The server's child processes together: its beam search workers (and multiprocessing's tracker)."""
+    total = 0
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
 async def _soak(target: str, streams: int, seconds: float, proc: psutil.Process, metrics_url: str,
                 interval: float) -> dict:
     counts = {"completed": 0, "cancelled": 0, "idle_timeouts": 0, "errors": 0}
@@ -94,8 +105,8 @@ async def _soak(target: str, streams: int, seconds: float, proc: psutil.Process,
     async def sampler():
         while True:
             samples.append({"t": round(time.perf_counter() - t0, 1), "rss_mb": proc.memory_info().rss / 2**20,
-                            "threads": proc.num_threads(), "fds": proc.num_fds(),
-                            "active_streams": await asyncio.to_thread(_active_streams, metrics_url)})
+                            "workers_rss_mb": _children_rss_mb(proc), "threads": proc.num_threads(),
+                            "fds": proc.num_fds(), "active_streams": await asyncio.to_thread(_active_streams, metrics_url)})
             await asyncio.sleep(interval)
 
     sampling = asyncio.ensure_future(sampler())
@@ -106,7 +117,7 @@ async def _soak(target: str, streams: int, seconds: float, proc: psutil.Process,
         await asyncio.sleep(0.5)
     sampling.cancel()
     samples.append({"t": round(time.perf_counter() - t0, 1), "rss_mb": proc.memory_info().rss / 2**20,
-                    "threads": proc.num_threads(), "fds": proc.num_fds(),
+                    "workers_rss_mb": _children_rss_mb(proc), "threads": proc.num_threads(), "fds": proc.num_fds(),
                     "active_streams": _active_streams(metrics_url)})
     return {"counts": counts, "samples": samples}
 
@@ -132,6 +143,10 @@ def run(args) -> dict:
         "rss_mb_after_warmup": round(rss_start, 1), "rss_mb_end": round(rss_end, 1),
         "rss_growth_percent": round(100 * (rss_end - rss_start) / rss_start, 2),
         "rss_mb_peak": round(max(s["rss_mb"] for s in samples), 1),
+        "workers_rss_mb_after_warmup": round(warm[0]["workers_rss_mb"], 1),
+        "workers_rss_mb_end": round(samples[-1]["workers_rss_mb"], 1),
+        "workers_rss_growth_percent": round(100 * (samples[-1]["workers_rss_mb"] - warm[0]["workers_rss_mb"])
+                                            / max(warm[0]["workers_rss_mb"], 1e-9), 2),
         "threads_start": warm[0]["threads"], "threads_end": samples[-1]["threads"],
         "fds_start": warm[0]["fds"], "fds_end": samples[-1]["fds"],
         "active_streams_end": samples[-1]["active_streams"],
@@ -145,6 +160,8 @@ def format_summary(report: dict) -> str:
             f"{report['completed']} completed, "
             f"{report['cancelled']} cancelled, {report['idle_timeouts']} idle timeouts, {report['errors']} errors\n"
             f"RSS {report['rss_mb_after_warmup']} MB after warm-up -> {report['rss_mb_end']} MB at the end "
-            f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; threads "
+            f"({report['rss_growth_percent']:+.2f}%), peak {report['rss_mb_peak']} MB; beam search workers "
+            f"{report['workers_rss_mb_after_warmup']} -> {report['workers_rss_mb_end']} MB "
+            f"({report['workers_rss_growth_percent']:+.2f}%); threads "
             f"{report['threads_start']} -> {report['threads_end']}; fds {report['fds_start']} -> {report['fds_end']}; "
             f"open slots at the end: {report['active_streams_end']:g}")
