@@ -110,7 +110,9 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
                                                                word_score=cfg.word_score), workers=cfg.beam_workers)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
-    log.info("finals: %s", f"beam search with {lm}" if lm else "greedy (no LM); beam search for constrained requests")
+    where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
+    log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
+             else "greedy (no LM); beam search for constrained requests", where)
     offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s)
                if offline_model is not None else None)
     second_pass = offline if cfg.second_pass else None

@@ -15,7 +15,7 @@ from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
 
-from .conftest import ServerProcess, pcm16, read16k
+from .conftest import ServerProcess, pcm16, read16k, wait_for
 
 SHIPPED = ("--model", "wavenet-cpu", "--offline-model", "logmel-cnn-cpu", "--lm", "default")
 
@@ -105,7 +105,7 @@ def test_finals_are_searched_in_worker_processes_and_survive_one_dying(shipped, 
     assert file_and_stream(shipped.address, audio) == (want, [want])
     now = search_workers(shipped)
     assert len(now) == 2 and not {p.pid for p in now} & {p.pid for p in workers}
-    assert any("a beam search worker process died" in line for line in shipped.log)
+    assert wait_for(lambda: any("a beam search worker process died" in line for line in shipped.log), timeout=10)
 
 
 def test_files_longer_than_the_offline_limit_take_the_streaming_model(shipped, local, lj_clip):
