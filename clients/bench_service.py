@@ -120,6 +120,17 @@ async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: ps
             "server_cpu_percent": cpu, "server_mem_mb": mem, "first_error": errors[0] if errors else None}
 
 
+def total_over(processes: list[psutil.Process], measure) -> float:
+    """measure(p) summed over the processes, skipping any that have gone."""
+    total = 0.0
+    for p in processes:
+        try:
+            total += measure(p)
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _server_processes(proc: psutil.Process) -> list[psutil.Process]:
     """The server and its beam search worker processes."""
     return [proc, *proc.children(recursive=True)]
@@ -127,26 +138,16 @@ def _server_processes(proc: psutil.Process) -> list[psutil.Process]:
 
 def server_cpu_s(proc: psutil.Process) -> float:
     """CPU seconds so far of the server and its worker processes (finals' searches run there)."""
-    total = 0.0
-    for p in _server_processes(proc):
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
+    return total_over(_server_processes(proc), lambda p: sum(p.cpu_times()[:2]))  # user + system
 
 
 def server_pss_mb(proc: psutil.Process) -> float | None:
     """Memory of the server and its workers, shared pages split among the processes sharing them
     (PSS; None where the system does not say)."""
-    total = 0
-    for p in _server_processes(proc):
-        try:
-            total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, AttributeError, psutil.AccessDenied):
-            return None
-    return round(total / 2**20)
+    try:
+        return round(total_over(_server_processes(proc), lambda p: p.memory_full_info().pss) / 2**20)
+    except (AttributeError, psutil.AccessDenied):
+        return None
 
 
 def start_server(model: str, untrained: bool, max_streams: int, extra: list[str] | None = None,

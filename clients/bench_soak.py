@@ -19,7 +19,7 @@ import grpc
 import numpy as np
 import psutil
 
-from .bench_service import RATE, start_server
+from .bench_service import RATE, start_server, total_over
 from .speech_client import AsyncSpeechClient, streaming_config
 
 CHUNK_S = 0.16
@@ -86,13 +86,7 @@ async def _worker(target: str, seed: int, until: float, counts: dict) -> None:
 
 def _children_rss_mb(proc: psutil.Process) -> float:
     """The server's child processes together: its beam search workers (and multiprocessing's tracker)."""
-    total = 0
-    for child in proc.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
-    return total / 2**20
+    return total_over(proc.children(recursive=True), lambda p: p.memory_info().rss) / 2**20
 
 
 async def _soak(target: str, streams: int, seconds: float, proc: psutil.Process, metrics_url: str,

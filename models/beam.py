@@ -13,9 +13,8 @@ frames are decoded again here:
 from __future__ import annotations
 
 import copy
+import functools
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,9 +88,8 @@ class BeamDecoder:
         self._search = (SearchPool(workers, vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score) if workers
                         else LexiconSearch(vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score, cache_size))
         self.sil = vocab.index[" "]  # the word separator's output
-        self._phrases: OrderedDict[Constraint, list] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        # a phrase list's CTC targets, built on its first use and kept for the next requests
+        self._phrase_targets = functools.lru_cache(cache_size)(self._encode_phrases)
 
     @classmethod
     def for_model(cls, model_cfg, lm_path: str | Path | None = None, cfg: BeamConfig | None = None,
@@ -124,21 +122,12 @@ class BeamDecoder:
         if isinstance(self._search, SearchPool):
             self._search.close()
 
-    def _phrase_targets(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
-        """The phrases as CTC targets, in groups of 256 (bounded memory for long lists), built on
-        a constraint's first use and kept for the next requests."""
-        with self._lock:
-            if c in self._phrases:
-                self._phrases.move_to_end(c)
-                return self._phrases[c]
+    def _encode_phrases(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
+        """The phrases as CTC targets, in groups of 256 (bounded memory for long lists)."""
         groups = []
         for i in range(0, len(c.phrases), 256):
             encoded = [torch.tensor(self.vocab.encode(p)) for p in c.phrases[i:i + 256]]
             groups.append((torch.cat(encoded), torch.tensor([len(t) for t in encoded])))
-        with self._lock:
-            self._phrases[c] = groups
-            while len(self._phrases) > self._cache_size:
-                self._phrases.popitem(last=False)
         return groups
 
     def available(self, constraint: Constraint | None) -> bool:

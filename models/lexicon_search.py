@@ -14,9 +14,8 @@ each search gets its own decoder object, so threads can share a LexiconSearch.
 from __future__ import annotations
 
 import copy
+import functools
 import gzip
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -69,9 +68,8 @@ class LexiconSearch:
         self.chars = set(chars)
         self.tokens = Dictionary([_BLANK] + [_SIL if c == " " else c for c in chars])
         self.sil = self.tokens.get_index(_SIL)
-        self._cache: OrderedDict[tuple[str, ...], _Lexicon] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        # a constrained vocabulary's lexicon, built on its first use and kept for the next requests
+        self._constrained = functools.lru_cache(cache_size)(self._build_constrained)
         self._open = (self._lexicon(arpa_vocabulary(lm_path), str(lm_path), word_score, lm_weight)
                       if lm_path else None)
 
@@ -114,17 +112,8 @@ class LexiconSearch:
         other._open = replace(self._open, lm_weight=lm_weight, word_score=word_score)
         return other
 
-    def _constrained(self, vocabulary: tuple[str, ...]) -> _Lexicon:
-        with self._lock:
-            if vocabulary in self._cache:
-                self._cache.move_to_end(vocabulary)
-                return self._cache[vocabulary]
-        value = self._lexicon(list(vocabulary), ZeroLM(), 0.0, 0.0)
-        with self._lock:
-            self._cache[vocabulary] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return value
+    def _build_constrained(self, vocabulary: tuple[str, ...]) -> _Lexicon:
+        return self._lexicon(list(vocabulary), ZeroLM(), 0.0, 0.0)
 
     def search(self, log_probs: np.ndarray, vocabulary: tuple[str, ...], opts: SearchOptions,
                n: int = 1) -> list[Reading]:
