@@ -120,7 +120,7 @@ def cmd_eval(args) -> int:
     results = []
     for manifest in args.manifests:
         try:
-            r = evaluate(manifest, transcribe, limit=args.limit, errors=args.errors)
+            r = evaluate(manifest, transcribe, limit=args.limit, errors=args.errors, utterances=args.utterances)
         except (OSError, ValueError) as e:
             sys.exit(f"wavestream eval: {manifest}: {e}")
         r["model"] = label
@@ -128,11 +128,32 @@ def cmd_eval(args) -> int:
         if not args.json:
             print(f"{manifest}: WER {r['wer']:.3%} CER {r['cer']:.3%} n={r['n']} audio {r['audio_s']:.0f} s "
                   f"RTF {r['rtf']:.4f} ({label})")
-            for e in r.get("errors", []):
+            for e in r.get("utterances", r.get("errors", [])):
                 print(f"  {e['audio']}: {e['ref']!r} -> {e['hyp']!r}")
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
     return 0
+
+
+def cmd_compare(args) -> int:
+    from models.significance import compare
+
+    try:
+        rows = compare(args.baseline, args.candidate, resamples=args.resamples)
+    except ValueError as e:
+        print(f"wavestream compare: {e}", file=sys.stderr)
+        return 2
+    for r in rows:
+        low, high = r["delta_ci95"]
+        r["better"] = r["p_candidate_better"] >= args.min_probability
+        if not args.json:
+            print(f"{r['manifest']}: WER {r['wer_baseline']:.2%} -> {r['wer_candidate']:.2%} "
+                  f"({r['delta'] * 100:+.2f} points, 95% interval {low * 100:+.2f} to {high * 100:+.2f}; "
+                  f"{r['n']} utterances, {r['words']} words); candidate better in {r['p_candidate_better']:.1%} of "
+                  f"{r['resamples']} resamples: {'better' if r['better'] else 'not shown better'}")
+    if args.json:
+        print(json.dumps(rows if len(rows) > 1 else rows[0], indent=2))
+    return 0 if all(r["better"] for r in rows) else 1
 
 
 def cmd_lm(args) -> int:
@@ -386,11 +407,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=None, help="first N utterances of each manifest")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
+    ev.add_argument("--utterances", action="store_true",
+                    help="list every utterance's reference and reading (the input of wavestream compare)")
     ev.add_argument("--threads", type=thread_count, default=0,
                     help="CPU threads for the model (default: PyTorch's choice, all cores); 1 for each of runs "
                          "side by side (all-core runs sharing cores slow each other many times over)")
     add_constraint_args(ev)
     ev.set_defaults(func=cmd_eval)
+
+    cp = sub.add_parser("compare", help="is a candidate's WER lower than a baseline's, or noise? (paired bootstrap)",
+                        description="Both files: wavestream eval --json --utterances output for the same "
+                                    "utterances. Exit status 0 when the candidate is better on every manifest "
+                                    "(in at least --min-probability of the resamples), 1 when not, 2 on bad input.")
+    cp.add_argument("baseline")
+    cp.add_argument("candidate")
+    cp.add_argument("--min-probability", type=float, default=0.95,
+                    help="share of resamples in which the candidate's WER must be lower (default 0.95)")
+    cp.add_argument("--resamples", type=int, default=10_000)
+    cp.add_argument("--json", action="store_true")
+    cp.set_defaults(func=cmd_compare)
 
     lm = sub.add_parser("lm", help="build a word n-gram language model (ARPA) from text, for the beam search")
     lm.add_argument("text", nargs="+", help="text files, one normalised sentence a line (no evaluation sentences!)")

@@ -22,9 +22,10 @@ def wer_cer(refs: list[str], hyps: list[str]) -> tuple[float, float]:
 
 
 def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None,
-             errors: bool = False) -> dict:
-    """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed, and with
-    `errors` every utterance not read exactly right."""
+             errors: bool = False, utterances: bool = False) -> dict:
+    """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed, with `errors`
+    every utterance not read exactly right, and with `utterances` every utterance's reference and
+    reading (what `wavestream compare` needs)."""
     rows = read_manifest(manifest)[:limit]
     refs, hyps, audio_s, compute_s, wrong = [], [], 0.0, 0.0, []
     for u in rows:
@@ -40,7 +41,11 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
     result = {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
               "rtf": compute_s / audio_s if audio_s else float("nan"),
               "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
-    return {**result, "errors": wrong} if errors else result
+    if errors:
+        result["errors"] = wrong
+    if utterances:
+        result["utterances"] = [{"audio": str(u.audio), "ref": r, "hyp": h} for u, r, h in zip(rows, refs, hyps)]
+    return result
 
 
 def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None):

@@ -24,8 +24,12 @@
 #        offline and streaming, replay the lengths).
 # trim3: (not in the default STAGES: run after trim2) the offline model's ninth phase: 45 more minutes the
 #        same way, on one thread (`--steps N` in place of `--minutes 45`, N in the model card, replays it).
-#        Each trim stage ships by the rule: a run's weights replace the shipped ones where the dev set's WER
-#        with the LM is lower (`ship_if_better`).
+#        These three ship by the rule of their day: a run's weights replace the shipped ones where the dev
+#        set's WER with the LM is lower, by however little (`ship_if_lower`).
+# trim4: (not in the default STAGES: run after trim3) the streaming model's tenth phase: 60 more minutes the
+#        same way, in ten-minute sessions whose weights are kept (snapshots), shipped by the rule from this
+#        phase on (`ship_if_better`): a larger dev set (1,000 utterances) must show the run's weights better
+#        in 95% of paired bootstrap resamples (`wavestream compare`), not merely lower.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -43,12 +47,24 @@ dev_wer() {  # MODEL [MODEL_DIR]: WER on the dev set with the LM (the default be
     WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/synth-dev/manifest.jsonl" --model "$1" --lm default --threads 1 --json \
         | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["wer"])'
 }
-ship_if_better() {  # RUN_DIR MODEL: the recipe's rule for a phase that goes on from shipped weights: its last
-    # weights replace them where the dev set's WER with the LM is lower
+ship_if_lower() {  # RUN_DIR MODEL: the rule of the seventh to ninth phases (trim, trim2, trim3): the run's last
+    # weights replace the shipped ones where the dev set's WER with the LM is lower, by however little
     local new old
     new=$(dev_wer "$2" "$1") && old=$(dev_wer "$2") || return 1
     echo "$2: dev WER with the LM $new (this run) against $old (models/weights)" | tee -a "$1/rule.txt"
     if .venv/bin/python -c "import sys; sys.exit(not $new < $old)"; then ship "$1/$2" "$2"; fi
+}
+dev2_readings() {  # MODEL [MODEL_DIR]: every utterance of the larger dev set read with the LM (the default beam)
+    WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/synth-dev2/manifest.jsonl" --model "$1" --lm default --threads 1 \
+        --json --utterances
+}
+ship_if_better() {  # RUN_DIR MODEL: the rule from the tenth phase on: the run's last weights replace the shipped
+    # ones where the larger dev set shows them better, not just lower: a lower WER in at least 95% of 10,000
+    # paired bootstrap resamples of its utterances (`wavestream compare`; exit status 1 is "not shown better")
+    local rc=0
+    dev2_readings "$2" "$1" > "$1/dev2.json" && dev2_readings "$2" > "$1/dev2-shipped.json" || return 1
+    $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
+    case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
 }
 
 if has data; then
@@ -121,31 +137,46 @@ if has train; then
     for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
-trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB [MINUTES, default 32]
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB [MINUTES, default 32] [more train options]
     $WS train --config "$1" --init-from models/weights --data "${TRAIN_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
         --threads 1 --workers 0 --minutes "${4:-32}" --steps 1000000 --lr 5e-4 --lead-trim-prob "$3" --quiet \
-        --out "$2" > "$2.summary.json" 2> "$2.log"
+        --out "$2" "${@:5}" > "$2.summary.json" 2>> "$2.log"
 }
 if has trim; then
     mkdir -p "$OUT/trim"
     trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 &
     trim_phase wavenet-cpu "$OUT/trim/control" 0 &
     wait
-    ship_if_better "$OUT/trim/trim" wavenet-cpu
+    ship_if_lower "$OUT/trim/trim" wavenet-cpu
 fi
 
 if has trim2; then
     mkdir -p "$OUT/trim2"
     for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 & done
     wait
-    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/trim2/$m" $m; done
+    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_lower "$OUT/trim2/$m" $m; done
 fi
 
 if has trim3; then
     mkdir -p "$OUT/trim3"
     trim_phase logmel-cnn-cpu "$OUT/trim3/logmel-cnn-cpu" 0.5 45
-    ship_if_better "$OUT/trim3/logmel-cnn-cpu" logmel-cnn-cpu
+    ship_if_lower "$OUT/trim3/logmel-cnn-cpu" logmel-cnn-cpu
+fi
+
+if has trim4; then
+    # the larger dev set the rule reads: the same 100 sentences and voices as synth-dev, 1,000 utterances
+    # (seed 3's first 1,000, so its first 133 are synth-dev's)
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev2" --utterances 1000 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
+    # ten-minute sessions of one 60-minute schedule, each session's weights kept as a snapshot
+    run="$OUT/trim4/wavenet-cpu"; mkdir -p "$run.snapshots"
+    finished() { [ -s "$run.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$run.summary.json"; }
+    until finished; do
+        trim_phase wavenet-cpu "$run" 0.5 60 --session-minutes 10
+        n=$(ls "$run.snapshots" | wc -l); mkdir -p "$run.snapshots/$((n + 1))"
+        cp "$run/wavenet-cpu/config.json" "$run/wavenet-cpu/model.safetensors" "$run.snapshots/$((n + 1))/"
+    done
+    ship_if_better "$run" wavenet-cpu
 fi
 
 if has tune; then

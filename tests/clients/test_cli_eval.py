@@ -97,3 +97,33 @@ def test_lm_command_builds_a_model_eval_can_use(shared_data, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(text), "--lm", str(tmp_path / "no.arpa")],
                              cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode != 0 and "no language model file" in missing.stderr
+
+
+def run_compare(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clients.cli", "compare", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_compare_tells_a_trained_model_from_an_untrained_one_and_refuses_unpaired_files(shared_data, tmp_path):
+    manifest = few(shared_data, tmp_path, "theo", 10)
+    trained, untrained, short, plain = (tmp_path / f"{n}.json" for n in ("trained", "untrained", "short", "plain"))
+    trained.write_text(json.dumps(run_eval(manifest, "--model", "logmel-cnn-cpu", "--utterances")))
+    untrained.write_text(json.dumps(run_eval(manifest, "--model", "wavenet-base", "--untrained", "--utterances")))
+    short.write_text(json.dumps(run_eval(manifest, "--model", "logmel-cnn-cpu", "--utterances", "--limit", "6")))
+    plain.write_text(json.dumps(run_eval(manifest, "--model", "logmel-cnn-cpu")))
+    assert len(json.loads(trained.read_text())["utterances"]) == 10
+
+    better = run_compare(untrained, trained, "--json")
+    assert better.returncode == 0, better.stderr
+    row = json.loads(better.stdout)
+    assert row["better"] and row["p_candidate_better"] > 0.99 and row["n"] == 10 and row["words"] == 10
+    assert row["wer_baseline"] > 0.9 and row["wer_candidate"] < 0.3 and row["delta_ci95"][1] < 0
+    worse = run_compare(trained, untrained)
+    assert worse.returncode == 1 and "not shown better" in worse.stdout
+    same = run_compare(trained, trained)  # a model is never better than itself
+    assert same.returncode == 1 and "in 0.0% of 10000 resamples" in same.stdout
+
+    for bad, says in (((trained, short), "read different utterances"), ((plain, trained), "run wavestream eval with --utterances"),
+                      ((trained, tmp_path / "missing.json"), "cannot read")):
+        r = run_compare(*bad)
+        assert r.returncode == 2 and says in r.stderr, r.stderr
