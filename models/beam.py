@@ -115,12 +115,11 @@ class BeamDecoder:
 
     def worker_pids(self) -> list[int]:
         """The search worker processes' ids (none: searches run in the calling thread)."""
-        return self._search.worker_pids() if isinstance(self._search, SearchPool) else []
+        return self._search.worker_pids()
 
     def close(self) -> None:
         """Stops the worker processes, if any (a decoder with workers is unusable after)."""
-        if isinstance(self._search, SearchPool):
-            self._search.close()
+        self._search.close()
 
     def _encode_phrases(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
         """The phrases as CTC targets, in groups of 256 (bounded memory for long lists)."""

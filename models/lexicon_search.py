@@ -112,6 +112,13 @@ class LexiconSearch:
         other._open = replace(self._open, lm_weight=lm_weight, word_score=word_score)
         return other
 
+    def worker_pids(self) -> list[int]:
+        """None: the searches run in the calling thread (`SearchPool` has the same two methods)."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
     def _build_constrained(self, vocabulary: tuple[str, ...]) -> _Lexicon:
         return self._lexicon(list(vocabulary), ZeroLM(), 0.0, 0.0)
 
