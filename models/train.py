@@ -202,7 +202,15 @@ class _Run:
             self.elapsed_s = float(state.get("elapsed_s", 0.0))
             if (self.best_dir / "best.json").exists():
                 self.best = json.loads((self.best_dir / "best.json").read_text())
-        self.history = {"loss": [], "dev_wer": [], "start_step": self.step}
+        # every dev WER of these weights' run, earlier sessions' too (a resumed run's summary and
+        # curve would otherwise start at the resume); those after the checkpoint resumed from are dropped
+        self.dev_log = self.out / "dev_wer.jsonl"
+        earlier = [] if state is None or not self.dev_log.exists() else [
+            (r["step"], r["dev_wer"]) for r in map(json.loads, self.dev_log.read_text().splitlines())
+            if r["step"] <= self.step]
+        self.dev_log.parent.mkdir(parents=True, exist_ok=True)
+        self.dev_log.write_text("".join(json.dumps({"step": s, "dev_wer": w}) + "\n" for s, w in earlier))
+        self.history = {"loss": [], "dev_wer": earlier, "start_step": self.step}
         self.ema = None
 
     @property
@@ -231,6 +239,8 @@ class _Run:
     def evaluate(self, dev: SpeechData) -> float:
         wer = dev_wer(self.model, dev)
         self.history["dev_wer"].append((self.step, wer))
+        with self.dev_log.open("a") as f:
+            f.write(json.dumps({"step": self.step, "dev_wer": wer}) + "\n")
         if wer < self.best["dev_wer"]:
             self.best = {"step": self.step, "dev_wer": wer}
             save_model(self.model, self.best_dir)

@@ -146,10 +146,12 @@ def test_a_dev_set_keeps_the_best_checkpoint_apart_across_resumes(digits_manifes
     assert first["best"]["dev_wer"] == min(w for _, w in first["dev_wer"])
     assert first["best"]["step"] in (10, 20)
     resumed = train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=30, eval_every=10, progress=False)
-    assert [s for s, _ in resumed["dev_wer"]] == [30]
-    improved = resumed["dev_wer"][0][1] < first["best"]["dev_wer"]
+    # the dev curve goes on across the resume: the first call's evaluations, then this one's
+    assert [tuple(p) for p in resumed["dev_wer"][:2]] == [tuple(p) for p in first["dev_wer"]]
+    assert [s for s, _ in resumed["dev_wer"]] == [10, 20, 30]
+    improved = resumed["dev_wer"][2][1] < first["best"]["dev_wer"]
     assert resumed["best"]["step"] == (30 if improved else first["best"]["step"])  # remembered across the resume
-    assert resumed["best"]["dev_wer"] == min(first["best"]["dev_wer"], resumed["dev_wer"][0][1])
+    assert resumed["best"]["dev_wer"] == min(first["best"]["dev_wer"], resumed["dev_wer"][2][1])
     monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out / "best"))
     best = load_model("wavenet-tiny")
     assert best.cfg.name == "wavenet-tiny"
@@ -177,6 +179,8 @@ def test_a_run_resumed_from_before_its_best_still_knows_the_best(digits_manifest
     resumed = train("tiny", spec, out, dev_manifest=str(digits_manifest), steps=40, eval_every=5, progress=False)
     assert resumed["start_step"] == 30
     assert resumed["best"]["step"] == 35 and resumed["best"]["dev_wer"] == 0.5
+    # the curve is that of the weights resumed from: the lost step 35 and 40 are the new ones
+    assert [tuple(p) for p in resumed["dev_wer"]] == [(s, 0.9) for s in range(5, 31, 5)] + [(35, 0.7), (40, 0.6)]
     assert (out / "best" / "wavenet-tiny" / "model.safetensors").read_bytes() == best_weights
 
 
