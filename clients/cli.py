@@ -138,6 +138,9 @@ def cmd_eval(args) -> int:
 def cmd_compare(args) -> int:
     from models.significance import compare
 
+    if args.resamples < 100 or not 0 < args.min_probability <= 1:
+        print("wavestream compare: --resamples must be 100 or more and --min-probability in (0, 1]", file=sys.stderr)
+        return 2
     try:
         rows = compare(args.baseline, args.candidate, resamples=args.resamples)
     except ValueError as e:

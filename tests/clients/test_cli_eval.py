@@ -124,6 +124,8 @@ def test_compare_tells_a_trained_model_from_an_untrained_one_and_refuses_unpaire
     assert same.returncode == 1 and "in 0.0% of 10000 resamples" in same.stdout
 
     for bad, says in (((trained, short), "read different utterances"), ((plain, trained), "run wavestream eval with --utterances"),
-                      ((trained, tmp_path / "missing.json"), "cannot read")):
+                      ((trained, tmp_path / "missing.json"), "cannot read"),
+                      ((untrained, trained, "--resamples", "0"), "--resamples must be 100 or more"),
+                      ((untrained, trained, "--min-probability", "1.5"), "--min-probability in (0, 1]")):
         r = run_compare(*bad)
         assert r.returncode == 2 and says in r.stderr, r.stderr
