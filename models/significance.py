@@ -78,10 +78,10 @@ def compare(baseline: str | Path, candidate: str | Path, resamples: int = 10_000
         if any(ua[k]["ref"] != ub[k]["ref"] for k in ua):
             raise ValueError(f"{manifest}: the two files have different references for the same audio")
         keys = [k for k in ua if ua[k]["ref"].strip()]  # as the WER does: no word-less references
+        words = [len(ua[k]["ref"].split()) for k in keys]
         stats = paired_bootstrap([word_errors(ua[k]["ref"], ua[k]["hyp"]) for k in keys],
-                                 [word_errors(ub[k]["ref"], ub[k]["hyp"]) for k in keys],
-                                 [len(ua[k]["ref"].split()) for k in keys], resamples, seed)
-        rows.append({"manifest": manifest, "n": len(keys), "words": sum(len(ua[k]["ref"].split()) for k in keys),
+                                 [word_errors(ub[k]["ref"], ub[k]["hyp"]) for k in keys], words, resamples, seed)
+        rows.append({"manifest": manifest, "n": len(keys), "words": sum(words),
                      "baseline": a[manifest].get("model"), "candidate": b[manifest].get("model"),
                      "wer_baseline": stats["wer_a"], "wer_candidate": stats["wer_b"], "delta": stats["delta"],
                      "delta_ci95": stats["delta_ci95"], "p_candidate_better": stats["p_b_better"],

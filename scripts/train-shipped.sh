@@ -43,10 +43,14 @@ THREADS=${THREADS:-1}
 WS=.venv/bin/wavestream
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
-ship() { mkdir -p "models/weights/$2" && cp "$1/config.json" "$1/model.safetensors" "models/weights/$2/"; }  # RUN_DIR MODEL
-dev_wer() {  # MODEL [MODEL_DIR]: WER on the dev set with the LM (the default beam), from MODEL_DIR or models/weights
-    WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/synth-dev/manifest.jsonl" --model "$1" --lm default --threads 1 --json \
-        | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["wer"])'
+keep() { mkdir -p "$2" && cp "$1/config.json" "$1/model.safetensors" "$2/"; }  # WEIGHTS_DIR DEST: a model's two files
+ship() { keep "$1" "models/weights/$2"; }  # RUN_DIR MODEL
+dev_eval() {  # MANIFEST MODEL [MODEL_DIR] [more eval options]: read with the LM (the default beam), from MODEL_DIR
+    # or models/weights
+    WAVESTREAM_MODEL_DIR="${3:-}" $WS eval "$1" --model "$2" --lm default --threads 1 --json "${@:4}"
+}
+dev_wer() {  # MODEL [MODEL_DIR]: WER on the dev set
+    dev_eval "$OUT/synth-dev/manifest.jsonl" "$1" "${2:-}" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["wer"])'
 }
 ship_if_lower() {  # RUN_DIR MODEL: the rule of the seventh to ninth phases (trim, trim2, trim3): the run's last
     # weights replace the shipped ones where the dev set's WER with the LM is lower, by however little
@@ -55,9 +59,8 @@ ship_if_lower() {  # RUN_DIR MODEL: the rule of the seventh to ninth phases (tri
     echo "$2: dev WER with the LM $new (this run) against $old (models/weights)" | tee -a "$1/rule.txt"
     if .venv/bin/python -c "import sys; sys.exit(not $new < $old)"; then ship "$1/$2" "$2"; fi
 }
-dev2_readings() {  # MODEL [MODEL_DIR]: every utterance of the larger dev set read with the LM (the default beam)
-    WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/synth-dev2/manifest.jsonl" --model "$1" --lm default --threads 1 \
-        --json --utterances
+dev2_readings() {  # MODEL [MODEL_DIR]: every utterance of the larger dev set, as `wavestream compare` reads them
+    dev_eval "$OUT/synth-dev2/manifest.jsonl" "$1" "${2:-}" --utterances
 }
 ship_if_better() {  # RUN_DIR MODEL: the rule from the tenth phase on: the run's last weights replace the shipped
     # ones where the larger dev set shows them better, not just lower: a lower WER in at least 95% of 10,000
@@ -177,8 +180,7 @@ if has trim4; then
     finished() { [ -s "$run.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$run.summary.json"; }
     until finished; do
         trim_phase wavenet-cpu "$run" 0.5 60 --session-minutes 10
-        n=$(ls "$run.snapshots" | wc -l); mkdir -p "$run.snapshots/$((n + 1))"
-        cp "$run/wavenet-cpu/config.json" "$run/wavenet-cpu/model.safetensors" "$run.snapshots/$((n + 1))/"
+        keep "$run/wavenet-cpu" "$run.snapshots/$(( $(ls "$run.snapshots" | wc -l) + 1 ))"
     done
     ship_if_better "$run" wavenet-cpu
 fi
