@@ -22,6 +22,9 @@ from .streaming import (CausalWindow, State, StreamingModule, full_lengths, gath
                         sub_state, with_prefix)
 
 TIME = 1  # time axis of encoder activations [B, T, C]
+# Up to this many output frames a depthwise conv takes its taps as one strided view (a
+# streaming chunk is a few frames); beyond, one multiply-add per tap.
+STRIDED_TAPS_MAX_FRAMES = 32
 
 
 def _require_causal(padding: str):
@@ -53,8 +56,15 @@ class DilatedConv(StreamingModule):
     def _taps(self, xp: Tensor) -> Tensor:
         """xp holds span-1 frames of context before the T frames to produce."""
         t = xp.shape[TIME] - (self.window.span - 1)
-        if self.depthwise:
-            # A strided view [B, T, k, C] of the k dilated taps: 3 ops whatever the kernel.
+        if self.depthwise and t > STRIDED_TAPS_MAX_FRAMES:
+            # Long sequences (training, files): one multiply-add per tap. Its backward is a
+            # fraction of the strided view's, whose gradient scatters into overlapping windows.
+            y = xp.narrow(TIME, 0, t) * self.weight[0]
+            for j in range(1, self.kernel):
+                y = torch.addcmul(y, xp.narrow(TIME, j * self.dilation, t), self.weight[j])
+        elif self.depthwise:
+            # A streaming chunk: a strided view [B, T, k, C] of the k dilated taps, 3 ops
+            # whatever the kernel (fewer ops than the loop, which is what a few frames cost).
             xp = xp.contiguous()
             sb, st, sc = xp.stride()
             taps = xp.as_strided((xp.shape[0], t, self.kernel, xp.shape[2]), (sb, st, st * self.dilation, sc))

@@ -95,25 +95,28 @@ class CausalWindow:
         if self.stride == 1:
             return combined, lengths, new_state
 
-        phase = state["phase"]
-        if lengths is None:
-            lengths = torch.full((batch,), t, dtype=torch.long)
-        counts = (phase + lengths) // self.stride
-        new_state["phase"] = (phase + lengths) % self.stride
+        # Phases, lengths and counts are a handful of host-side integers per stream: Python
+        # arithmetic on them costs less than a tensor op each, which a small chunk notices.
+        phases = state["phase"].tolist()
+        lens = [t] * batch if lengths is None else lengths.tolist()
+        totals = [p + n for p, n in zip(phases, lens)]
+        counts = [s // self.stride for s in totals]
+        new_state["phase"] = torch.tensor([s % self.stride for s in totals], dtype=torch.long)
         # The first new window of entry b starts `stride - 1 - phase[b]` frames into
         # `combined`; shift every entry so that all of them start at 0.
-        offsets = self.stride - 1 - phase
+        offsets = [self.stride - 1 - p for p in phases]
         n = combined.shape[td]
-        if bool((offsets == offsets[0]).all()):
-            o = int(offsets[0])
+        if all(o == offsets[0] for o in offsets):
+            o = offsets[0] if batch else 0
             window_input = combined.narrow(td, o, n - o)
         else:
-            window_input = gather_time(combined, offsets, n, td)
+            window_input = gather_time(combined, torch.tensor(offsets, dtype=torch.long), n, td)
         # Trim to exactly max(counts) windows so outputs never include a partial group.
-        max_count = int(counts.max()) if batch else 0
+        max_count = max(counts, default=0)
         needed = (max_count - 1) * self.stride + self.span if max_count > 0 else 0
         window_input = window_input.narrow(td, 0, min(needed, window_input.shape[td]))
-        return window_input, (None if bool((counts == max_count).all()) else counts), new_state
+        uniform = all(c == max_count for c in counts)
+        return window_input, (None if uniform else torch.tensor(counts, dtype=torch.long)), new_state
 
 
 def mask_time(x: Tensor, lengths: Tensor | None, time_dim: int = -1) -> Tensor:
