@@ -188,7 +188,8 @@ def cmd_train(args) -> int:
                                        ("level_prob", args.level_prob),
                                        ("lead_trim_prob", args.lead_trim_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
-            lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes)
+            lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
+            distill_weight=args.distill_weight, distill_delay=args.distill_delay)
     except ValueError as e:  # configs that cannot train together, --name with several, a bad manifest
         sys.exit(f"wavestream: {e}")
     summaries = []
@@ -460,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a folder of <model name>/ weights to start from (fine-tuning), e.g. models/weights")
     tr.add_argument("--workers", type=int, default=0,
                     help="processes that augment and batch the audio (0: in the training process)")
+    tr.add_argument("--teacher", default=None,
+                    help="a trained model (name or folder) whose frame posteriors are learnt beside CTC "
+                         "(e.g. the offline model for the streaming one; see models/distill.py)")
+    tr.add_argument("--distill-weight", type=float, default=1.0, help="of the teacher's divergence, beside CTC")
+    tr.add_argument("--distill-delay", type=int, default=None,
+                    help="frames the student runs behind the teacher (default: measured on --dev)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--noise-dir", default=None, help="noise clips to mix in (e.g. ../shared/data/noise)")
     tr.add_argument("--rir-dir", default=None, help="room impulse responses (e.g. ../shared/data/rir)")

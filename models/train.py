@@ -30,12 +30,14 @@ from tqdm import tqdm
 
 from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
-from .data import Augment, SpeechData
+from .data import Augment, SpeechData, read_manifest
+from .audio import read_audio
+from .distill import Teacher, measure_delay
 from .engine import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
 from .recogniser import SpeechRecogniser
-from .registry import load_from_dir, save_model
+from .registry import load_from_dir, load_model, save_model
 
 
 @dataclass
@@ -117,7 +119,8 @@ def spec_augment(feats: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     return x.squeeze(1)
 
 
-def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.Tensor:
+def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device, teacher: Teacher | None = None) -> torch.Tensor:
+    """CTC, plus with a `teacher` its weighted divergence from the teacher's frame posteriors."""
     audio, lengths, targets, target_lengths = batch
     mel_fb = None
     if cfg.vtlp_prob > 0:
@@ -125,12 +128,16 @@ def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device) -> torch.
         alphas = torch.empty(n).uniform_(*cfg.vtlp_range)
         alphas = torch.where(torch.rand(n) < cfg.vtlp_prob, alphas, torch.ones(n))
         mel_fb = vtlp_filterbanks(model.frontend.mel_fb, alphas, model.cfg.sample_rate)
-    feats, feat_lengths = model.frontend(audio.to(device, non_blocking=True), lengths, mel_fb=mel_fb)
+    audio = audio.to(device, non_blocking=True)
+    feats, feat_lengths = model.frontend(audio, lengths, mel_fb=mel_fb)
     feats = spec_augment(feats, cfg)
     out = model.forward_features(feats, feat_lengths)
-    log_probs = out.logits.float().log_softmax(-1).transpose(0, 1)
-    return F.ctc_loss(log_probs, targets.to(device), out.lengths.to(device), target_lengths.to(device),
-                      blank=0, zero_infinity=True)
+    log_probs = out.logits.float().log_softmax(-1)
+    loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(device), out.lengths.to(device),
+                      target_lengths.to(device), blank=0, zero_infinity=True)
+    if teacher is not None:
+        loss = loss + teacher.weight * teacher.divergence(log_probs, out.lengths, *teacher.log_probs(audio, lengths, mel_fb))
+    return loss
 
 
 @torch.no_grad()
@@ -177,7 +184,7 @@ class _Run:
 
     def __init__(self, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
                  data: SpeechData, resume: bool, init_from: Path | None):
-        self.cfg, self.device = cfg, device
+        self.cfg, self.device, self.teacher = cfg, device, None
         self.out = out_dir / model_cfg.name
         self.best_dir = out_dir / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
         self.state_path = self.out / "trainer.pt"
@@ -213,6 +220,10 @@ class _Run:
         self.history = {"loss": [], "dev_wer": earlier, "start_step": self.step}
         self.ema = None
 
+    def teach(self, teacher: Teacher) -> None:
+        teacher.check_student(self.model)
+        self.teacher = teacher
+
     @property
     def name(self) -> str:
         return self.model.cfg.name
@@ -226,7 +237,7 @@ class _Run:
         for group in self.opt.param_groups:
             group["lr"] = self.cfg.lr * factor
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-            loss = ctc_loss(self.model, batch, self.cfg, self.device)
+            loss = ctc_loss(self.model, batch, self.cfg, self.device, self.teacher)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
@@ -257,6 +268,9 @@ class _Run:
                  seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()))
         if self.init:
             h["init"] = self.init
+        if self.teacher is not None:
+            h["teacher"] = {"model": self.teacher.model.cfg.name, "weight": self.teacher.weight,
+                            "delay": self.teacher.delay}
         if self.best["step"]:
             h["best"] = {**self.best, "out": str(self.best_dir)}
         return h
@@ -273,13 +287,18 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    progress: bool = True, name: str | None = None, vtlp_prob: float | None = None,
                    augment: dict | None = None, eval_every: int | None = None, workers: int = 0,
                    minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
-                   init_from: str | Path | None = None, session_minutes: float | None = None) -> list[dict]:
+                   init_from: str | Path | None = None, session_minutes: float | None = None,
+                   teacher: str | None = None, distill_weight: float = 1.0,
+                   distill_delay: int | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
     start from (fine-tuning) where a run has no checkpoint of its own. `session_minutes`: this call
     trains at most so long, then checkpoints and returns; the schedule (`minutes`, `steps`) goes on
-    where it stopped when the runs are resumed (a lease of a machine shorter than the schedule)."""
+    where it stopped when the runs are resumed (a lease of a machine shorter than the schedule).
+    `teacher`: a trained model (a name or a model folder) whose frame posteriors every model also
+    learns, with `distill_weight`, `distill_delay` frames late (None: measured on the dev set; see
+    `models.distill`)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
@@ -302,6 +321,10 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
     runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
             for m, cfg in configs]
+    if teacher:
+        taught = _teacher(teacher, distill_weight, distill_delay, runs[0], dev_manifest, device)
+        for run in runs:
+            run.teach(taught)
 
     pending = [r for r in runs if not r.done]
     if pending:
@@ -334,3 +357,22 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
             pending = [] if session_over else [r for r in pending if not r.done]
         bar.close()
     return [r.summary(data.hours) for r in runs]
+
+
+
+def _teacher(spec: str, weight: float, delay: int | None, first: _Run, dev_manifest: str | None, device) -> Teacher:
+    """The teacher named by `spec` (a model folder or a model name). Its delay, where not given, is
+    measured against the first run's weights on the dev set's first 100 recordings: that needs trained
+    weights to start from (a resumed run or --init-from), as a random student's timing means nothing."""
+    model = (load_from_dir(spec) if (Path(spec) / "config.json").exists() else load_model(spec)).to(device)
+    if delay is None:
+        if not dev_manifest or (first.init is None and first.step == 0):
+            raise ValueError("give --distill-delay, or a dev set and trained weights to start from "
+                             "(--init-from) to measure it on")
+        rows = read_manifest(dev_manifest)[:100]
+        rate = first.model.cfg.sample_rate
+        recordings = [torch.from_numpy(read_audio(u.audio, rate)[0]) for u in rows]
+        first.model.eval()
+        delay, _ = measure_delay(model, first.model, recordings)
+        first.model.train()
+    return Teacher(model, weight, delay)

@@ -31,6 +31,10 @@
 #        phase on (`ship_if_better`): a larger dev set (1,000 utterances) must show the run's weights better
 #        in 95% of paired bootstrap resamples (`wavestream compare`), not merely lower. It did not (the model
 #        card's "The tenth phase"); `--steps 6710` in place of `--minutes 60` replays its length.
+# distill: (not in the default STAGES: run after trim4) the streaming model taught by the offline one as well as
+#        by CTC (models/distill.py; the delay, 3 frames, measured on the dev set): 40 minutes from the shipped
+#        weights at a peak learning rate of 2e-4, beside a control run the same without the teacher, the two
+#        side by side on one thread each; the rule (`ship_if_better`) on the taught run.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -183,6 +187,14 @@ if has trim4; then
         keep "$run/wavenet-cpu" "$run.snapshots/$(( $(ls "$run.snapshots" | wc -l) + 1 ))"
     done
     ship_if_better "$run" wavenet-cpu
+fi
+
+if has distill; then
+    mkdir -p "$OUT/distill"
+    trim_phase wavenet-cpu "$OUT/distill/taught" 0.5 40 --lr 2e-4 --teacher logmel-cnn-cpu &
+    trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 --lr 2e-4 &
+    wait
+    ship_if_better "$OUT/distill/taught" wavenet-cpu
 fi
 
 if has tune; then

@@ -14,17 +14,6 @@ from models.checks import check_streaming
 from models.train import train
 
 
-@pytest.fixture
-def digits_manifest(shared_data, tmp_path):
-    """16 of george's digits (zero to three), as a manifest of its own."""
-    src = shared_data / "real" / "fsdd.jsonl"
-    rows = [json.loads(l) for l in src.read_text().splitlines()]
-    keep = [r for r in rows if r["speaker"] == "george" and r["text"] in ("zero", "one", "two", "three")][:16]
-    path = tmp_path / "digits.jsonl"
-    path.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in keep))
-    return path
-
-
 def test_manifests_read_and_mix_by_weight(digits_manifest, tmp_path):
     assert parse_weighted("a/b.jsonl:2.5") == ("a/b.jsonl", 2.5)
     assert parse_weighted("c:/x.jsonl") == ("c:/x.jsonl", 1.0)
