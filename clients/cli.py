@@ -177,6 +177,7 @@ def cmd_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from models.registry import ModelLoadError, ModelNotFound
     from models.train import train_together
 
     try:
@@ -190,8 +191,8 @@ def cmd_train(args) -> int:
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
             distill_weight=args.distill_weight, distill_delay=args.distill_delay)
-    except ValueError as e:  # configs that cannot train together, --name with several, a bad manifest
-        sys.exit(f"wavestream: {e}")
+    except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
+        sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
     for history in histories:
         summary = {k: v for k, v in history.items() if k != "loss"}

@@ -88,3 +88,7 @@ def test_train_with_a_teacher_learns_and_records_it(digits_manifest, tmp_path):
                           "--out", str(tmp_path / "cli"), "--quiet"], capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout)
     assert summary["teacher"]["model"] == "wavenet-tiny" and summary["teacher"]["delay"] == 0  # itself: no delay
+    missing = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
+                              str(digits_manifest), "--steps", "1", "--teacher", "no-such-model", "--distill-delay", "1",
+                              "--out", str(tmp_path / "missing"), "--quiet"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "no-such-model" in missing.stderr and "Traceback" not in missing.stderr
