@@ -162,6 +162,11 @@ class SpeechData:
             self._audio[u.audio] = read_audio(u.audio, self.rate)[0]
         return torch.from_numpy(self._audio[u.audio])
 
+    def recordings(self, limit: int | None = None) -> list[tuple[Utterance, torch.Tensor]]:
+        """The first `limit` utterances in manifest order with their samples, unaugmented (a dev set's
+        reads; decoded once and kept, like the training audio)."""
+        return [(u, self._samples(u)) for u in [u for rows, _ in self.sets for u in rows][:limit]]
+
     def preload(self, threads: int = 8) -> None:
         """Decode every utterance now (in threads: the decoders release the GIL), e.g. before forking
         workers that then share the samples instead of each decoding them again."""

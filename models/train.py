@@ -30,8 +30,7 @@ from tqdm import tqdm
 
 from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
 from .ctc import Vocabulary, greedy_transcript
-from .data import Augment, SpeechData, read_manifest
-from .audio import read_audio
+from .data import Augment, SpeechData
 from .distill import Teacher, measure_delay
 from .engine import END_PAD_S
 from .frontend import vtlp_filterbanks
@@ -146,8 +145,8 @@ def dev_wer(model: SpeechRecogniser, dev: SpeechData, limit: int = 100) -> float
     vocab = Vocabulary(model.cfg.vocab)
     end_pad = round(END_PAD_S * model.cfg.sample_rate)  # decoded as the service decodes finals
     refs, hyps = [], []
-    for u in [u for rows, _ in dev.sets for u in rows][:limit]:
-        x = F.pad(dev._samples(u), (0, end_pad))
+    for u, samples in dev.recordings(limit):
+        x = F.pad(samples, (0, end_pad))
         logits = model(x[None].to(model.embed.weight.device)).logits[0].cpu()
         hyps.append(greedy_transcript(logits, vocab, model.cfg.frame_ms / 1000).text)
         refs.append(u.text)
@@ -322,7 +321,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
             for m, cfg in configs]
     if teacher:
-        taught = _teacher(teacher, distill_weight, distill_delay, runs[0], dev_manifest, device)
+        taught = _teacher(teacher, distill_weight, distill_delay, runs[0], dev, device)
         for run in runs:
             run.teach(taught)
 
@@ -359,20 +358,16 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     return [r.summary(data.hours) for r in runs]
 
 
-
-def _teacher(spec: str, weight: float, delay: int | None, first: _Run, dev_manifest: str | None, device) -> Teacher:
+def _teacher(spec: str, weight: float, delay: int | None, first: _Run, dev: SpeechData | None, device) -> Teacher:
     """The teacher named by `spec` (a model folder or a model name). Its delay, where not given, is
     measured against the first run's weights on the dev set's first 100 recordings: that needs trained
     weights to start from (a resumed run or --init-from), as a random student's timing means nothing."""
     model = (load_from_dir(spec) if (Path(spec) / "config.json").exists() else load_model(spec)).to(device)
     if delay is None:
-        if not dev_manifest or (first.init is None and first.step == 0):
+        if dev is None or (first.init is None and first.step == 0):
             raise ValueError("give --distill-delay, or a dev set and trained weights to start from "
                              "(--init-from) to measure it on")
-        rows = read_manifest(dev_manifest)[:100]
-        rate = first.model.cfg.sample_rate
-        recordings = [torch.from_numpy(read_audio(u.audio, rate)[0]) for u in rows]
         first.model.eval()
-        delay, _ = measure_delay(model, first.model, recordings)
+        delay, _ = measure_delay(model, first.model, [samples for _, samples in dev.recordings(100)])
         first.model.train()
     return Teacher(model, weight, delay)
