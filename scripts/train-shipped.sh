@@ -36,6 +36,10 @@
 #        weights at a peak learning rate of 2e-4, beside a control run the same without the teacher, the two
 #        side by side on one thread each; the rule (`ship_if_better`) on both, 97.5% each, the taught run first
 #        (the control shipped: the model card's "The eleventh phase").
+# twelfth: (not in the default STAGES: run after distill) both models' twelfth phase, side by side on one
+#        thread each: 50 more minutes from the shipped weights at a peak learning rate of 2e-4, each put to
+#        the rule (`ship_if_better`, 95%: one run per model); `--steps N` in place of `--minutes 50`, N in the
+#        model card, replays their lengths.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -197,6 +201,14 @@ if has distill; then
     trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 --lr 2e-4 &
     wait
     for run in taught control; do ship_if_better "$OUT/distill/$run" wavenet-cpu 0.975; done
+fi
+
+if has twelfth; then
+    mkdir -p "$OUT/twelfth"
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/twelfth/$m" 0.5 50 --lr 2e-4 & done
+    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/twelfth/$m" $m & done
+    wait
 fi
 
 if has tune; then
