@@ -81,6 +81,7 @@ def cmd_eval(args) -> int:
     except ValueError as e:
         sys.exit(f"wavestream eval: {e}")
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
+    beam = None
     if args.server:
         if args.end_pad_s is not None or args.second_pass or args.threads:
             sys.exit("wavestream eval: with --server, --end-pad-s and --second-pass are the server's to set "
@@ -101,16 +102,17 @@ def cmd_eval(args) -> int:
             sys.exit(f"wavestream eval: {e}")
         if args.lm == "default" and lm is None:
             sys.exit("wavestream eval: --lm default, but no language model ships in this checkout")
-        beam = None
         if lm or constraint:
             given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
-            beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}))
+            # with several utterances in flight, their searches in as many worker processes
+            beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}),
+                                         workers=args.jobs if args.jobs > 1 else 0)
         if args.second_pass and not args.streaming:
             sys.exit("wavestream eval: --second-pass re-decodes streams' finals; add --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
             second = Recogniser(_load(args.second_pass, False), beam=beam, **pad) if args.second_pass else None
-            rec = Recogniser(model, max_streams=1, beam=beam, second_pass=second, **pad)
+            rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second, **pad)
         except ValueError as e:
             sys.exit(f"wavestream eval: {e}")
         transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
@@ -120,7 +122,8 @@ def cmd_eval(args) -> int:
     results = []
     for manifest in args.manifests:
         try:
-            r = evaluate(manifest, transcribe, limit=args.limit, errors=args.errors, utterances=args.utterances)
+            r = evaluate(manifest, transcribe, limit=args.limit, errors=args.errors, utterances=args.utterances,
+                         jobs=args.jobs)
         except (OSError, ValueError) as e:
             sys.exit(f"wavestream eval: {manifest}: {e}")
         r["model"] = label
@@ -130,6 +133,8 @@ def cmd_eval(args) -> int:
                   f"RTF {r['rtf']:.4f} ({label})")
             for e in r.get("utterances", r.get("errors", [])):
                 print(f"  {e['audio']}: {e['ref']!r} -> {e['hyp']!r}")
+    if beam is not None:
+        beam.close()  # its search workers, if any
     if args.json:
         print(json.dumps(results if len(results) > 1 else results[0], indent=2))
     return 0
@@ -243,6 +248,17 @@ def thread_count(text: str) -> int:
         n = -1
     if n < 0:
         raise argparse.ArgumentTypeError(f"must be 1 or more (0: PyTorch's choice), got {text!r}")
+    return n
+
+
+def job_count(text: str) -> int:
+    """--jobs of eval: utterances in flight at once."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
     return n
 
 
@@ -417,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--threads", type=thread_count, default=0,
                     help="CPU threads for the model (default: PyTorch's choice, all cores); 1 for each of runs "
                          "side by side (all-core runs sharing cores slow each other many times over)")
+    ev.add_argument("--jobs", type=job_count, default=1,
+                    help="utterances read at once, their LM searches in as many worker processes (the same "
+                         "readings; RTF then the pass's wall-clock time per audio second)")
     add_constraint_args(ev)
     ev.set_defaults(func=cmd_eval)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jiwer
@@ -22,21 +23,33 @@ def wer_cer(refs: list[str], hyps: list[str]) -> tuple[float, float]:
 
 
 def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | None = None,
-             errors: bool = False, utterances: bool = False) -> dict:
+             errors: bool = False, utterances: bool = False, jobs: int = 1) -> dict:
     """`transcribe(audio_path, samples) -> text` for each utterance; scores and speed, with `errors`
     every utterance not read exactly right, and with `utterances` every utterance's reference and
-    reading (what `wavestream compare` needs)."""
+    reading (what `wavestream compare` needs). `jobs` > 1: that many utterances in flight at once
+    (`transcribe` must be safe to call from as many threads); the RTF is then the whole pass's
+    wall-clock time, reading the files included, per audio second (otherwise the time spent in
+    `transcribe` alone)."""
     rows = read_manifest(manifest)[:limit]
-    refs, hyps, audio_s, compute_s, wrong = [], [], 0.0, 0.0, []
-    for u in rows:
+
+    def read(u) -> tuple[str, float, float]:  # the reading, its audio seconds, its compute seconds
         samples, _ = read_audio(u.audio, rate)
         t0 = time.perf_counter()
-        hyps.append(transcribe(u.audio, samples))
-        compute_s += time.perf_counter() - t0
-        refs.append(u.text)
-        audio_s += samples.size / rate
-        if hyps[-1] != u.text:
-            wrong.append({"audio": str(u.audio), "ref": u.text, "hyp": hyps[-1]})
+        hyp = transcribe(u.audio, samples)
+        return hyp, samples.size / rate, time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    if jobs > 1:
+        with ThreadPoolExecutor(jobs) as pool:
+            done = list(pool.map(read, rows))
+    else:
+        done = [read(u) for u in rows]
+    wall_s = time.perf_counter() - t0
+    hyps = [hyp for hyp, _, _ in done]
+    refs = [u.text for u in rows]
+    audio_s = sum(a for _, a, _ in done)
+    compute_s = wall_s if jobs > 1 else sum(c for _, _, c in done)
+    wrong = [{"audio": str(u.audio), "ref": u.text, "hyp": h} for u, h in zip(rows, hyps) if h != u.text]
     wer, cer = wer_cer(refs, hyps)
     result = {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
               "rtf": compute_s / audio_s if audio_s else float("nan"),

@@ -74,6 +74,23 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
         assert r.returncode != 0 and says in r.stderr, r.stderr
 
 
+def test_eval_with_several_utterances_at_once_reads_each_as_one_at_a_time(shared_data, tmp_path):
+    # theo's digits and four lj-amateur sentences: streamed three at a time (three state slots, three
+    # search worker processes) against one pass each, one at a time, in this process
+    lj = shared_data / "real" / "lj-amateur.jsonl"
+    sentences = [{**r, "audio": str(lj.parent / r["audio"])} for r in map(json.loads, lj.open())][:4]
+    manifest = few(shared_data, tmp_path, "theo", 6)
+    with manifest.open("a") as f:
+        f.writelines(json.dumps(r) + "\n" for r in sentences)
+    alone = run_eval(manifest, "--lm", "default", "--utterances")
+    at_once = run_eval(manifest, "--lm", "default", "--utterances", "--streaming", "--jobs", "3")
+    assert at_once["utterances"] == alone["utterances"] and at_once["wer"] == alone["wer"]
+    assert [u["ref"] for u in at_once["utterances"]][-4:] == [r["text"] for r in sentences]  # in manifest order
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--jobs", "0"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "--jobs: must be 1 or more" in r.stderr, r.stderr
+
+
 def test_eval_streams_with_a_second_pass_as_the_server_does(shared_data, tmp_path):
     manifest = few(shared_data, tmp_path, "theo", 8)
     two_pass = run_eval(manifest, "--lm", "default", "--streaming", "--second-pass", "logmel-cnn-cpu")
