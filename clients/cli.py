@@ -240,26 +240,22 @@ def cmd_mic(args) -> int:
     return mic.run(args)
 
 
-def thread_count(text: str) -> int:
-    """--threads of eval and train: a count of CPU threads; 0 leaves PyTorch's choice."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 1 or more (0: PyTorch's choice), got {text!r}")
-    return n
+def count_type(minimum: int, allowed: str = "1 or more"):
+    """An argparse type for a whole number of at least `minimum`; `allowed` is what its error says."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            n = minimum - 1
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return n
+
+    return parse
 
 
-def job_count(text: str) -> int:
-    """--jobs of eval: utterances in flight at once."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
-    return n
+thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
+job_count = count_type(1)  # --jobs of eval: utterances in flight at once
 
 
 def _session_range(text: str) -> tuple[float, float]:
