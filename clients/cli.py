@@ -255,7 +255,7 @@ def count_type(minimum: int, allowed: str = "1 or more"):
 
 
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
-job_count = count_type(1)  # --jobs of eval: utterances in flight at once
+job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
 
 
 def _session_range(text: str) -> tuple[float, float]:
@@ -517,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("inputs", nargs="+", help="audio files or folders (wav, flac, ogg, mp3, ...)")
     t.add_argument("--format", choices=("txt", "json", "srt", "vtt"), default="txt")
     t.add_argument("--out", default=None, help="write outputs here (default: beside each input)")
-    t.add_argument("-j", "--jobs", type=int, default=4, help="files in flight at once")
+    t.add_argument("-j", "--jobs", type=job_count, default=4, help="files in flight at once")
     t.add_argument("--realtime", action="store_true", help="pace each file as if it were live")
     t.add_argument("--overwrite", action="store_true", help="redo files whose output already exists")
     t.add_argument("--alternatives", type=int, default=1,

@@ -64,7 +64,7 @@ def run(args) -> int:
     failed: list[tuple[Path, str]] = []
     client = SpeechClient(args.server, token=args.token, tls_ca=args.tls_ca)
     constraint = constraint_from_args(args)
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool, \
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool, \
             tqdm(total=len(todo), unit="file", disable=args.quiet, file=sys.stderr) as bar:
         futures = {pool.submit(transcribe_one, client, f, args.format, o, args.realtime, constraint,
                                args.alternatives): f for f, o in todo}

@@ -86,6 +86,13 @@ def test_transcribe_reports_an_unreachable_server(tmp_path, lj_clip):
     assert r.returncode == 1 and "UNAVAILABLE" in r.stderr
 
 
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_transcribe_refuses_a_job_count_below_one(tmp_path, lj_clip, jobs):
+    r = wavestream("transcribe", lj_clip, "--out", str(tmp_path), "-j", jobs, "--server", "127.0.0.1:1")
+    assert r.returncode == 2 and f"--jobs: must be 1 or more, got '{jobs}'" in r.stderr, r.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_bench_service_reports_sustained_streams():
     r = wavestream("bench", "service", "--untrained", "--streams", "4", "--seconds", "2", "--json", timeout=300)
     assert r.returncode == 0, r.stderr
