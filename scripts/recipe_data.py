@@ -40,6 +40,7 @@ DIGITS = "zero one two three four five six seven eight nine".split()
 
 
 def write_jsonl(path: str, rows: list[dict]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
 
