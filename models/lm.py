@@ -15,6 +15,7 @@ querying is KenLM's, through flashlight-text.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -113,13 +114,20 @@ def _prune(probs, backoff, raw: Counter, order: int, min_count: int) -> None:
                 backoff[h] = 1.0  # every continuation pruned: back off whole
 
 
+def _text_writer(path: Path, gz: bool):
+    """A text file, gzip-compressed with no time stamp in its header, so that the same text gives
+    the same bytes (a rebuilt LM shows in `git status` only where it changed)."""
+    if not gz:
+        return open(path, "w", encoding="utf-8")
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", mtime=0), encoding="utf-8")
+
+
 def write_arpa(model: dict, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     probs, backoff, order = model["probs"], model["backoff"], model["order"]
-    opener = gzip.open if path.suffix == ".gz" else open
     tmp = path.with_name(path.name + ".partial")
-    with opener(tmp, "wt", encoding="utf-8") as f:
+    with _text_writer(tmp, gz=path.suffix == ".gz") as f:
         f.write("\\data\\\n")
         for n in range(1, order + 1):
             f.write(f"ngram {n}={len(probs[n])}\n")

@@ -57,6 +57,19 @@ def test_arpa_file_loads_in_kenlm_and_scores_like_the_estimate(tmp_path):
     assert score in (pytest.approx(expected, abs=1e-4), pytest.approx(expected * math.log(10), abs=1e-4))
 
 
+def test_the_same_text_builds_the_same_bytes(tmp_path, monkeypatch):
+    """A rebuilt LM (the recipe's lm stage) must not show as changed in git when its text did not."""
+    import time
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(corpus()) + "\n")
+    first = build([text], tmp_path / "a" / "lm.arpa.gz", order=3, min_count=1)
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # what gzip stamps into a header, by default
+    build([text], tmp_path / "b" / "lm.arpa.gz", order=3, min_count=1)
+    assert (tmp_path / "a" / "lm.arpa.gz").read_bytes() == (tmp_path / "b" / "lm.arpa.gz").read_bytes()
+    assert first["words"] == len(WORDS)
+
+
 def test_no_words_is_an_error():
     with pytest.raises(ValueError, match="no words"):
         estimate(["", "   "])
