@@ -154,30 +154,30 @@ if has train; then
     for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
-trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB [MINUTES, default 32] [more train options]
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]
     $WS train --config "$1" --init-from models/weights --data "${TRAIN_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
-        --threads 1 --workers 0 --minutes "${4:-32}" --steps 1000000 --lr 5e-4 --lead-trim-prob "$3" --quiet \
-        --out "$2" "${@:5}" > "$2.summary.json" 2>> "$2.log"
+        --threads 1 --workers 0 --minutes "$4" --steps 1000000 --lr "$5" --lead-trim-prob "$3" --quiet \
+        --out "$2" "${@:6}" > "$2.summary.json" 2>> "$2.log"
 }
 if has trim; then
     mkdir -p "$OUT/trim"
-    trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 &
-    trim_phase wavenet-cpu "$OUT/trim/control" 0 &
+    trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 32 5e-4 &
+    trim_phase wavenet-cpu "$OUT/trim/control" 0 32 5e-4 &
     wait
     ship_if_lower "$OUT/trim/trim" wavenet-cpu
 fi
 
 if has trim2; then
     mkdir -p "$OUT/trim2"
-    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 & done
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 32 5e-4 & done
     wait
     for m in logmel-cnn-cpu wavenet-cpu; do ship_if_lower "$OUT/trim2/$m" $m; done
 fi
 
 if has trim3; then
     mkdir -p "$OUT/trim3"
-    trim_phase logmel-cnn-cpu "$OUT/trim3/logmel-cnn-cpu" 0.5 45
+    trim_phase logmel-cnn-cpu "$OUT/trim3/logmel-cnn-cpu" 0.5 45 5e-4
     ship_if_lower "$OUT/trim3/logmel-cnn-cpu" logmel-cnn-cpu
 fi
 
@@ -189,7 +189,7 @@ if has trim4; then
     run="$OUT/trim4/wavenet-cpu"; mkdir -p "$run.snapshots"
     finished() { [ -s "$run.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$run.summary.json"; }
     until finished; do
-        trim_phase wavenet-cpu "$run" 0.5 60 --session-minutes 10
+        trim_phase wavenet-cpu "$run" 0.5 60 5e-4 --session-minutes 10
         keep "$run/wavenet-cpu" "$run.snapshots/$(( $(ls "$run.snapshots" | wc -l) + 1 ))"
     done
     ship_if_better "$run" wavenet-cpu
@@ -197,15 +197,15 @@ fi
 
 if has distill; then
     mkdir -p "$OUT/distill"
-    trim_phase wavenet-cpu "$OUT/distill/taught" 0.5 40 --lr 2e-4 --teacher logmel-cnn-cpu &
-    trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 --lr 2e-4 &
+    trim_phase wavenet-cpu "$OUT/distill/taught" 0.5 40 2e-4 --teacher logmel-cnn-cpu &
+    trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 2e-4 &
     wait
     for run in taught control; do ship_if_better "$OUT/distill/$run" wavenet-cpu 0.975; done
 fi
 
 if has twelfth; then
     mkdir -p "$OUT/twelfth"
-    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/twelfth/$m" 0.5 50 --lr 2e-4 & done
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/twelfth/$m" 0.5 50 2e-4 & done
     wait
     for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/twelfth/$m" $m & done
     wait
