@@ -40,6 +40,9 @@
 #        thread each: 50 more minutes from the shipped weights at a peak learning rate of 2e-4, each put to
 #        the rule (`ship_if_better`, 95%: one run per model); `--steps N` in place of `--minutes 50`, N in the
 #        model card, replays their lengths.
+# thirteenth: (not in the default STAGES: run after twelfth) the twelfth phase again from the weights it left,
+#        with the 100 lj-amateur training clips at weight 1 instead of 3 (`--steps N`, N in the model card,
+#        replays the lengths).
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -154,8 +157,9 @@ if has train; then
     for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
+PHASE_DATA=("${TRAIN_DATA[@]}")  # what trim_phase trains on
 trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]
-    $WS train --config "$1" --init-from models/weights --data "${TRAIN_DATA[@]}" \
+    $WS train --config "$1" --init-from models/weights --data "${PHASE_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
         --threads 1 --workers 0 --minutes "$4" --steps 1000000 --lr "$5" --lead-trim-prob "$3" --quiet \
         --out "$2" "${@:6}" > "$2.summary.json" 2>> "$2.log"
@@ -208,6 +212,17 @@ if has twelfth; then
     for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/twelfth/$m" 0.5 50 2e-4 & done
     wait
     for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/twelfth/$m" $m & done
+    wait
+fi
+
+if has thirteenth; then
+    # the real reader's clips at weight 1: at 3 (every phase so far) the models learnt those 100 recordings by
+    # heart (the model card's "The twelfth phase")
+    mkdir -p "$OUT/thirteenth"
+    PHASE_DATA=("${TRAIN_DATA[@]/%lj-train.jsonl:3/lj-train.jsonl:1}")
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/thirteenth/$m" 0.5 50 2e-4 & done
+    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/thirteenth/$m" $m & done
     wait
 fi
 
