@@ -69,7 +69,7 @@ def cmd_bench_engine(args) -> int:
 
 def cmd_eval(args) -> int:
     from models.engine import Recogniser
-    from models.evaluate import evaluate, in_process, through_server
+    from models.evaluate import InProcess, evaluate, through_server
 
     from clients.speech_client import constraint_from_args
     from models.beam import BeamConfig, BeamDecoder, Constraint
@@ -115,7 +115,8 @@ def cmd_eval(args) -> int:
             rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second, **pad)
         except ValueError as e:
             sys.exit(f"wavestream eval: {e}")
-        transcribe = in_process(rec, args.streaming, args.chunk_ms, constraint or None)
+        # with several utterances at once, streamed ones are stepped together in one batch
+        transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
@@ -133,6 +134,8 @@ def cmd_eval(args) -> int:
                   f"RTF {r['rtf']:.4f} ({label})")
             for e in r.get("utterances", r.get("errors", [])):
                 print(f"  {e['audio']}: {e['ref']!r} -> {e['hyp']!r}")
+    if isinstance(transcribe, InProcess):
+        transcribe.close()
     if beam is not None:
         beam.close()  # its search workers, if any
     if args.json:

@@ -9,6 +9,7 @@ from pathlib import Path
 import jiwer
 
 from .audio import read_audio
+from .batched_streams import BatchedStreams
 from .data import read_manifest
 from .engine import Recogniser
 
@@ -61,18 +62,29 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
     return result
 
 
-def in_process(rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None):
-    chunk = max(1, int(rec.sample_rate * chunk_ms / 1000))
+class InProcess:
+    """`transcribe(path, samples)` by a model in this process: a whole file, or streamed in chunks of
+    `chunk_ms`; with `at_once` > 1 (as many threads calling), the streams' steps batched together."""
 
-    def transcribe(_path, samples) -> str:
-        if not streaming:
-            return rec.transcribe(samples, constraint=constraint).text
-        s = rec.open_stream(constraint)
-        for i in range(0, samples.size, chunk):
-            s.accept(samples[i:i + chunk])
+    def __init__(self, rec: Recogniser, streaming: bool = False, chunk_ms: float = 160, constraint=None,
+                 at_once: int = 1):
+        self.rec, self.streaming, self.constraint = rec, streaming, constraint
+        self.chunk = max(1, int(rec.sample_rate * chunk_ms / 1000))
+        self.batched = BatchedStreams(rec, self.chunk, constraint) if streaming and at_once > 1 else None
+
+    def __call__(self, _path, samples) -> str:
+        if not self.streaming:
+            return self.rec.transcribe(samples, constraint=self.constraint).text
+        if self.batched is not None:
+            return self.batched.transcribe(samples)
+        s = self.rec.open_stream(self.constraint)
+        for i in range(0, samples.size, self.chunk):
+            s.accept(samples[i:i + self.chunk])
         return s.finish().text
 
-    return transcribe
+    def close(self) -> None:
+        if self.batched is not None:
+            self.batched.close()
 
 
 def through_server(target: str, token: str | None = None, constraint=None):

@@ -157,3 +157,32 @@ def test_closing_a_stream_while_its_step_is_in_flight_is_safe():
     initial = rec.model.init_state(1)
     assert all(torch.equal(t[a.slot], initial[k][0]) for k, t in rec.pool.tensors.items())
     assert rec.step([(a, a_audio), (b, b_audio)])[0] is None
+
+
+def test_recordings_streamed_together_read_as_each_alone(shared_data):
+    """`wavestream eval --streaming --jobs N`: N recordings stepped in one batch, each read as if alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.audio import read_audio
+    from models.batched_streams import BatchedStreams
+    from models.registry import load_model
+
+    rec = Recogniser(load_model("wavenet-cpu"), max_streams=4)
+    fsdd = shared_data / "real" / "fsdd"
+    clips = [read_audio(p, 16000)[0] for p in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:2]]
+    clips += [read_audio(fsdd / "theo" / f"{d}_theo_1.wav", 16000)[0] for d in range(3)]
+    clips += [clips[0][:100], clips[0][:0]]  # shorter than one chunk, and nothing
+    alone = []
+    for x in clips:
+        s = rec.open_stream()
+        for i in range(0, len(x), 2560):
+            s.accept(x[i:i + 2560])
+        alone.append(s.finish().text)
+    together = BatchedStreams(rec, 2560)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(together.transcribe, clips))
+    together.close()
+    assert got == alone and sum(bool(t) for t in alone) >= 4
+    assert rec.active_streams == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        together.transcribe(clips[2])

@@ -177,7 +177,7 @@ def test_the_dev_wer_training_reports_is_the_wer_eval_gives(shared_data, tmp_pat
     """Checkpoints are chosen by the dev WER: it must be the greedy WER the model gets when it
     serves (end pad included), or the choice is made on another decoding than the one shipped."""
     from models.engine import Recogniser
-    from models.evaluate import evaluate, in_process
+    from models.evaluate import InProcess, evaluate
     from models.train import dev_wer
 
     src = shared_data / "real" / "fsdd.jsonl"
@@ -186,7 +186,7 @@ def test_the_dev_wer_training_reports_is_the_wer_eval_gives(shared_data, tmp_pat
     path.write_text("".join(json.dumps({**r, "audio": str(src.parent / r["audio"])}) + "\n" for r in rows))
     model = load_model("wavenet-cpu")
     dev = SpeechData([(str(path), 1.0)], Vocabulary(model.cfg.vocab), max_seconds=60.0)
-    assert dev_wer(model, dev) == pytest.approx(evaluate(path, in_process(Recogniser(model)))["wer"])
+    assert dev_wer(model, dev) == pytest.approx(evaluate(path, InProcess(Recogniser(model)))["wer"])
 
 
 def test_configs_train_together_on_a_time_budget_with_workers(digits_manifest, tmp_path, monkeypatch):
