@@ -249,8 +249,10 @@ if has eval; then
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --lm default --json
         $WS eval "${SETS[@]}" --model wavenet-cpu --json
         $WS eval "${SETS[@]}" --model wavenet-cpu --lm default --json
-        $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --json
-        $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --second-pass logmel-cnn-cpu --json
+        # streamed: four at once, stepped together (the same readings as one at a time; RTF then wall time)
+        $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --jobs 4 --json
+        $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --second-pass logmel-cnn-cpu \
+            --jobs 4 --json
         $WS eval "$OUT/fsdd-theo.jsonl" --model wavenet-cpu --vocabulary-set digits --json
         $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --json
         $WS eval "$OUT/fsdd-theo-padded.jsonl" --model wavenet-cpu --lm default --json
