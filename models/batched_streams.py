@@ -73,8 +73,9 @@ class BatchedStreams:
             for f in feeding:
                 f.position += self.chunk
             done = [f for f in feeding if error or f.position >= len(f.samples)]
-            with self._wake:
-                self._feeding = [f for f in self._feeding if f not in done]
+            if done:
+                with self._wake:
+                    self._feeding = [f for f in self._feeding if f not in done]
             for f in done:
                 f.fed.set_exception(error) if error else f.fed.set_result(None)
 
