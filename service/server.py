@@ -208,5 +208,10 @@ def main(cfg: ServerConfig) -> int:
             log.info("allocator: buffers of %d KiB and more are returned to the OS when freed", cfg.mmap_threshold_kb)
         else:
             log.warning("allocator: this C library has no mallopt (not glibc); --mmap-threshold-kb is ignored")
+    if cfg.threads < 0:
+        raise SystemExit(f"wavestream: cannot start: --threads {cfg.threads}: give 1 or more, or 0 for PyTorch's choice")
+    if cfg.threads:  # process-wide, as the allocator
+        torch.set_num_threads(cfg.threads)
+    log.info("models: %d CPU thread(s) for each call", torch.get_num_threads())
     asyncio.run(serve(cfg))
     return 0

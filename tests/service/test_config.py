@@ -10,6 +10,8 @@ from clients.cli import build_parser
 from service.config import ServerConfig
 from tests.conftest import ROOT
 
+from .conftest import ServerProcess
+
 
 def _config(monkeypatch, env: dict, *flags: str) -> ServerConfig:
     for name, value in env.items():
@@ -55,3 +57,20 @@ def test_a_bad_server_variable_does_not_stop_other_commands():
     r = subprocess.run([sys.executable, "-m", "clients.cli", "models"], cwd=ROOT,
                        env={**os.environ, "WAVESTREAM_MAX_STREAMS": "lots"}, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_model_calls_get_one_cpu_thread_unless_told_otherwise():
+    for extra, expected in (((), "models: 1 CPU thread(s) for each call"),
+                            (("--threads", "2"), "models: 2 CPU thread(s) for each call")):
+        s = ServerProcess(*extra)
+        try:
+            assert any(expected in line for line in s.log), s.log
+        finally:
+            s.stop()
+
+
+def test_a_negative_thread_count_stops_serve_with_a_message():
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--untrained", "--threads", "-1", "--port", "0",
+                        "--metrics-port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "--threads -1: give 1 or more, or 0 for PyTorch's choice" in r.stderr
+    assert "Traceback" not in r.stderr
