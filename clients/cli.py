@@ -89,10 +89,12 @@ def cmd_eval(args) -> int:
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
-        if args.threads:
+        if args.threads or args.jobs > 1:
             import torch
 
-            torch.set_num_threads(args.threads)
+            # --jobs runs the model from several threads: OpenMP teams outnumbering the cores sleep between
+            # a step's small operations, so one thread each unless told otherwise (README, eval)
+            torch.set_num_threads(args.threads or 1)
         model = _load(args.model, args.untrained)
         if args.streaming and not model.cfg.streaming:
             sys.exit(f"wavestream: model {args.model!r} is offline-only; --streaming needs a streaming model")
@@ -430,8 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--utterances", action="store_true",
                     help="list every utterance's reference and reading (the input of wavestream compare)")
     ev.add_argument("--threads", type=thread_count, default=0,
-                    help="CPU threads for the model (default: PyTorch's choice, all cores); 1 for each of runs "
-                         "side by side (all-core runs sharing cores slow each other many times over)")
+                    help="CPU threads for the model (default: PyTorch's choice, all cores; 1 with --jobs above 1); "
+                         "1 for each of runs side by side (all-core runs sharing cores slow each other many times over)")
     ev.add_argument("--jobs", type=job_count, default=1,
                     help="utterances read at once, their LM searches in as many worker processes (the same "
                          "readings; RTF then the pass's wall-clock time per audio second)")
