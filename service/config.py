@@ -42,7 +42,8 @@ class ServerConfig:
     grace_s: float = 30.0               # SIGTERM: time in-flight streams get to finish
     # PyTorch's CPU threads for each model call; 0: PyTorch's choice, one per core. The server calls its models
     # from several threads at once (the batched step, finals, files), and OpenMP, once its threads outnumber
-    # the cores, stops spinning between the many small operations of a step: one each is faster (README, Service)
+    # the cores, stops spinning between the many small operations of a step: one each is faster (README, Benchmarks:
+    # "The models' CPU threads")
     threads: int = 1
     # glibc: buffers this big or bigger are mmapped, so freed ones go back to the OS at once: flat memory
     # under churn for ~3% more CPU (README, Soak); 0 keeps malloc's own adaptive policy
