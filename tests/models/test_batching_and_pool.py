@@ -165,6 +165,7 @@ def test_recordings_streamed_together_read_as_each_alone(shared_data):
 
     from models.audio import read_audio
     from models.batched_streams import BatchedStreams
+    from models.evaluate import InProcess
     from models.registry import load_model
 
     rec = Recogniser(load_model("wavenet-cpu"), max_streams=4)
@@ -172,12 +173,7 @@ def test_recordings_streamed_together_read_as_each_alone(shared_data):
     clips = [read_audio(p, 16000)[0] for p in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:2]]
     clips += [read_audio(fsdd / "theo" / f"{d}_theo_1.wav", 16000)[0] for d in range(3)]
     clips += [clips[0][:100], clips[0][:0]]  # shorter than one chunk, and nothing
-    alone = []
-    for x in clips:
-        s = rec.open_stream()
-        for i in range(0, len(x), 2560):
-            s.accept(x[i:i + 2560])
-        alone.append(s.finish().text)
+    alone = [InProcess(rec, streaming=True, chunk_ms=160)(None, x) for x in clips]  # eval's one at a time
     together = BatchedStreams(rec, 2560)
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(together.transcribe, clips))
