@@ -32,10 +32,7 @@ def check_streaming(model: SpeechRecogniser, audio, chunk_ms: list[float]) -> di
         chunk = max(1, int(round(ms * rate / 1000)))
         streamed = streamed_logits(model, audio, chunk)
         diff = float((streamed - offline).abs().max()) if streamed.shape == offline.shape else float("inf")
-        stream = rec.open_stream()
-        for i in range(0, audio.shape[0], chunk):
-            stream.accept(audio[i:i + chunk])
-        text = stream.finish().text
+        text = rec.transcribe_streamed(audio, chunk).text
         per_chunking.append({
             "chunk_ms": ms, "chunk_samples": chunk, "frames": int(streamed.shape[0]),
             "max_abs_diff": diff, "transcript": text, "transcripts_equal": text == offline_text,

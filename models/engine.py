@@ -143,6 +143,14 @@ class Recogniser:
         rescorer = self.second_pass if second_pass else None
         return RecogniserStream(self, self.pool.acquire(), constraint, alternatives, rescorer)
 
+    def transcribe_streamed(self, audio, chunk: int, constraint: Constraint | None = None) -> Hypothesis:
+        """A whole recording (16 kHz samples) fed to a stream `chunk` samples at a time, as a live
+        client would: its final. The slot is freed even if a step fails."""
+        with self.open_stream(constraint) as stream:
+            for i in range(0, len(audio), chunk):
+                stream.accept(audio[i:i + chunk])
+            return stream.finish()
+
     @torch.inference_mode()
     def step(self, items: list[tuple["RecogniserStream", object]]) -> list[StepResult | None]:
         """One batched model step: each stream's chunk (16 kHz float samples, any length).

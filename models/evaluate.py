@@ -77,10 +77,7 @@ class InProcess:
             return self.rec.transcribe(samples, constraint=self.constraint).text
         if self.batched is not None:
             return self.batched.transcribe(samples)
-        s = self.rec.open_stream(self.constraint)
-        for i in range(0, samples.size, self.chunk):
-            s.accept(samples[i:i + self.chunk])
-        return s.finish().text
+        return self.rec.transcribe_streamed(samples, self.chunk, self.constraint).text
 
     def close(self) -> None:
         if self.batched is not None:

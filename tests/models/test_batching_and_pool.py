@@ -107,6 +107,23 @@ def test_streamed_final_equals_offline_transcript_and_has_word_times():
     assert final.end_time_s == pytest.approx(2.0)
 
 
+def test_a_recording_streamed_whole_reads_as_offline_and_a_failed_step_frees_its_slot():
+    """`transcribe_streamed` (eval --streaming, the streaming check): the final of a live stream fed
+    the whole recording; a step that raises leaves the slot free for the next recording."""
+    rec = small_recogniser(slots=1)
+    audio = np.random.default_rng(3).standard_normal(24000).astype(np.float32) * 0.3
+    assert rec.transcribe_streamed(audio, 2560).text == rec.transcribe(audio).text
+
+    def failing_step(*_):
+        raise RuntimeError("step failed")
+    real_step, rec.model.step = rec.model.step, failing_step
+    with pytest.raises(RuntimeError, match="step failed"):
+        rec.transcribe_streamed(audio, 2560)
+    rec.model.step = real_step
+    assert rec.active_streams == 0
+    assert rec.transcribe_streamed(audio, 1600).text == rec.transcribe(audio).text
+
+
 def test_end_utterance_keeps_time_running():
     rec = small_recogniser(slots=1)
     s = rec.open_stream()

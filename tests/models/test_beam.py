@@ -153,10 +153,7 @@ def test_streamed_finals_equal_offline_finals_under_beam_search(lm_path):
     digits = Constraint.parse(vocabulary_set="digits")
     for constraint in (None, digits):
         offline = rec.transcribe(audio, constraint=constraint)
-        s = rec.open_stream(constraint)
-        for i in range(0, audio.size, 2560):
-            s.accept(audio[i:i + 2560])
-        streamed = s.finish()
+        streamed = rec.transcribe_streamed(audio, 2560, constraint)
         assert streamed.text == offline.text
         assert [(w.word, round(w.start_s, 3)) for w in streamed.words] == \
                [(w.word, round(w.start_s, 3)) for w in offline.words]
