@@ -50,6 +50,7 @@
 #        spoke, mixed half and half with synth-train; beside it, on the other core, the same run on the old data
 #        (the control). The rule on both, 97.5% each, the fresh run first (`--steps N`, N in the model card,
 #        replays the lengths).
+# sixteenth: (not in the default STAGES: run after fifteenth) the same for the streaming model.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -239,9 +240,10 @@ if has fourteenth; then
     both_phase fourteenth 60
 fi
 
-if has fifteenth; then
-    # more steps over the same data stopped carrying to voices and readers the models do not train on (the
-    # fourteenth phase); is it the steps or the sameness? New sentences and new voice draws, against a control.
+# More steps over the same data stopped carrying to voices and readers the models do not train on (the
+# fourteenth phase); is it the steps or the sameness? New sentences and new voice draws, against a control.
+fresh_phase() {  # NAME MODEL: MODEL 60 more minutes with half its synthetic speech new, beside a control on the
+    # old data (the thirteenth phase's settings), on one thread each; the rule on both, 97.5% each, the fresh run first
     .venv/bin/python - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
@@ -253,13 +255,20 @@ PY
         --exclude-voices rhvoice:bdl mbrola --quiet
     # LJ_ONCE[0] is synth-train at 1: the two synthetic sets at half each keep the mixture's shares
     FRESH=("$OUT/synth-train/manifest.jsonl:0.5" "$OUT/synth-train2/manifest.jsonl:0.5" "${LJ_ONCE[@]:1}")
-    mkdir -p "$OUT/fifteenth"
+    mkdir -p "$OUT/$1"
     PHASE_DATA=("${FRESH[@]}")
-    trim_phase logmel-cnn-cpu "$OUT/fifteenth/fresh" 0.5 60 2e-4 &
+    trim_phase "$2" "$OUT/$1/fresh" 0.5 60 2e-4 &
     PHASE_DATA=("${LJ_ONCE[@]}")
-    trim_phase logmel-cnn-cpu "$OUT/fifteenth/control" 0.5 60 2e-4 &
+    trim_phase "$2" "$OUT/$1/control" 0.5 60 2e-4 &
     wait
-    for run in fresh control; do ship_if_better "$OUT/fifteenth/$run" logmel-cnn-cpu 0.975; done
+    for run in fresh control; do ship_if_better "$OUT/$1/$run" "$2" 0.975; done
+}
+if has fifteenth; then
+    fresh_phase fifteenth logmel-cnn-cpu
+fi
+
+if has sixteenth; then
+    fresh_phase sixteenth wavenet-cpu
 fi
 
 if has tune; then
