@@ -148,7 +148,7 @@ class Recogniser:
         client would: its final. The slot is freed even if a step fails."""
         with self.open_stream(constraint) as stream:
             for i in range(0, len(audio), chunk):
-                stream.accept(audio[i:i + chunk])
+                stream.feed(audio[i:i + chunk])  # a partial per chunk would re-read the utterance each time
             return stream.finish()
 
     @torch.inference_mode()
@@ -276,10 +276,14 @@ class RecogniserStream:
         if self.closed:
             raise RuntimeError("stream is closed")
 
-    def accept(self, samples) -> Hypothesis:
+    def feed(self, samples) -> None:
+        """The next chunk, stepped alone, with no partial built (callers that want only the final)."""
         self._check_open()
         if self.rec.step([(self, samples)])[0] is None:
             raise RuntimeError("stream was closed during the step")
+
+    def accept(self, samples) -> Hypothesis:
+        self.feed(samples)
         return self.partial()
 
     def partial(self) -> Hypothesis:

@@ -64,6 +64,7 @@ THREADS=${THREADS:-1}
 WS=.venv/bin/wavestream
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
+EXCLUDE="rhvoice:bdl mbrola"  # no training or dev speech: the held-out test voice, and mbrola (non-commercial licence)
 keep() { mkdir -p "$2" && cp "$1/config.json" "$1/model.safetensors" "$2/"; }  # WEIGHTS_DIR DEST: a model's two files
 ship() { keep "$1" "models/weights/$2"; }  # RUN_DIR MODEL
 dev_eval() {  # MANIFEST MODEL [MODEL_DIR] [more eval options]: read with the LM (the default beam), from MODEL_DIR
@@ -112,7 +113,6 @@ PY
 fi
 
 if has synth; then
-    EXCLUDE="rhvoice:bdl mbrola"
     AMOUNT=(--utterances "${SYNTH_UTTERANCES:-10561}")
     [ -n "${SYNTH_HOURS:-}" ] && AMOUNT=(--hours "$SYNTH_HOURS")
     $WS synth "$OUT/train-sentences.txt" "$OUT/synth-train" "${AMOUNT[@]}" --exclude-voices $EXCLUDE --quiet
@@ -135,7 +135,7 @@ open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in
 # the real recordings' transcripts are training text too (none of them is evaluated)
 open(f"{out}/lj-train-text.txt", "w").writelines(json.loads(l)["text"] + "\n" for l in open(f"{out}/lj-train.jsonl"))
 PY
-    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices $EXCLUDE --quiet
     # every trigram kept (--min-count 1) since the tenth phase, where the larger dev set showed it better for
     # both models than dropping those seen once (the default, and the LM before it)
     $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/lj-train-text.txt" --min-count 1 \
@@ -197,7 +197,7 @@ fi
 if has trim4; then
     # the larger dev set the rule reads: the same 100 sentences and voices as synth-dev, 1,000 utterances
     # (seed 3's first 1,000, so its first 133 are synth-dev's)
-    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev2" --utterances 1000 --seed 3 --exclude-voices rhvoice:bdl mbrola --quiet
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev2" --utterances 1000 --seed 3 --exclude-voices $EXCLUDE --quiet
     # ten-minute sessions of one 60-minute schedule, each session's weights kept as a snapshot
     run="$OUT/trim4/wavenet-cpu"; mkdir -p "$run.snapshots"
     finished() { [ -s "$run.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$run.summary.json"; }
@@ -252,8 +252,8 @@ spoken = {json.loads(l)["text"] for l in open(f"{out}/synth-train/manifest.jsonl
 sentences = [s.strip() for s in open(f"{out}/lm-text.txt") if s.strip()]   # training text less the dev sentences
 open(f"{out}/unspoken-sentences.txt", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
 PY
-    $WS synth "$OUT/unspoken-sentences.txt" "$OUT/synth-train2" --utterances 10561 --seed 4 \
-        --exclude-voices rhvoice:bdl mbrola --quiet
+    $WS synth "$OUT/unspoken-sentences.txt" "$OUT/synth-train2" --utterances "$(wc -l < "$OUT/synth-train/manifest.jsonl")" \
+        --seed 4 --exclude-voices $EXCLUDE --quiet  # as many utterances as synth-train
     # LJ_ONCE[0] is synth-train at 1: the two synthetic sets at half each keep the mixture's shares
     FRESH=("$OUT/synth-train/manifest.jsonl:0.5" "$OUT/synth-train2/manifest.jsonl:0.5" "${LJ_ONCE[@]:1}")
     mkdir -p "$OUT/$1"

@@ -190,7 +190,8 @@ def test_recordings_streamed_together_read_as_each_alone(shared_data):
     clips = [read_audio(p, 16000)[0] for p in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:2]]
     clips += [read_audio(fsdd / "theo" / f"{d}_theo_1.wav", 16000)[0] for d in range(3)]
     clips += [clips[0][:100], clips[0][:0]]  # shorter than one chunk, and nothing
-    alone = [InProcess(rec, streaming=True, chunk_ms=160)(None, x) for x in clips]  # eval's one at a time
+    one_at_a_time = InProcess(rec, streaming=True, chunk_ms=160)  # eval's
+    alone = [one_at_a_time(None, x) for x in clips]
     together = BatchedStreams(rec, 2560)
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(together.transcribe, clips))
