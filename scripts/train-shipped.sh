@@ -50,8 +50,8 @@
 #        spoke, mixed half and half with synth-train; beside it, on the other core, the same run on the old data
 #        (the control). The rule on both, 97.5% each, the fresh run first (`--steps N`, N in the model card,
 #        replays the lengths).
-# sixteenth: (not in the default STAGES: run after fifteenth) the same for the streaming model; not yet run for the
-#        shipped weights.
+# sixteenth: (not in the default STAGES: run after fifteenth) the same for the streaming model (synth-train2 is
+#        there already; `--steps N`, N in the model card, replays the lengths).
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
