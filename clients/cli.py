@@ -200,7 +200,7 @@ def cmd_train(args) -> int:
                                        ("lead_trim_prob", args.lead_trim_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
-            distill_weight=args.distill_weight, distill_delay=args.distill_delay)
+            distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed)
     except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
         sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
@@ -499,6 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of utterances scaled to a random level of -55..-15 dBFS RMS (default: 0.5)")
     tr.add_argument("--lead-trim-prob", type=float, default=None,
                     help="share of utterances cut to start at their speech, as tightly cut clips do (default: 0)")
+    tr.add_argument("--seed", type=int, default=None,
+                    help="draws of batches, augmentation and new weights (default: the preset's, 0); another seed "
+                         "is another run of the same settings")
     tr.add_argument("--no-resume", action="store_true")
     tr.add_argument("--quiet", action="store_true")
     tr.set_defaults(func=cmd_train)

@@ -288,7 +288,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
                    init_from: str | Path | None = None, session_minutes: float | None = None,
                    teacher: str | None = None, distill_weight: float = 1.0,
-                   distill_delay: int | None = None) -> list[dict]:
+                   distill_delay: int | None = None, seed: int | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
@@ -297,11 +297,12 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     where it stopped when the runs are resumed (a lease of a machine shorter than the schedule).
     `teacher`: a trained model (a name or a model folder) whose frame posteriors every model also
     learns, with `distill_weight`, `distill_delay` frames late (None: measured on the dev set; see
-    `models.distill`)."""
+    `models.distill`). `seed`: the draws of batches, augmentation and new weights (another run of the
+    same settings; the presets' is 0)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
-                                       batch_seconds=batch_seconds, lr=lr).items() if v is not None}
+                                       batch_seconds=batch_seconds, lr=lr, seed=seed).items() if v is not None}
     configs = []
     for preset in presets:
         model_cfg, cfg = PRESETS[preset]

@@ -52,6 +52,9 @@
 #        replays the lengths).
 # sixteenth: (not in the default STAGES: run after fifteenth) the same for the streaming model (synth-train2 is
 #        there already; `--steps N`, N in the model card, replays the lengths).
+# variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
+#        again with another seed, side by side, to measure how much two runs of the same settings differ on the
+#        dev set and the tests; nothing shipped.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
@@ -270,6 +273,37 @@ fi
 
 if has sixteenth; then
     fresh_phase sixteenth wavenet-cpu
+fi
+
+# How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
+# per arm): their controls again with seed 1 (theirs: the presets' 0), from the weights both started from (the
+# fourteenth phase's, commit 0549299, so a clone with that history), side by side on one thread each. Nothing
+# is shipped; each seed-1 run is compared with its seed-0 control on the dev set and the tests.
+test_readings() {  # MODEL MODEL_DIR: the three tests with the LM, and theo with the digits vocabulary, utterance by utterance
+    WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" \
+        --model "$1" --lm default --threads 1 --json --utterances > "$2/tests.json"
+    WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
+        --json --utterances > "$2/digits.json"
+}
+seed_pair() {  # MODEL CONTROL_DIR: MODEL's seed-1 run against the seed-0 control in CONTROL_DIR
+    local run="$OUT/variance/$1-seed1"
+    for dir in "$2" "$run"; do
+        [[ -f "$dir/dev2.json" ]] || dev2_readings "$1" "$dir" > "$dir/dev2.json"  # the control's from its rule
+        test_readings "$1" "$dir"
+    done
+    for f in dev2 tests digits; do $WS compare "$2/$f.json" "$run/$f.json" || true; done | tee "$run/compare.txt"
+}
+if has variance; then
+    mkdir -p "$OUT/variance/start"
+    git archive 0549299 models/weights/logmel-cnn-cpu models/weights/wavenet-cpu \
+        | tar -x -C "$OUT/variance/start" --strip-components=2
+    PHASE_DATA=("${LJ_ONCE[@]}")
+    for m in logmel-cnn-cpu wavenet-cpu; do  # the second --init-from is the one the train command keeps
+        trim_phase $m "$OUT/variance/$m-seed1" 0.5 60 2e-4 --seed 1 --init-from "$OUT/variance/start" &
+    done
+    wait
+    seed_pair logmel-cnn-cpu "$OUT/fifteenth/control"
+    seed_pair wavenet-cpu "$OUT/sixteenth/control"
 fi
 
 if has tune; then
