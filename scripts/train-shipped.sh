@@ -54,7 +54,7 @@
 #        there already; `--steps N`, N in the model card, replays the lengths).
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
-#        dev set and the tests; nothing shipped.
+#        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline.
