@@ -52,6 +52,9 @@
 #        replays the lengths).
 # sixteenth: (not in the default STAGES: run after fifteenth) the same for the streaming model (synth-train2 is
 #        there already; `--steps N`, N in the model card, replays the lengths).
+# seventeenth: (not in the default STAGES: run after sixteenth) both models side by side, 60 more minutes with a
+#        third synthetic set as large (seed 5) of training sentences neither earlier set spoke, the three at a third
+#        each; the rule on each (`--steps N`, N in the model card, replays the lengths).
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -246,17 +249,24 @@ fi
 
 # More steps over the same data stopped carrying to voices and readers the models do not train on (the
 # fourteenth phase); is it the steps or the sameness? New sentences and new voice draws, against a control.
+unspoken_sentences() {  # OUT_FILE SET...: the training sentences (the LM's text, less the dev sentences) that no
+    # utterance of the synthetic sets SET... ($OUT/SET/manifest.jsonl) speaks
+    .venv/bin/python - "$OUT" "$@" <<'PY'
+import json, sys
+out, target, sets = sys.argv[1], sys.argv[2], sys.argv[3:]
+spoken = {json.loads(l)["text"] for s in sets for l in open(f"{out}/{s}/manifest.jsonl")}
+sentences = [s.strip() for s in open(f"{out}/lm-text.txt") if s.strip()]
+open(f"{out}/{target}", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
+PY
+}
+fresh_synth() {  # SET SEED SPOKEN_SET...: SET, as many utterances as synth-train, from the sentences none of SPOKEN_SET says
+    unspoken_sentences "unspoken-$1.txt" "${@:3}"
+    $WS synth "$OUT/unspoken-$1.txt" "$OUT/$1" --utterances "$(wc -l < "$OUT/synth-train/manifest.jsonl")" \
+        --seed "$2" --exclude-voices $EXCLUDE --quiet
+}
 fresh_phase() {  # NAME MODEL: MODEL 60 more minutes with half its synthetic speech new, beside a control on the
     # old data (the thirteenth phase's settings), on one thread each; the rule on both, 97.5% each, the fresh run first
-    .venv/bin/python - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-spoken = {json.loads(l)["text"] for l in open(f"{out}/synth-train/manifest.jsonl")}
-sentences = [s.strip() for s in open(f"{out}/lm-text.txt") if s.strip()]   # training text less the dev sentences
-open(f"{out}/unspoken-sentences.txt", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
-PY
-    $WS synth "$OUT/unspoken-sentences.txt" "$OUT/synth-train2" --utterances "$(wc -l < "$OUT/synth-train/manifest.jsonl")" \
-        --seed 4 --exclude-voices $EXCLUDE --quiet  # as many utterances as synth-train
+    fresh_synth synth-train2 4 synth-train
     # LJ_ONCE[0] is synth-train at 1: the two synthetic sets at half each keep the mixture's shares
     FRESH=("$OUT/synth-train/manifest.jsonl:0.5" "$OUT/synth-train2/manifest.jsonl:0.5" "${LJ_ONCE[@]:1}")
     mkdir -p "$OUT/$1"
@@ -273,6 +283,16 @@ fi
 
 if has sixteenth; then
     fresh_phase sixteenth wavenet-cpu
+fi
+
+# Fresh synthetic speech again, for both models at once: a third set as large (seed 5) of the training sentences
+# neither synth-train nor synth-train2 speaks, the three sets at a third each (the mixture's shares unchanged);
+# both models side by side, 60 more minutes from the shipped weights, each put to the rule (95%: one run per model).
+if has seventeenth; then
+    fresh_synth synth-train3 5 synth-train synth-train2
+    PHASE_DATA=("$OUT/synth-train/manifest.jsonl:0.334" "$OUT/synth-train2/manifest.jsonl:0.333"
+                "$OUT/synth-train3/manifest.jsonl:0.333" "${LJ_ONCE[@]:1}")
+    both_phase seventeenth 60
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
