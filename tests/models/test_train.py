@@ -246,7 +246,6 @@ def test_init_from_starts_from_trained_weights_with_a_fresh_schedule(digits_mani
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # lr 0: the weights it started from
 
 
-
 def test_a_seed_replays_a_run_and_another_seed_is_another_run(digits_manifest, tmp_path):
     """--seed: how much two runs of the same settings differ is measured with two seeds; the same seed
     (the presets' 0 by default) gives the same weights again."""
@@ -261,6 +260,7 @@ def test_a_seed_replays_a_run_and_another_seed_is_another_run(digits_manifest, t
     a, again, other = weights("a", None), weights("again", 0), weights("other", 1)
     assert all(torch.equal(a[k], again[k]) for k in a)
     assert any(not torch.equal(a[k], other[k]) for k in a)
+
 
 def test_the_schedule_ends_on_the_clock_or_at_the_step_count():
     from models.train import TrainConfig, lr_factor, schedule_progress
