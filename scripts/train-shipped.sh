@@ -173,8 +173,8 @@ if has train; then
 fi
 
 PHASE_DATA=("${TRAIN_DATA[@]}")  # what trim_phase trains on
-trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]
-    $WS train --config "$1" --init-from models/weights --data "${PHASE_DATA[@]}" \
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]; from $INIT_FROM (the shipped weights)
+    $WS train --config "$1" --init-from "${INIT_FROM:-models/weights}" --data "${PHASE_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
         --threads 1 --workers 0 --minutes "$4" --steps 1000000 --lr "$5" --lead-trim-prob "$3" --quiet \
         --out "$2" "${@:6}" > "$2.summary.json" 2>> "$2.log"
@@ -318,8 +318,8 @@ if has variance; then
     git archive 0549299 models/weights/logmel-cnn-cpu models/weights/wavenet-cpu \
         | tar -x -C "$OUT/variance/start" --strip-components=2
     PHASE_DATA=("${LJ_ONCE[@]}")
-    for m in logmel-cnn-cpu wavenet-cpu; do  # the second --init-from is the one the train command keeps
-        trim_phase $m "$OUT/variance/$m-seed1" 0.5 60 2e-4 --seed 1 --init-from "$OUT/variance/start" &
+    for m in logmel-cnn-cpu wavenet-cpu; do
+        INIT_FROM="$OUT/variance/start" trim_phase $m "$OUT/variance/$m-seed1" 0.5 60 2e-4 --seed 1 &
     done
     wait
     seed_pair logmel-cnn-cpu "$OUT/fifteenth/control"
