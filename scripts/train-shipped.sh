@@ -290,6 +290,7 @@ fi
 # both models side by side, 60 more minutes from the shipped weights, each put to the rule (95%: one run per model).
 if has seventeenth; then
     fresh_synth synth-train3 5 synth-train synth-train2
+    # the thirds sum to 1, synth-train's weight in LJ_ONCE[0]
     PHASE_DATA=("$OUT/synth-train/manifest.jsonl:0.334" "$OUT/synth-train2/manifest.jsonl:0.333"
                 "$OUT/synth-train3/manifest.jsonl:0.333" "${LJ_ONCE[@]:1}")
     both_phase seventeenth 60
