@@ -54,7 +54,10 @@
 #        there already; `--steps N`, N in the model card, replays the lengths).
 # seventeenth: (not in the default STAGES: run after sixteenth) both models side by side, 60 more minutes with a
 #        third synthetic set as large (seed 5) of training sentences neither earlier set spoke, the three at a third
-#        each; the rule on each (`--steps N`, N in the model card, replays the lengths).
+#        each; the rule on each (`--steps N`, N in the model card, replays the lengths). It and the next read each
+#        model's run on the tests utterance by utterance (tests.json, digits.json in the run's folder).
+# eighteenth: (not in the default STAGES: run after seventeenth) the same with a fourth set (seed 6) of sentences
+#        none of the three spoke, the four at a quarter each; the tests' readings set beside the seventeenth's.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -264,13 +267,21 @@ fresh_synth() {  # SET SEED SPOKEN_SET...: SET, as many utterances as synth-trai
     $WS synth "$OUT/unspoken-$1.txt" "$OUT/$1" --utterances "$(wc -l < "$OUT/synth-train/manifest.jsonl")" \
         --seed "$2" --exclude-voices $EXCLUDE --quiet
 }
+even_shares() {  # SET...: PHASE_DATA with the synthetic sets SET... at equal shares summing to 1, synth-train's
+    # weight in LJ_ONCE[0], so the mixture's shares stay as they were (the first set takes the rounding: 0.334,
+    # 0.333, 0.333), then the rest of LJ_ONCE
+    local share first name
+    share=$(.venv/bin/python -c "print(round(1 / $#, 3))")
+    first=$(.venv/bin/python -c "print(round(1 - ($# - 1) * $share, 3))")
+    PHASE_DATA=("$OUT/$1/manifest.jsonl:$first")
+    for name in "${@:2}"; do PHASE_DATA+=("$OUT/$name/manifest.jsonl:$share"); done
+    PHASE_DATA+=("${LJ_ONCE[@]:1}")
+}
 fresh_phase() {  # NAME MODEL: MODEL 60 more minutes with half its synthetic speech new, beside a control on the
     # old data (the thirteenth phase's settings), on one thread each; the rule on both, 97.5% each, the fresh run first
     fresh_synth synth-train2 4 synth-train
-    # LJ_ONCE[0] is synth-train at 1: the two synthetic sets at half each keep the mixture's shares
-    FRESH=("$OUT/synth-train/manifest.jsonl:0.5" "$OUT/synth-train2/manifest.jsonl:0.5" "${LJ_ONCE[@]:1}")
     mkdir -p "$OUT/$1"
-    PHASE_DATA=("${FRESH[@]}")
+    even_shares synth-train synth-train2
     trim_phase "$2" "$OUT/$1/fresh" 0.5 60 2e-4 &
     PHASE_DATA=("${LJ_ONCE[@]}")
     trim_phase "$2" "$OUT/$1/control" 0.5 60 2e-4 &
@@ -285,27 +296,44 @@ if has sixteenth; then
     fresh_phase sixteenth wavenet-cpu
 fi
 
-# Fresh synthetic speech again, for both models at once: a third set as large (seed 5) of the training sentences
-# neither synth-train nor synth-train2 speaks, the three sets at a third each (the mixture's shares unchanged);
-# both models side by side, 60 more minutes from the shipped weights, each put to the rule (95%: one run per model).
-if has seventeenth; then
-    fresh_synth synth-train3 5 synth-train synth-train2
-    # the thirds sum to 1, synth-train's weight in LJ_ONCE[0]
-    PHASE_DATA=("$OUT/synth-train/manifest.jsonl:0.334" "$OUT/synth-train2/manifest.jsonl:0.333"
-                "$OUT/synth-train3/manifest.jsonl:0.333" "${LJ_ONCE[@]:1}")
-    both_phase seventeenth 60
-fi
-
-# How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
-# per arm): their controls again with seed 1 (theirs: the presets' 0), from the weights both started from (the
-# fourteenth phase's, commit 0549299, so a clone with that history), side by side on one thread each. Nothing
-# is shipped; each seed-1 run is compared with its seed-0 control on the dev set and the tests.
 test_readings() {  # MODEL MODEL_DIR: the three tests with the LM, and theo with the digits vocabulary, utterance by utterance
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" \
         --model "$1" --lm default --threads 1 --json --utterances > "$2/tests.json"
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
         --json --utterances > "$2/digits.json"
 }
+phase_tests() {  # NAME [PREVIOUS]: each model's run of phase NAME read on the tests utterance by utterance, and
+    # set beside phase PREVIOUS's readings (`wavestream compare`: told apart or not; nothing rides on it)
+    for m in logmel-cnn-cpu wavenet-cpu; do test_readings $m "$OUT/$1/$m" & done
+    wait
+    [[ -n "${2:-}" ]] || return 0
+    for m in logmel-cnn-cpu wavenet-cpu; do
+        for f in tests digits; do $WS compare "$OUT/$2/$m/$f.json" "$OUT/$1/$m/$f.json" || true; done
+    done | tee "$OUT/$1/compare-tests.txt"
+}
+# Fresh synthetic speech again, for both models at once: a third set as large (seed 5) of the training sentences
+# neither synth-train nor synth-train2 speaks, the three sets at a third each (the mixture's shares unchanged);
+# both models side by side, 60 more minutes from the shipped weights, each put to the rule (95%: one run per model).
+if has seventeenth; then
+    fresh_synth synth-train3 5 synth-train synth-train2
+    even_shares synth-train synth-train2 synth-train3
+    both_phase seventeenth 60
+    phase_tests seventeenth
+fi
+
+# A fourth set as large (seed 6) of the sentences none of the three speaks, the four at a quarter each; otherwise
+# the seventeenth phase again (the third set still gained 1.2-1.7 points on the dev set).
+if has eighteenth; then
+    fresh_synth synth-train4 6 synth-train synth-train2 synth-train3
+    even_shares synth-train synth-train2 synth-train3 synth-train4
+    both_phase eighteenth 60
+    phase_tests eighteenth seventeenth
+fi
+
+# How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
+# per arm): their controls again with seed 1 (theirs: the presets' 0), from the weights both started from (the
+# fourteenth phase's, commit 0549299, so a clone with that history), side by side on one thread each. Nothing
+# is shipped; each seed-1 run is compared with its seed-0 control on the dev set and the tests.
 seed_pair() {  # MODEL CONTROL_DIR: MODEL's seed-1 run against the seed-0 control in CONTROL_DIR
     local run="$OUT/variance/$1-seed1"
     for dir in "$2" "$run"; do
