@@ -103,6 +103,17 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
 }
 
+unspoken_sentences() {  # OUT_FILE SOURCE SET...: the sentences of $OUT/SOURCE, in its order, that no utterance
+    # of the synthetic sets SET... ($OUT/SET/manifest.jsonl) speaks
+    .venv/bin/python - "$OUT" "$@" <<'PY'
+import json, sys
+out, target, source, sets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+spoken = {json.loads(l)["text"] for s in sets for l in open(f"{out}/{s}/manifest.jsonl")}
+sentences = [s.strip() for s in open(f"{out}/{source}") if s.strip()]
+open(f"{out}/{target}", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
+PY
+}
+
 if has data; then
 .venv/bin/python scripts/recipe_data.py fsdd "$DATA" "$OUT"
 .venv/bin/python scripts/recipe_data.py digits "$OUT/digits.txt" --per-word 40 --strings 1200 --max-words 6
@@ -132,12 +143,12 @@ fi
 if has lm; then
     # 100 training-text sentences that no training audio speaks, spoken by training voices: the dev set
     # that tunes the beam search. They stay out of the LM text too.
+    unspoken_sentences unspoken-synth-train.txt train-sentences.txt synth-train
     .venv/bin/python - "$OUT" <<'PY'
 import json, random, sys
 out = sys.argv[1]
-spoken = {json.loads(l)["text"] for l in open(f"{out}/synth-train/manifest.jsonl")}
 sentences = [s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()]
-unspoken = [s for s in sentences if s not in spoken]
+unspoken = [s.strip() for s in open(f"{out}/unspoken-synth-train.txt") if s.strip()]
 dev = set(random.Random(1).sample(unspoken, 100))
 open(f"{out}/dev-sentences.txt", "w").write("\n".join(sorted(dev)) + "\n")
 open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in dev) + "\n")
@@ -252,18 +263,8 @@ fi
 
 # More steps over the same data stopped carrying to voices and readers the models do not train on (the
 # fourteenth phase); is it the steps or the sameness? New sentences and new voice draws, against a control.
-unspoken_sentences() {  # OUT_FILE SET...: the training sentences (the LM's text, less the dev sentences) that no
-    # utterance of the synthetic sets SET... ($OUT/SET/manifest.jsonl) speaks
-    .venv/bin/python - "$OUT" "$@" <<'PY'
-import json, sys
-out, target, sets = sys.argv[1], sys.argv[2], sys.argv[3:]
-spoken = {json.loads(l)["text"] for s in sets for l in open(f"{out}/{s}/manifest.jsonl")}
-sentences = [s.strip() for s in open(f"{out}/lm-text.txt") if s.strip()]
-open(f"{out}/{target}", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
-PY
-}
 fresh_synth() {  # SET SEED SPOKEN_SET...: SET, as many utterances as synth-train, from the sentences none of SPOKEN_SET says
-    unspoken_sentences "unspoken-$1.txt" "${@:3}"
+    unspoken_sentences "unspoken-$1.txt" lm-text.txt "${@:3}"  # the LM's text: the dev sentences left out
     $WS synth "$OUT/unspoken-$1.txt" "$OUT/$1" --utterances "$(wc -l < "$OUT/synth-train/manifest.jsonl")" \
         --seed "$2" --exclude-voices $EXCLUDE --quiet
 }
