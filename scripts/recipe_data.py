@@ -5,6 +5,9 @@
         speaker) and, with --dev, OUT/fsdd-theo-dev.jsonl (N of theo's clips, seeded)
     .venv/bin/python scripts/recipe_data.py digits OUT_FILE --per-word N --strings N --max-words N
         every digit word alone N times, then N strings of 2..max-words digits, seeded, shuffled
+    .venv/bin/python scripts/recipe_data.py unspoken OUT_FILE SOURCE MANIFEST ...
+        the sentences of the text file SOURCE (a line each), in its order, that no utterance of the
+        manifests speaks: what a fresh synthetic set is drawn from
     .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
         after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
@@ -63,6 +66,12 @@ def digit_strings(path: str, per_word: int, strings: int, max_words: int) -> Non
     rng.shuffle(lines)
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def unspoken(out: str, source: str, manifests: list[str]) -> None:
+    spoken = {u.text for m in manifests for u in read_manifest(m)}
+    sentences = [line.strip() for line in open(source) if line.strip()]
+    Path(out).write_text("".join(s + "\n" for s in sentences if s not in spoken))
 
 
 def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0) -> None:
@@ -170,6 +179,10 @@ def main(argv=None) -> int:
     d.add_argument("--per-word", type=int, required=True)
     d.add_argument("--strings", type=int, required=True)
     d.add_argument("--max-words", type=int, required=True)
+    u = sub.add_parser("unspoken")
+    u.add_argument("out")
+    u.add_argument("source")
+    u.add_argument("manifests", nargs="+")
     v = sub.add_parser("variant")
     v.add_argument("manifest")
     v.add_argument("out_name")
@@ -192,6 +205,8 @@ def main(argv=None) -> int:
         fsdd_split(args.data, args.out, args.dev)
     elif args.what == "digits":
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
+    elif args.what == "unspoken":
+        unspoken(args.out, args.source, args.manifests)
     elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
     elif args.what == "pack":

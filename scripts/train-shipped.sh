@@ -105,13 +105,9 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
 
 unspoken_sentences() {  # OUT_FILE SOURCE SET...: the sentences of $OUT/SOURCE, in its order, that no utterance
     # of the synthetic sets SET... ($OUT/SET/manifest.jsonl) speaks
-    .venv/bin/python - "$OUT" "$@" <<'PY'
-import json, sys
-out, target, source, sets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-spoken = {json.loads(l)["text"] for s in sets for l in open(f"{out}/{s}/manifest.jsonl")}
-sentences = [s.strip() for s in open(f"{out}/{source}") if s.strip()]
-open(f"{out}/{target}", "w").write("\n".join(s for s in sentences if s not in spoken) + "\n")
-PY
+    local manifests=() name
+    for name in "${@:3}"; do manifests+=("$OUT/$name/manifest.jsonl"); done
+    .venv/bin/python scripts/recipe_data.py unspoken "$OUT/$1" "$OUT/$2" "${manifests[@]}"
 }
 
 if has data; then
