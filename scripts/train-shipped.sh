@@ -144,7 +144,7 @@ if has lm; then
 import json, random, sys
 out = sys.argv[1]
 sentences = [s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()]
-unspoken = [s.strip() for s in open(f"{out}/unspoken-synth-train.txt") if s.strip()]
+unspoken = open(f"{out}/unspoken-synth-train.txt").read().splitlines()
 dev = set(random.Random(1).sample(unspoken, 100))
 open(f"{out}/dev-sentences.txt", "w").write("\n".join(sorted(dev)) + "\n")
 open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in dev) + "\n")
@@ -267,9 +267,8 @@ fresh_synth() {  # SET SEED SPOKEN_SET...: SET, as many utterances as synth-trai
 even_shares() {  # SET...: PHASE_DATA with the synthetic sets SET... at equal shares summing to 1, synth-train's
     # weight in LJ_ONCE[0], so the mixture's shares stay as they were (the first set takes the rounding: 0.334,
     # 0.333, 0.333), then the rest of LJ_ONCE
-    local share first name
-    share=$(.venv/bin/python -c "print(round(1 / $#, 3))")
-    first=$(.venv/bin/python -c "print(round(1 - ($# - 1) * $share, 3))")
+    local first share name
+    read -r first share < <(.venv/bin/python -c "share = round(1 / $#, 3); print(round(1 - ($# - 1) * share, 3), share)")
     PHASE_DATA=("$OUT/$1/manifest.jsonl:$first")
     for name in "${@:2}"; do PHASE_DATA+=("$OUT/$name/manifest.jsonl:$share"); done
     PHASE_DATA+=("${LJ_ONCE[@]:1}")
