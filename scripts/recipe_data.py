@@ -8,6 +8,10 @@
     .venv/bin/python scripts/recipe_data.py unspoken OUT_FILE SOURCE MANIFEST ...
         the sentences of the text file SOURCE (a line each), in its order, that no utterance of the
         manifests speaks: what a fresh synthetic set is drawn from
+    .venv/bin/python scripts/recipe_data.py gcide DICT OUT_FILE --held-out FILE ...
+        English text from GCIDE, the dictionary in Debian's dict-gcide (DICT: its gcide.dict.dz): its
+        quotations and its definitions as sentences, normalised like the training text, less any that
+        could carry a held-out sentence (FILE: text, a sentence a line, or a manifest)
     .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
         after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
@@ -25,9 +29,12 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
+import re
 import sys
+import unicodedata
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,6 +44,7 @@ import soundfile as sf
 from models.audio import read_audio, resample
 from models.audio_files import audio_files
 from models.data import read_manifest
+from models.synth import normalise
 
 HELD_OUT_SPEAKER = "theo"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -72,6 +80,73 @@ def unspoken(out: str, source: str, manifests: list[str]) -> None:
     spoken = {u.text for m in manifests for u in read_manifest(m)}
     sentences = [line.strip() for line in open(source) if line.strip()]
     Path(out).write_text("".join(s + "\n" for s in sentences if s not in spoken))
+
+
+def _gcide_passages(text: str):
+    """The dictionary's prose, paragraph by paragraph: quotations (indented ten spaces or more), one
+    passage each, less their "--Author."; definitions: the numbered senses of words with more than one,
+    and run-on forms, less [etymologies and sources], (parenthesised notes) and sense numbers. Words
+    with one sense give no definition: most are rare, and the words only they bring crowd the lexicon.
+    The database's own notes, before the first headword, are skipped."""
+    first = re.search(r"^[A-Za-z][^\s\\]* \\", text, flags=re.M)
+    for para in re.split(r"\n\s*\n", text[first.start() if first else 0:]):
+        lines = para.splitlines()
+        quoted = [line.strip() for line in lines if re.match(r" {10,}\S", line)]
+        if quoted:
+            yield re.sub(r"--\s*[A-Z][^-]*$", "", " ".join(quoted)).replace(". . .", " ")
+        if lines and not lines[0].startswith(" "):  # a headword's paragraph: its first sense from "1." on
+            first_sense = next((i for i, line in enumerate(lines) if re.match(r" +1\.\s", line)), None)
+            if first_sense is None:
+                continue  # one sense only
+            lines = lines[first_sense:]
+        body = " ".join(re.sub(r"^\d+\.\s+", "", line.strip()) for line in lines if not re.match(r" {10,}\S", line))
+        while re.search(r"\[[^\[\]]*\]", body):
+            body = re.sub(r"\[[^\[\]]*\]", " ", body)
+        body = re.sub(r"\([^()]*\)", " ", body)
+        yield re.sub(r"^[\s,;]*(?:(?:[a-z]{1,5}\.|&)\s*)*", "", body)  # part of speech: "n.", "v. t.", "a. & adv."
+
+
+def _held_sentences(files: list[str]) -> list[str]:
+    held = []
+    for f in files:
+        if f.endswith(".jsonl"):
+            held += [u.text for u in read_manifest(f)]
+        else:
+            held += [normalise(line) for line in open(f) if line.strip()]
+    return held
+
+
+def gcide(dict_file: str, out: str, held_out: list[str], run: int = 6) -> None:
+    """A sentence is dropped when it shares a run of `run` words with a held-out sentence, or
+    holds a shorter one whole: the dictionary quotes the Bible and WordNet, as the test text does.
+    Sentences with figures are dropped (the training text spells numbers out)."""
+    text = gzip.open(dict_file, "rt", encoding="utf-8", errors="replace").read()  # dictzip reads as gzip
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # "preëminent" -> "preeminent"
+    # its own marks for accented letters: pre[\"e]minent, [=a], [e^], [imac] -> the plain letter
+    text = re.sub(r"\[[=.^\"'`~,]?([a-zA-Z])(?:[=.^\"'`~,]|mac|acute|grave|uml|um|circ|breve|cedil|til|ring)?\]", r"\1", text)
+
+    def runs(words):
+        return {tuple(words[i:i + run]) for i in range(len(words) - run + 1)}
+
+    held = _held_sentences(held_out)
+    held_runs = set().union(*(runs(h.split()) for h in held if len(h.split()) >= run))
+    short = [f" {h} " for h in held if len(h.split()) < run]
+    kept, seen = [], set()
+    for passage in _gcide_passages(text):
+        # cross-references and run-on forms: {Word} -> Word, {Unc"tu*ous*ness} -> Unctuousness
+        passage = re.sub(r"\{([^}]*)\}", lambda m: re.sub(r"[\"*`]", "", m.group(1)), passage)
+        passage = re.sub(r"\b(e\.g|i\.e|etc|esp|fig|obs|cf|specif)\.", r"\1", passage, flags=re.I)
+        for sentence in re.split(r"(?<=[.!?;:])\s+", passage):
+            if re.search(r"\d", sentence):
+                continue
+            s = normalise(sentence)
+            words = s.split()
+            if not 3 <= len(words) <= 25 or s in seen or runs(words) & held_runs or any(h in f" {s} " for h in short):
+                continue
+            seen.add(s)
+            kept.append(s)
+    Path(out).write_text("".join(s + "\n" for s in kept))
+    print(json.dumps({"gcide": out, "sentences": len(kept), "words": sum(len(s.split()) for s in kept)}))
 
 
 def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0) -> None:
@@ -183,6 +258,10 @@ def main(argv=None) -> int:
     u.add_argument("out")
     u.add_argument("source")
     u.add_argument("manifests", nargs="+")
+    g = sub.add_parser("gcide")
+    g.add_argument("dict_file")
+    g.add_argument("out")
+    g.add_argument("--held-out", nargs="+", required=True)
     v = sub.add_parser("variant")
     v.add_argument("manifest")
     v.add_argument("out_name")
@@ -207,6 +286,8 @@ def main(argv=None) -> int:
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
     elif args.what == "unspoken":
         unspoken(args.out, args.source, args.manifests)
+    elif args.what == "gcide":
+        gcide(args.dict_file, args.out, args.held_out)
     elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
     elif args.what == "pack":

@@ -14,7 +14,8 @@
 #        Sets are counted in utterances, each seed's first N: the sets the shipped weights were made with.
 # train: the streaming and the offline model side by side, one process each.
 # lm:    the word trigram the beam search uses, from the training text alone (sentences and the real clips'
-#        transcripts), and a dev set for tuning.
+#        transcripts) and the prose of an English dictionary (needs scripts/install-lm-text.sh), and a dev set
+#        for tuning.
 # trim:  (not in the default STAGES: run after the GPU phase, scripts/train-gpu.sh, whose weights it starts
 #        from) the streaming model's seventh phase: 32 minutes on one thread with a share of utterances cut
 #        to start at their speech (--lead-trim-prob 0.5), and beside it, on the other core, the same run
@@ -61,15 +62,23 @@
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
+# lmtext: (not in the default STAGES: run after eighteenth, with the lm stage's LM shipped) that LM, with GCIDE's
+#        text, against the one before it (the same text without GCIDE's), both models with the shipped weights:
+#        on the larger dev set (the rule, 95%: dev2-{before,after}.json, rule.txt), the FSDD training speakers'
+#        digits (compare-fsdd-train.txt: isolated words, which the dev set lacks), the real reader's 100 training
+#        clips with both LMs built without their transcripts (compare-lj-train.txt), and the tests utterance by
+#        utterance (compare-tests.txt; nothing rides on it).
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
-# eval:  every held-out set, greedy and with the language model, streaming and offline.
+# eval:  every held-out set, greedy and with the language model, streaming and offline (out/shipped/eval.jsonl;
+#        the previous one kept as eval-<its time>.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(realpath "${1:-../shared/data}")
 OUT=${2:-out/shipped}
 STAGES=${STAGES:-data synth lm train tune eval}
 THREADS=${THREADS:-1}
+GCIDE=${GCIDE:-/usr/share/dictd/gcide.dict.dz}  # the lm stage's dictionary (Debian's dict-gcide)
 WS=.venv/bin/wavestream
 mkdir -p "$OUT"
 has() { [[ " $STAGES " == *" $1 "* ]]; }
@@ -136,6 +145,11 @@ if has synth; then
     $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --utterances 331 --seed 2 --voices rhvoice:bdl --quiet
 fi
 
+# The LM's text. The dictionary's prose more than triples the sentences, so the digit strings go in three times
+# over to keep their share of them (1.8%): at a third of it, isolated digits lost to words that start or make up
+# no sentence of theirs ("three" read "thee"; the model card's "The LM's text").
+LM_TEXT_NO_LJ=("$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/digits.txt" "$OUT/digits.txt" "$OUT/gcide-text.txt")
+LM_TEXT=("${LM_TEXT_NO_LJ[@]}" "$OUT/lj-train-text.txt")
 if has lm; then
     # 100 training-text sentences that no training audio speaks, spoken by training voices: the dev set
     # that tunes the beam search. They stay out of the LM text too.
@@ -152,10 +166,15 @@ open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in
 open(f"{out}/lj-train-text.txt", "w").writelines(json.loads(l)["text"] + "\n" for l in open(f"{out}/lj-train.jsonl"))
 PY
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices $EXCLUDE --quiet
+    # GCIDE's quotations and definitions (since the eighteenth phase; the model card's "The LM's
+    # text"), less any sentence that shares six words in a row with, or holds whole, a test or dev sentence:
+    # the dictionary quotes the Bible and WordNet, as the test text does
+    [[ -f "$GCIDE" ]] || { echo "no $GCIDE: run scripts/install-lm-text.sh (as root)" >&2; exit 1; }
+    .venv/bin/python scripts/recipe_data.py gcide "$GCIDE" "$OUT/gcide-text.txt" \
+        --held-out "$OUT/eval-sentences.txt" "$OUT/dev-sentences.txt" "$DATA/real/lj-amateur.jsonl"
     # every trigram kept (--min-count 1) since the tenth phase, where the larger dev set showed it better for
     # both models than dropping those seen once (the default, and the LM before it)
-    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/lj-train-text.txt" --min-count 1 \
-        --out models/weights/lm/english-3gram.arpa.gz
+    $WS lm "${LM_TEXT[@]}" --min-count 1 --out models/weights/lm/english-3gram.arpa.gz
 fi
 
 TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.jsonl:1"
@@ -351,6 +370,38 @@ if has variance; then
     seed_pair wavenet-cpu "$OUT/sixteenth/control"
 fi
 
+lm_readings() {  # MODEL LM NAME: MODEL (the shipped weights) read with LM on the larger dev set, the FSDD
+    # training speakers' digits, the real reader's training clips (LM: NAME-no-lj.arpa.gz beside it) and the tests,
+    # utterance by utterance
+    local d="$OUT/lmtext/$1" lm="$2"
+    mkdir -p "$d"
+    $WS eval "$OUT/synth-dev2/manifest.jsonl" --model "$1" --lm "$lm" --threads 1 --json --utterances > "$d/dev2-$3.json"
+    $WS eval "$OUT/fsdd-train.jsonl" --model "$1" --lm "$lm" --threads 1 --json --utterances > "$d/fsdd-train-$3.json"
+    $WS eval "$OUT/lj-train.jsonl" --model "$1" --lm "${lm%.arpa.gz}-no-lj.arpa.gz" --threads 1 --json --utterances \
+        > "$d/lj-train-$3.json"
+    $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" --model "$1" --lm "$lm" \
+        --threads 1 --json --utterances > "$d/tests-$3.json"
+}
+if has lmtext; then
+    d="$OUT/lmtext"
+    mkdir -p "$d"
+    cp models/weights/lm/english-3gram.arpa.gz "$d/after.arpa.gz"
+    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" "$OUT/lj-train-text.txt" --min-count 1 --out "$d/before.arpa.gz"
+    $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" --min-count 1 --out "$d/before-no-lj.arpa.gz"
+    $WS lm "${LM_TEXT_NO_LJ[@]}" --min-count 1 --out "$d/after-no-lj.arpa.gz"
+    for m in logmel-cnn-cpu wavenet-cpu; do
+        { lm_readings $m "$d/before.arpa.gz" before && lm_readings $m "$d/after.arpa.gz" after; } &
+    done
+    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do
+        $WS compare "$d/$m/dev2-before.json" "$d/$m/dev2-after.json" || true
+    done | tee "$d/rule.txt"
+    for f in fsdd-train lj-train tests; do
+        for m in logmel-cnn-cpu wavenet-cpu; do $WS compare "$d/$m/$f-before.json" "$d/$m/$f-after.json" || true; done \
+            | tee "$d/compare-$f.txt"
+    done
+fi
+
 if has tune; then
     # the LM weight and word score on the streaming model; the end pad (models.decoding_defaults.END_PAD_S)
     # and the beam size (BEAM_SIZE: the grid runs at the default one) on both
@@ -369,6 +420,8 @@ if has eval; then
     .venv/bin/python scripts/recipe_data.py variant "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-padded" --pad-s 0.5
     .venv/bin/python scripts/recipe_data.py variant "$OUT/lj-test.jsonl" "$OUT/lj-test-quiet" --gain-db -20
     SETS=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
+    # the readings before these kept beside them, named by when they were made
+    if [[ -f "$OUT/eval.jsonl" ]]; then mv "$OUT/eval.jsonl" "$OUT/eval-$(date -u -r "$OUT/eval.jsonl" +%Y%m%dT%H%M%SZ).jsonl"; fi
     {
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --json
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --lm default --json

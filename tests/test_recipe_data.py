@@ -35,3 +35,70 @@ def test_nothing_left_to_draw_is_an_empty_file(tmp_path):
     out = tmp_path / "unspoken.txt"
     recipe_data("unspoken", out, source, manifest(tmp_path / "m.jsonl", ["only one"]))
     assert out.read_text() == ""
+
+
+GCIDE_EXCERPT = """
+00-database-info
+   This file was converted from the original database on:
+             Tue Feb 15 10:31:36 2022
+
+Abandon \\A*ban"don\\, v. t. [imp. & p. p. {Abandoned}; p. pr. &
+   vb. n. {Abandoning}.] [F. abandonner, fr. LL. abandonare.]
+   [1913 Webster]
+   1. To cast or drive out; to banish; to expel; to reject.
+      [1913 Webster]
+
+            That he might the more freely abandon them from him.
+                                                  --Chaucer.
+      [1913 Webster]
+
+   2. (Law) To give up wholly, as a pre["e]minent claim.
+      See {Abandonment}. Used of a ship in 1849.
+      [1913 Webster]
+
+            He abandoned himself . . . to his favorite vice.
+                                                  --Macaulay.
+      [1913 Webster]
+
+            Thou shalt love thy neighbour as thyself and keep the law.
+                                                  --Bible.
+      [1913 Webster]
+
+            Go to the ant, thou sluggard.         --Prov.
+      [1913 Webster]
+
+   {A*ban"don*er}, n. One who abandons a claim.
+      [1913 Webster]
+
+Zythum \\Zy"thum\\ (z[i^]"th[u^]m), n. [L., fr. Gr. zy^qos a kind
+   of beer.]
+   A kind of ancient malt beverage.
+   [1913 Webster]
+
+            They drank zythum with the priests of the temple.
+                                                  --Herodotus.
+      [1913 Webster]
+"""
+
+
+def test_gcide_gives_quotations_and_definitions_less_anything_that_could_carry_a_held_out_sentence(tmp_path):
+    import gzip
+
+    dictionary = tmp_path / "gcide.dict.dz"  # dictzip files read as gzip
+    with gzip.open(dictionary, "wt") as f:
+        f.write(GCIDE_EXCERPT)
+    tests = tmp_path / "eval-sentences.txt"
+    tests.write_text("love thy neighbour as thyself and keep\n")  # six words in a row with a quotation
+    dev = manifest(tmp_path / "dev.jsonl", ["the ant thou sluggard"])  # a short one, held whole by another
+    out = tmp_path / "gcide.txt"
+    recipe_data("gcide", dictionary, out, "--held-out", tests, dev)
+    assert out.read_text().splitlines() == [
+        "to cast or drive out",  # the sense's number, the headword's pronunciation and etymology gone; "to banish"
+        # and the other short ones, under three words, dropped
+        "that he might the more freely abandon them from him",  # a quotation, less its author
+        "to give up wholly as a preeminent claim",  # (Law) dropped; the dictionary's accent marks read as letters
+        # "See Abandonment." is two words; "Used of a ship in 1849." has a figure (the text spells numbers out)
+        "he abandoned himself to his favorite vice",
+        "one who abandons a claim",  # a run-on form's definition, its stress marks gone
+        "they drank zythum with the priests of the temple",  # a quotation under a one-sense headword is kept
+    ]  # and the one-sense headword's own definition ("A kind of ancient malt beverage") is not

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Text for the language model beyond ../shared/data/text, from Debian packages. Run as root.
+#   dict-gcide: GCIDE, the Collaborative International Dictionary of English (Webster's 1913 with
+#   additions; GPL-2+): its quotations and definitions (scripts/recipe_data.py gcide). An LM built
+#   from its text is the model card's "The LM's text" for the licence question.
+set -euo pipefail
+if [ ! -f /usr/share/dictd/gcide.dict.dz ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dict-gcide
+fi
