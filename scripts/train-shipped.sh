@@ -166,7 +166,7 @@ open(f"{out}/lm-text.txt", "w").write("\n".join(s for s in sentences if s not in
 open(f"{out}/lj-train-text.txt", "w").writelines(json.loads(l)["text"] + "\n" for l in open(f"{out}/lj-train.jsonl"))
 PY
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices $EXCLUDE --quiet
-    # GCIDE's quotations and definitions (since the eighteenth phase; the model card's "The LM's
+    # GCIDE's quotations and definitions (after the eighteenth phase; the model card's "The LM's
     # text"), less any sentence that shares six words in a row with, or holds whole, a test or dev sentence:
     # the dictionary quotes the Bible and WordNet, as the test text does
     [[ -f "$GCIDE" ]] || { echo "no $GCIDE: run scripts/install-lm-text.sh (as root)" >&2; exit 1; }
