@@ -453,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     lm = sub.add_parser("lm", help="build a word n-gram language model (ARPA) from text, for the beam search")
-    lm.add_argument("text", nargs="+", help="text files, one normalised sentence a line (no evaluation sentences!)")
+    lm.add_argument("text", nargs="+", help="text files, one normalised sentence a line (no evaluation sentences!); "
+                    "FILE:N counts FILE N times over")
     lm.add_argument("--out", required=True, help="FILE.arpa or FILE.arpa.gz")
     lm.add_argument("--order", type=int, default=3)
     lm.add_argument("--min-count", type=int, default=2, help="drop highest-order n-grams seen fewer times")

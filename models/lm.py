@@ -145,12 +145,27 @@ def write_arpa(model: dict, path: str | Path) -> Path:
     return path
 
 
+def weighted_text(spec: str | Path) -> tuple[Path, int]:
+    """'digits.txt:3' -> (digits.txt, 3): the text counts three times over, as if given three times (a
+    small text keeps its share of sentences beside a large one); no suffix -> 1."""
+    head, _, tail = str(spec).rpartition(":")
+    if not head or not tail.replace(".", "", 1).isdigit():
+        return Path(spec), 1  # no weight: a path, colons and all
+    if not tail.isdigit() or int(tail) < 1:
+        raise ValueError(f"{spec}: a text's weight is how many times it counts, a whole number from 1")
+    return Path(head), int(tail)
+
+
 def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2) -> dict:
-    """Estimate from text files (one normalised sentence a line) and write the ARPA file."""
+    """Estimate from text files (one normalised sentence a line; FILE:N counts FILE N times over) and
+    write the ARPA file."""
+    texts = [weighted_text(t) for t in text_files]
+
     def lines():
-        for t in text_files:
-            with open(t, encoding="utf-8") as f:
-                yield from (line.strip() for line in f)
+        for path, times in texts:
+            for _ in range(times):
+                with open(path, encoding="utf-8") as f:
+                    yield from (line.strip() for line in f)
     model = estimate(lines(), order, min_count)
     path = write_arpa(model, out)
     return {"arpa": str(path), "order": order, "words": len(model["probs"][1]) - 3,  # less <s>, </s>, <unk>

@@ -73,3 +73,24 @@ def test_the_same_text_builds_the_same_bytes(tmp_path, monkeypatch):
 def test_no_words_is_an_error():
     with pytest.raises(ValueError, match="no words"):
         estimate(["", "   "])
+
+
+def test_a_weighted_text_counts_as_that_many_copies_of_it(tmp_path):
+    """`wavestream lm big.txt digits.txt:3`: the recipe keeps the digit strings' share of the LM's sentences so."""
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_text("\n".join(corpus()) + "\n")
+    small.write_text("one two\nthree\n")
+    build([big, small, small, small], tmp_path / "a" / "lm.arpa.gz", order=3, min_count=1)
+    report = build([big, f"{small}:3"], tmp_path / "b" / "lm.arpa.gz", order=3, min_count=1)
+    assert (tmp_path / "a" / "lm.arpa.gz").read_bytes() == (tmp_path / "b" / "lm.arpa.gz").read_bytes()
+    once = build([big, small], tmp_path / "c" / "lm.arpa.gz", order=3, min_count=1)
+    assert report["words"] == once["words"]  # the same words, counted more
+    assert (tmp_path / "c" / "lm.arpa.gz").read_bytes() != (tmp_path / "b" / "lm.arpa.gz").read_bytes()
+
+
+@pytest.mark.parametrize("weight", ["0", "1.5"])
+def test_a_weight_that_is_not_a_whole_count_is_refused(tmp_path, weight):
+    text = tmp_path / "t.txt"
+    text.write_text("one two\n")
+    with pytest.raises(ValueError, match="whole number"):
+        build([f"{text}:{weight}"], tmp_path / "lm.arpa.gz")
