@@ -103,7 +103,8 @@ def _gcide_passages(text: str):
         while re.search(r"\[[^\[\]]*\]", body):
             body = re.sub(r"\[[^\[\]]*\]", " ", body)
         body = re.sub(r"\([^()]*\)", " ", body)
-        yield re.sub(r"^[\s,;]*(?:(?:[a-z]{1,5}\.|&)\s*)*", "", body)  # part of speech: "n.", "v. t.", "a. & adv."
+        # a leading label ("n.", "v. t.", "fig."), as run-on and sub-sense paragraphs may open with
+        yield re.sub(r"^[\s,;]*(?:(?:[a-z]{1,5}\.|&)\s*)*", "", body)
 
 
 def _held_sentences(files: list[str]) -> list[str]:
