@@ -358,6 +358,8 @@ seed_pair() {  # MODEL CONTROL_DIR: MODEL's seed-1 run against the seed-0 contro
     for f in dev2 tests digits; do $WS compare "$2/$f.json" "$run/$f.json" || true; done | tee "$run/compare.txt"
 }
 if has variance; then
+    git cat-file -e 0549299 2>/dev/null || { echo "the variance stage starts from commit 0549299's weights:" \
+        "run it in a clone with the history (not a shallow one)" >&2; exit 1; }
     mkdir -p "$OUT/variance/start"
     git archive 0549299 models/weights/logmel-cnn-cpu models/weights/wavenet-cpu \
         | tar -x -C "$OUT/variance/start" --strip-components=2
