@@ -183,7 +183,7 @@ def cmd_lm(args) -> int:
 def cmd_train(args) -> int:
     import torch
 
-    from models.data import parse_weighted
+    from models.weighted import parse_weighted
 
     if args.threads:
         torch.set_num_threads(args.threads)

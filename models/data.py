@@ -46,14 +46,6 @@ def read_manifest(path: str | Path) -> list[Utterance]:
     return rows
 
 
-def parse_weighted(spec: str) -> tuple[str, float]:
-    """'manifest.jsonl:2.5' -> (path, 2.5); no suffix -> weight 1."""
-    head, _, tail = spec.rpartition(":")
-    if head and tail.replace(".", "", 1).isdigit():
-        return head, float(tail)
-    return spec, 1.0
-
-
 @dataclass
 class Augment:
     """Makes clean or synthetic speech sound like real recordings. Probabilities per utterance."""

@@ -21,6 +21,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from .weighted import parse_weighted
+
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 
 
@@ -148,12 +150,10 @@ def write_arpa(model: dict, path: str | Path) -> Path:
 def weighted_text(spec: str | Path) -> tuple[Path, int]:
     """'digits.txt:3' -> (digits.txt, 3): the text counts three times over, as if given three times (a
     small text keeps its share of sentences beside a large one); no suffix -> 1."""
-    head, _, tail = str(spec).rpartition(":")
-    if not head or not tail.replace(".", "", 1).isdigit():
-        return Path(spec), 1  # no weight: a path, colons and all
-    if not tail.isdigit() or int(tail) < 1:
+    path, weight = parse_weighted(str(spec))
+    if not weight.is_integer() or weight < 1:
         raise ValueError(f"{spec}: a text's weight is how many times it counts, a whole number from 1")
-    return Path(head), int(tail)
+    return Path(path), int(weight)
 
 
 def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2) -> dict:

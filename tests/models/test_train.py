@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from models.ctc import Vocabulary
-from models.data import Augment, SpeechData, parse_weighted, read_manifest
+from models.data import Augment, SpeechData, read_manifest
+from models.weighted import parse_weighted
 from models.registry import list_models, load_model
 from models.checks import check_streaming
 from models.train import train
