@@ -30,6 +30,29 @@ def test_manifests_read_and_mix_by_weight(digits_manifest, tmp_path):
     assert lengths.sum() / 16000 <= 3.0 + 1.0  # at most one utterance over the budget
 
 
+def test_training_audio_is_kept_exactly_in_two_bytes_a_sample(tmp_path):
+    """Every training utterance stays decoded for the whole run, so its memory is what a run of many hours
+    needs: 16-bit recordings come back sample for sample, kept at 2 bytes a sample (float32 took 4: five
+    synthetic sets outgrew a 24 GB machine running two models side by side)."""
+    import soundfile as sf
+    import tracemalloc
+
+    pcm = np.random.default_rng(0).integers(-32768, 32768, size=(20, 16000), dtype=np.int16)
+    rows = []
+    for i, clip in enumerate(pcm):
+        sf.write(tmp_path / f"{i}.flac", clip, 16000, subtype="PCM_16")
+        rows.append({"audio": f"{i}.flac", "text": "one", "duration": 1.0})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = SpeechData([(str(tmp_path / "m.jsonl"), 1.0)], Vocabulary(" 'abcdefghijklmnopqrstuvwxyz"))
+    tracemalloc.start()
+    data.preload(threads=1)
+    kept, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert 2 * pcm.size <= kept < 2.5 * pcm.size
+    for (_, samples), clip in zip(data.recordings(), pcm):
+        assert samples.dtype == torch.float32 and torch.equal(samples, torch.from_numpy(clip).float() / 32768)
+
+
 def test_augmentation_keeps_audio_usable(shared_data):
     aug = Augment.from_dirs(str(shared_data / "noise"), str(shared_data / "rir"), noise_prob=1.0, rir_prob=1.0,
                             telephone_prob=1.0, digital_silence_prob=0.0)
