@@ -59,6 +59,10 @@
 #        model's run on the tests utterance by utterance (tests.json, digits.json in the run's folder).
 # eighteenth: (not in the default STAGES: run after seventeenth) the same with a fourth set (seed 6) of sentences
 #        none of the three spoke, the four at a quarter each; the tests' readings set beside the seventeenth's.
+# nineteenth: (not in the default STAGES: run after lmtext) the eighteenth phase again with a fifth set (seed 7) of
+#        sentences none of the four spoke, the five at a fifth each, and a second set of digit strings (seed 8, as
+#        many utterances as synth-digits: new voice draws of the same strings), the two at half each; the tests'
+#        readings set beside the eighteenth's.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -110,6 +114,11 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     dev2_readings "$2" "$1" > "$1/dev2.json" && dev2_readings "$2" > "$1/dev2-shipped.json" || return 1
     $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability "${3:-0.95}" | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
+}
+
+compare_readings() {  # BASELINE.json CANDIDATE.json: two readings set side by side (`wavestream compare`), where nothing
+    # rides on the outcome: "not shown better" (exit status 1) goes on; a file missing or unreadable (2) stops
+    $WS compare "$@" || [[ $? -eq 1 ]]
 }
 
 unspoken_sentences() {  # OUT_FILE SOURCE SET...: the sentences of $OUT/SOURCE, in its order, that no utterance
@@ -323,7 +332,7 @@ phase_tests() {  # NAME [PREVIOUS]: each model's run of phase NAME read on the t
     wait
     [[ -n "${2:-}" ]] || return 0
     for m in logmel-cnn-cpu wavenet-cpu; do
-        for f in tests digits; do $WS compare "$OUT/$2/$m/$f.json" "$OUT/$1/$m/$f.json" || true; done
+        for f in tests digits; do compare_readings "$OUT/$2/$m/$f.json" "$OUT/$1/$m/$f.json"; done
     done | tee "$OUT/$1/compare-tests.txt"
 }
 # Fresh synthetic speech again, for both models at once: a third set as large (seed 5) of the training sentences
@@ -345,6 +354,23 @@ if has eighteenth; then
     phase_tests eighteenth seventeenth
 fi
 
+# A fifth set as large (seed 7); and, as theo's digits are where the models' errors are plainest ("five" read
+# "four", "eight" read "six") and synth-digits' 933 utterances are drawn about 15 times a phase, a second digits
+# set as large (seed 8) beside it, the two at half each (the mixture's shares unchanged).
+if has nineteenth; then
+    fresh_synth synth-train5 7 synth-train synth-train2 synth-train3 synth-train4
+    $WS synth "$OUT/digits.txt" "$OUT/synth-digits2" --utterances "$(wc -l < "$OUT/synth-digits/manifest.jsonl")" \
+        --seed 8 --exclude-voices $EXCLUDE --quiet
+    even_shares synth-train synth-train2 synth-train3 synth-train4 synth-train5
+    for i in "${!PHASE_DATA[@]}"; do
+        [[ ${PHASE_DATA[$i]} == "$OUT/synth-digits/manifest.jsonl:1" ]] && PHASE_DATA[$i]="$OUT/synth-digits/manifest.jsonl:0.5"
+    done
+    PHASE_DATA+=("$OUT/synth-digits2/manifest.jsonl:0.5")
+    echo "nineteenth phase data: ${PHASE_DATA[*]}" >&2
+    both_phase nineteenth 60
+    phase_tests nineteenth eighteenth
+fi
+
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
 # per arm): their controls again with seed 1 (theirs: the presets' 0), from the weights both started from (the
 # fourteenth phase's, commit 0549299, so a clone with that history), side by side on one thread each. Nothing
@@ -355,7 +381,7 @@ seed_pair() {  # MODEL CONTROL_DIR: MODEL's seed-1 run against the seed-0 contro
         [[ -f "$dir/dev2.json" ]] || dev2_readings "$1" "$dir" > "$dir/dev2.json"  # the control's from its rule
         test_readings "$1" "$dir"
     done
-    for f in dev2 tests digits; do $WS compare "$2/$f.json" "$run/$f.json" || true; done | tee "$run/compare.txt"
+    for f in dev2 tests digits; do compare_readings "$2/$f.json" "$run/$f.json"; done | tee "$run/compare.txt"
 }
 if has variance; then
     git cat-file -e 0549299 2>/dev/null || { echo "the variance stage starts from commit 0549299's weights:" \
@@ -396,10 +422,10 @@ if has lmtext; then
     done
     wait
     for m in logmel-cnn-cpu wavenet-cpu; do
-        $WS compare "$d/$m/dev2-before.json" "$d/$m/dev2-after.json" || true
+        compare_readings "$d/$m/dev2-before.json" "$d/$m/dev2-after.json"
     done | tee "$d/rule.txt"
     for f in fsdd-train lj-train tests; do
-        for m in logmel-cnn-cpu wavenet-cpu; do $WS compare "$d/$m/$f-before.json" "$d/$m/$f-after.json" || true; done \
+        for m in logmel-cnn-cpu wavenet-cpu; do compare_readings "$d/$m/$f-before.json" "$d/$m/$f-after.json"; done \
             | tee "$d/compare-$f.txt"
     done
 fi
