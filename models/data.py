@@ -156,9 +156,12 @@ class SpeechData:
     def hours(self) -> float:
         return sum(u.duration for rows, _ in self.sets for u in rows) / 3600
 
+    def _decode(self, path: Path) -> np.ndarray:
+        return _pcm16(read_audio(path, self.rate)[0])
+
     def _samples(self, u: Utterance) -> torch.Tensor:
         if u.audio not in self._audio:  # the data sets here are small enough to keep decoded
-            self._audio[u.audio] = _pcm16(read_audio(u.audio, self.rate)[0])
+            self._audio[u.audio] = self._decode(u.audio)
         return torch.from_numpy(self._audio[u.audio]).float().div_(32768)
 
     def recordings(self, limit: int | None = None) -> list[tuple[Utterance, torch.Tensor]]:
@@ -171,7 +174,7 @@ class SpeechData:
         workers that then share the samples instead of each decoding them again."""
         todo = sorted({u.audio for rows, _ in self.sets for u in rows} - set(self._audio))
         with ThreadPoolExecutor(threads) as pool:
-            for path, samples in zip(todo, pool.map(lambda p: _pcm16(read_audio(p, self.rate)[0]), todo)):
+            for path, samples in zip(todo, pool.map(self._decode, todo)):
                 self._audio[path] = samples
 
     def draw(self, n: int) -> list[Utterance]:

@@ -362,11 +362,8 @@ if has nineteenth; then
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits2" --utterances "$(wc -l < "$OUT/synth-digits/manifest.jsonl")" \
         --seed 8 --exclude-voices $EXCLUDE --quiet
     even_shares synth-train synth-train2 synth-train3 synth-train4 synth-train5
-    for i in "${!PHASE_DATA[@]}"; do
-        [[ ${PHASE_DATA[$i]} == "$OUT/synth-digits/manifest.jsonl:1" ]] && PHASE_DATA[$i]="$OUT/synth-digits/manifest.jsonl:0.5"
-    done
-    PHASE_DATA+=("$OUT/synth-digits2/manifest.jsonl:0.5")
-    echo "nineteenth phase data: ${PHASE_DATA[*]}" >&2
+    PHASE_DATA=("${PHASE_DATA[@]/%synth-digits\/manifest.jsonl:1/synth-digits/manifest.jsonl:0.5}"
+                "$OUT/synth-digits2/manifest.jsonl:0.5")
     both_phase nineteenth 60
     phase_tests nineteenth eighteenth
 fi
