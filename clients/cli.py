@@ -200,7 +200,7 @@ def cmd_train(args) -> int:
                                        ("lead_trim_prob", args.lead_trim_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
-            distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed)
+            distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow)
     except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
         sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
@@ -261,6 +261,17 @@ def count_type(minimum: int, allowed: str = "1 or more"):
 
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
+
+
+def dilation_list(text: str) -> list[int]:
+    """--grow's dilations: whole numbers of 1 or more, comma-separated."""
+    try:
+        dilations = [int(d) for d in text.split(",")]
+    except ValueError:
+        dilations = []
+    if not dilations or min(dilations) < 1:
+        raise argparse.ArgumentTypeError(f"must be dilations of 1 or more, comma-separated (e.g. 1,2,4,8), got {text!r}")
+    return dilations
 
 
 def _session_range(text: str) -> tuple[float, float]:
@@ -481,6 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the preset's)")
     tr.add_argument("--init-from", default=None,
                     help="a folder of <model name>/ weights to start from (fine-tuning), e.g. models/weights")
+    tr.add_argument("--grow", type=dilation_list, default=None, metavar="DILATIONS",
+                    help="comma-separated dilations of blocks added after the --init-from weights' last, which start "
+                         "out reading as those weights (e.g. 1,2,4,8: four more blocks)")
     tr.add_argument("--workers", type=int, default=0,
                     help="processes that augment and batch the audio (0: in the training process)")
     tr.add_argument("--teacher", default=None,

@@ -10,7 +10,7 @@ gated residual blocks (dilations 1, 2, 4, ...) -> sum of skips -> embedding -> C
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -174,3 +174,27 @@ class SpeechRecogniser(nn.Module):
         fft = 2 * frames * 5 * self.frontend.n_fft * math.log2(self.frontend.n_fft)  # ~5 N log N per real FFT
         mel = 2 * frames * (self.frontend.n_fft // 2 + 1) * self.cfg.n_mels
         return total + fft + mel
+
+
+@torch.no_grad()
+def deepened(model: SpeechRecogniser, dilations: list[int]) -> SpeechRecogniser:
+    """`model` with blocks of `dilations` added after its last: more depth for weights that have learnt
+    all their size allows, without starting again. Each new block's residual projection and its columns
+    of the skip projection start at zero, so the new model reads exactly as the old one (a block adds
+    nothing to the residual stream or the skips), and training moves them from there: the skip columns
+    first (their gradients are the new blocks' gated outputs, not zero), then each residual projection
+    that a later block reads (the last block's, as in any model, feeds nothing). Everything else is copied."""
+    if not dilations or any(d < 1 for d in dilations):
+        raise ValueError(f"dilations to add must be positive integers, got {dilations}")
+    old = model.cfg
+    grown = SpeechRecogniser(replace(old, dilations=old.dilations + list(dilations))).to(model.embed.weight.device)
+    weights = model.state_dict()
+    skip = weights.pop("skip.weight")
+    missing, unexpected = grown.load_state_dict(weights, strict=False)
+    assert not unexpected and all(k.startswith("blocks.") or k == "skip.weight" for k in missing), missing
+    grown.skip.weight.zero_()
+    grown.skip.weight[:, : skip.shape[1]] = skip
+    for block in grown.blocks[len(old.dilations):]:
+        block.residual.weight.zero_()
+        block.residual.bias.zero_()
+    return grown

@@ -35,7 +35,7 @@ from .distill import Teacher, measure_delay
 from .engine import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
-from .recogniser import SpeechRecogniser
+from .recogniser import SpeechRecogniser, deepened
 from .registry import load_from_dir, load_model, save_model
 
 
@@ -182,7 +182,7 @@ class _Run:
     """One model's training: its weights, optimiser, schedule, checkpoints and best dev WER."""
 
     def __init__(self, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
-                 data: SpeechData, resume: bool, init_from: Path | None):
+                 data: SpeechData, resume: bool, init_from: Path | None, grow: list[int] | None = None):
         self.cfg, self.device, self.teacher = cfg, device, None
         self.out = out_dir / model_cfg.name
         self.best_dir = out_dir / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
@@ -195,6 +195,11 @@ class _Run:
             # fine-tuning: trained weights (and their normalisation), a fresh optimiser and schedule
             self.model = load_from_dir(init_from / model_cfg.name).to(device)
             self.init = str(init_from / model_cfg.name)
+            if grow:
+                self.model = deepened(self.model, grow)
+        elif grow:
+            raise ValueError(f"--grow deepens trained weights: {model_cfg.name!r} has none to start from "
+                             f"(no checkpoint in {self.out}, nor --init-from weights)")
         else:
             self.model = SpeechRecogniser(model_cfg).to(device)
             fit_normalisation(self.model, data)
@@ -288,7 +293,8 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
                    init_from: str | Path | None = None, session_minutes: float | None = None,
                    teacher: str | None = None, distill_weight: float = 1.0,
-                   distill_delay: int | None = None, seed: int | None = None) -> list[dict]:
+                   distill_delay: int | None = None, seed: int | None = None,
+                   grow: list[int] | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
@@ -298,7 +304,8 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     `teacher`: a trained model (a name or a model folder) whose frame posteriors every model also
     learns, with `distill_weight`, `distill_delay` frames late (None: measured on the dev set; see
     `models.distill`). `seed`: the draws of batches, augmentation and new weights (another run of the
-    same settings; the presets' is 0)."""
+    same settings; the presets' is 0). `grow`: dilations of blocks added to the `init_from` weights
+    (`models.recogniser.deepened`: they start out reading as those weights); a resumed run has them already."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
@@ -319,7 +326,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
     data = SpeechData(data_specs, vocab, first_model.sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
     dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
-    runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None)
+    runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None, grow)
             for m, cfg in configs]
     if teacher:
         taught = _teacher(teacher, distill_weight, distill_delay, runs[0], dev, device)

@@ -63,6 +63,11 @@
 #        sentences none of the four spoke, the five at a fifth each, and a second set of digit strings (seed 8, as
 #        many utterances as synth-digits: new voice draws of the same strings), the two at half each; the tests'
 #        readings set beside the eighteenth's.
+# twentieth: (not in the default STAGES: run after nineteenth) the offline model grown by four blocks
+#        (`train --grow 1,2,4,8`), 60 more minutes on the nineteenth phase's data beside a control not grown;
+#        the rule on both (97.5% each), and the grown run set beside the control on the dev set and the tests.
+# twenty-first: (not in the default STAGES: run after twentieth) the twentieth phase's two runs, 45 more minutes
+#        each from the weights they ended with; the rule on both, and the two side by side on the dev set.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -211,7 +216,13 @@ if has train; then
 fi
 
 PHASE_DATA=("${TRAIN_DATA[@]}")  # what trim_phase trains on
+run_finished() {  # OUT_DIR: a trim_phase run whose schedule is done (its summary says so)
+    [ -s "$1.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$1.summary.json"
+}
 trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]; from $INIT_FROM (the shipped weights)
+    # A stage run again passes over its finished runs: a train call on one would only summarise itself (no step
+    # taken) over the summary of the call that trained it
+    run_finished "$2" && return 0
     $WS train --config "$1" --init-from "${INIT_FROM:-models/weights}" --data "${PHASE_DATA[@]}" \
         --dev "$OUT/synth-dev/manifest.jsonl" --noise-dir "$DATA/noise" --rir-dir "$DATA/rir" \
         --threads 1 --workers 0 --minutes "$4" --steps 1000000 --lr "$5" --lead-trim-prob "$3" --quiet \
@@ -244,8 +255,7 @@ if has trim4; then
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev2" --utterances 1000 --seed 3 --exclude-voices $EXCLUDE --quiet
     # ten-minute sessions of one 60-minute schedule, each session's weights kept as a snapshot
     run="$OUT/trim4/wavenet-cpu"; mkdir -p "$run.snapshots"
-    finished() { [ -s "$run.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$run.summary.json"; }
-    until finished; do
+    until run_finished "$run"; do
         trim_phase wavenet-cpu "$run" 0.5 60 5e-4 --session-minutes 10
         keep "$run/wavenet-cpu" "$run.snapshots/$(( $(ls "$run.snapshots" | wc -l) + 1 ))"
     done
@@ -357,15 +367,53 @@ fi
 # A fifth set as large (seed 7); and, as theo's digits are where the models' errors are plainest ("five" read
 # "four", "eight" read "six") and synth-digits' 933 utterances are drawn about 15 times a phase, a second digits
 # set as large (seed 8) beside it, the two at half each (the mixture's shares unchanged).
+nineteenth_data() {  # PHASE_DATA: the five sets at a fifth each, the two digits sets at half each
+    even_shares synth-train synth-train2 synth-train3 synth-train4 synth-train5
+    PHASE_DATA=("${PHASE_DATA[@]/%synth-digits\/manifest.jsonl:1/synth-digits/manifest.jsonl:0.5}"
+                "$OUT/synth-digits2/manifest.jsonl:0.5")
+}
 if has nineteenth; then
     fresh_synth synth-train5 7 synth-train synth-train2 synth-train3 synth-train4
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits2" --utterances "$(wc -l < "$OUT/synth-digits/manifest.jsonl")" \
         --seed 8 --exclude-voices $EXCLUDE --quiet
-    even_shares synth-train synth-train2 synth-train3 synth-train4 synth-train5
-    PHASE_DATA=("${PHASE_DATA[@]/%synth-digits\/manifest.jsonl:1/synth-digits/manifest.jsonl:0.5}"
-                "$OUT/synth-digits2/manifest.jsonl:0.5")
+    nineteenth_data
     both_phase nineteenth 60
     phase_tests nineteenth eighteenth
+fi
+
+# Depth. Five synthetic sets gain on the dev set and no longer on the tests: is the model too small to take more
+# in? The offline model with four blocks added after its eight (dilations 1, 2, 4, 8; `train --grow`: they start
+# out reading as the shipped weights, 0.60 to 0.87 M parameters), 60 minutes on the nineteenth phase's data,
+# beside a control of the same data, minutes and batches not grown (seed 1 for both: seed 0 would replay the
+# nineteenth phase's draws); the rule on both, 97.5% each, the grown run first; then the two set side by side.
+if has twentieth; then
+    nineteenth_data
+    mkdir -p "$OUT/twentieth"
+    trim_phase logmel-cnn-cpu "$OUT/twentieth/grown" 0.5 60 2e-4 --seed 1 --grow 1,2,4,8 &
+    trim_phase logmel-cnn-cpu "$OUT/twentieth/control" 0.5 60 2e-4 --seed 1 &
+    wait
+    for run in grown control; do ship_if_better "$OUT/twentieth/$run" logmel-cnn-cpu 0.975; done
+    compare_readings "$OUT/twentieth/control/dev2.json" "$OUT/twentieth/grown/dev2.json" \
+        | tee "$OUT/twentieth/grown-vs-control.txt"
+    for run in grown control; do test_readings logmel-cnn-cpu "$OUT/twentieth/$run" & done
+    wait
+    for f in tests digits; do compare_readings "$OUT/twentieth/control/$f.json" "$OUT/twentieth/grown/$f.json"; done \
+        | tee "$OUT/twentieth/compare-tests.txt"
+fi
+
+# Depth may take longer than a phase to pay: the twentieth phase's two runs, 45 more minutes each from the weights
+# they ended with (the same data; seed 2, new draws), side by side; the rule on both (97.5% each, the grown run
+# first), and the two set beside each other.
+if has twenty-first; then
+    nineteenth_data
+    mkdir -p "$OUT/twenty-first"
+    for run in grown control; do
+        INIT_FROM="$OUT/twentieth/$run" trim_phase logmel-cnn-cpu "$OUT/twenty-first/$run" 0.5 45 2e-4 --seed 2 &
+    done
+    wait
+    for run in grown control; do ship_if_better "$OUT/twenty-first/$run" logmel-cnn-cpu 0.975; done
+    compare_readings "$OUT/twenty-first/control/dev2.json" "$OUT/twenty-first/grown/dev2.json" \
+        | tee "$OUT/twenty-first/grown-vs-control.txt"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run

@@ -1,0 +1,61 @@
+"""Growing a trained model deeper (`train --grow`): the grown model starts out reading exactly as the
+weights it grew from, offline and streamed, and its new blocks learn from the first step."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch.nn.utils.rnn import pad_sequence
+
+from models.audio import read_audio
+from models.data import read_manifest
+from models.recogniser import deepened
+from models.registry import load_model
+from models.train import train, train_together
+
+
+@pytest.mark.parametrize("name", ["logmel-cnn-cpu", "wavenet-cpu"])
+def test_a_deepened_model_reads_as_the_shipped_one(name, digits_manifest):
+    model = load_model(name).eval()
+    grown = deepened(model, [1, 2, 4, 8]).eval()
+    assert grown.cfg.dilations == model.cfg.dilations + [1, 2, 4, 8] and len(grown.blocks) == len(model.blocks) + 4
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in model.parameters())
+    audio = pad_sequence([torch.as_tensor(read_audio(u.audio, 16000)[0]) for u in read_manifest(digits_manifest)[:3]],
+                         batch_first=True)  # three clips, zeros after the shorter two
+    with torch.no_grad():
+        assert torch.equal(grown(audio).logits, model(audio).logits)
+        if model.cfg.streaming:  # the ring buffers of the new blocks too: chunk by chunk, the same frames
+            states = [model.init_state(3), grown.init_state(3)]
+            for chunk in audio.split(2560, dim=1):
+                (a, states[0]), (b, states[1]) = model.step(chunk, None, states[0]), grown.step(chunk, None, states[1])
+                assert torch.equal(a.logits, b.logits)
+
+
+def test_grown_blocks_train_and_a_resumed_run_is_not_grown_again(digits_manifest, tmp_path):
+    spec = [(str(digits_manifest), 1.0)]
+    train("tiny", spec, tmp_path / "a", steps=4, progress=False)
+    before = load_file(str(tmp_path / "a" / "wavenet-tiny" / "model.safetensors"))
+    grown, = train_together(["tiny"], spec, tmp_path / "b", steps=3, init_from=tmp_path / "a", grow=[1, 2],
+                            progress=False)
+    assert grown["init"] == str(tmp_path / "a" / "wavenet-tiny") and grown["params"] > sum(v.numel() for v in before.values())
+    cfg = json.loads((tmp_path / "b" / "wavenet-tiny" / "config.json").read_text())
+    assert cfg["dilations"] == [1, 2, 4, 1, 2]
+    after = load_file(str(tmp_path / "b" / "wavenet-tiny" / "model.safetensors"))
+    old_blocks = len(before["skip.weight"][0]) // cfg["d_model"]
+    # started at zero, moved by three steps: the new blocks' skip columns, and the residual projection of
+    # the first (the last block's residual output feeds no further block: the head reads the skips)
+    assert after["skip.weight"][:, old_blocks * cfg["d_model"]:].abs().sum() > 0
+    assert after[f"blocks.{old_blocks}.residual.weight"].abs().sum() > 0
+    # going on with the same options resumes the grown weights: no blocks added twice
+    again, = train_together(["tiny"], spec, tmp_path / "b", steps=5, init_from=tmp_path / "a", grow=[1, 2],
+                            progress=False)
+    assert again["start_step"] == 3 and again["steps"] == 5
+    assert json.loads((tmp_path / "b" / "wavenet-tiny" / "config.json").read_text())["dilations"] == [1, 2, 4, 1, 2]
+
+
+def test_grow_needs_weights_to_grow(digits_manifest, tmp_path):
+    with pytest.raises(ValueError, match="--grow deepens trained weights"):
+        train_together(["tiny"], [(str(digits_manifest), 1.0)], tmp_path, steps=1, grow=[1], progress=False)
+    with pytest.raises(ValueError, match="positive"):
+        deepened(load_model("wavenet-cpu"), [0])
