@@ -67,7 +67,8 @@
 #        (`train --grow 1,2,4,8`), 60 more minutes on the nineteenth phase's data beside a control not grown;
 #        the rule on both (97.5% each), and the grown run set beside the control on the dev set and the tests.
 # twenty-first: (not in the default STAGES: run after twentieth) the twentieth phase's two runs, 45 more minutes
-#        each from the weights they ended with; the rule on both, and the two side by side on the dev set.
+#        each from the weights they ended with; the rule on both, and the two side by side on the dev set; the
+#        control's tests read beside the nineteenth phase's (the control was the run shipped).
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -414,6 +415,11 @@ if has twenty-first; then
     for run in grown control; do ship_if_better "$OUT/twenty-first/$run" logmel-cnn-cpu 0.975; done
     compare_readings "$OUT/twenty-first/control/dev2.json" "$OUT/twenty-first/grown/dev2.json" \
         | tee "$OUT/twenty-first/grown-vs-control.txt"
+    # the tests, the run the rule shipped beside the nineteenth phase's readings
+    test_readings logmel-cnn-cpu "$OUT/twenty-first/control"
+    for f in tests digits; do
+        compare_readings "$OUT/nineteenth/logmel-cnn-cpu/$f.json" "$OUT/twenty-first/control/$f.json"
+    done | tee "$OUT/twenty-first/compare-tests.txt"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
