@@ -415,7 +415,7 @@ if has twenty-first; then
     for run in grown control; do ship_if_better "$OUT/twenty-first/$run" logmel-cnn-cpu 0.975; done
     compare_readings "$OUT/twenty-first/control/dev2.json" "$OUT/twenty-first/grown/dev2.json" \
         | tee "$OUT/twenty-first/grown-vs-control.txt"
-    # the tests, the run the rule shipped beside the nineteenth phase's readings
+    # the tests: the control (the run the rule shipped when this stage ran) beside the nineteenth phase's readings
     test_readings logmel-cnn-cpu "$OUT/twenty-first/control"
     for f in tests digits; do
         compare_readings "$OUT/nineteenth/logmel-cnn-cpu/$f.json" "$OUT/twenty-first/control/$f.json"
