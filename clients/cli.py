@@ -265,13 +265,8 @@ job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and o
 
 def dilation_list(text: str) -> list[int]:
     """--grow's dilations: whole numbers of 1 or more, comma-separated."""
-    try:
-        dilations = [int(d) for d in text.split(",")]
-    except ValueError:
-        dilations = []
-    if not dilations or min(dilations) < 1:
-        raise argparse.ArgumentTypeError(f"must be dilations of 1 or more, comma-separated (e.g. 1,2,4,8), got {text!r}")
-    return dilations
+    dilation = count_type(1, "dilations of 1 or more, comma-separated (e.g. 1,2,4,8)")
+    return [dilation(d) for d in text.split(",")]
 
 
 def _session_range(text: str) -> tuple[float, float]:

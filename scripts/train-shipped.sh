@@ -382,6 +382,12 @@ if has nineteenth; then
     phase_tests nineteenth eighteenth
 fi
 
+rule_grown_and_control() {  # NAME: the rule on phase NAME's two runs (97.5% each, the grown run first), then the two
+    # set side by side on the dev set
+    local run
+    for run in grown control; do ship_if_better "$OUT/$1/$run" logmel-cnn-cpu 0.975; done
+    compare_readings "$OUT/$1/control/dev2.json" "$OUT/$1/grown/dev2.json" | tee "$OUT/$1/grown-vs-control.txt"
+}
 # Depth. Five synthetic sets gain on the dev set and no longer on the tests: is the model too small to take more
 # in? The offline model with four blocks added after its eight (dilations 1, 2, 4, 8; `train --grow`: they start
 # out reading as the shipped weights, 0.60 to 0.87 M parameters), 60 minutes on the nineteenth phase's data,
@@ -393,9 +399,7 @@ if has twentieth; then
     trim_phase logmel-cnn-cpu "$OUT/twentieth/grown" 0.5 60 2e-4 --seed 1 --grow 1,2,4,8 &
     trim_phase logmel-cnn-cpu "$OUT/twentieth/control" 0.5 60 2e-4 --seed 1 &
     wait
-    for run in grown control; do ship_if_better "$OUT/twentieth/$run" logmel-cnn-cpu 0.975; done
-    compare_readings "$OUT/twentieth/control/dev2.json" "$OUT/twentieth/grown/dev2.json" \
-        | tee "$OUT/twentieth/grown-vs-control.txt"
+    rule_grown_and_control twentieth
     for run in grown control; do test_readings logmel-cnn-cpu "$OUT/twentieth/$run" & done
     wait
     for f in tests digits; do compare_readings "$OUT/twentieth/control/$f.json" "$OUT/twentieth/grown/$f.json"; done \
@@ -412,9 +416,7 @@ if has twenty-first; then
         INIT_FROM="$OUT/twentieth/$run" trim_phase logmel-cnn-cpu "$OUT/twenty-first/$run" 0.5 45 2e-4 --seed 2 &
     done
     wait
-    for run in grown control; do ship_if_better "$OUT/twenty-first/$run" logmel-cnn-cpu 0.975; done
-    compare_readings "$OUT/twenty-first/control/dev2.json" "$OUT/twenty-first/grown/dev2.json" \
-        | tee "$OUT/twenty-first/grown-vs-control.txt"
+    rule_grown_and_control twenty-first
     # the tests: the control (the run the rule shipped when this stage ran) beside the nineteenth phase's readings
     test_readings logmel-cnn-cpu "$OUT/twenty-first/control"
     for f in tests digits; do
