@@ -19,8 +19,10 @@ import os
 import random
 import re
 import shutil
+import select
 import subprocess
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,12 +91,96 @@ def _render(voice: Voice, text: str, rate: float, pitch: float, wav: str) -> Non
         subprocess.run(cmd, input=text, text=True, check=True, capture_output=True, timeout=120)
         return
     elif voice.engine == "festival":
-        cmd = ["text2wave", "-eval", f"(voice_{voice.name})", "-o", wav]
-        subprocess.run(cmd, input=text, text=True, check=True, capture_output=True, timeout=120)
+        _festival_text2wave(voice.name, text, wav)
         return
     else:
         raise ValueError(f"unknown engine {voice.engine}")
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+
+
+# text2wave's synthesis (/usr/bin/text2wave: tts_file, with hooks that gather the waves and a header rewritten
+# with their total) as a function, so that one festival process serves all of a worker's festival utterances:
+# starting festival and loading its voices is most of what text2wave takes for a sentence (0.6 s of 0.75 s here).
+# The waves are text2wave's, sample for sample (tests/models/test_synth.py).
+_TEXT2WAVE_SCHEME = """
+(gc-status nil)
+(define (wavestream_save_wave utt)
+  (if (eq? wavestream_samples 0)
+      (wave.save.header wavestream_fp (utt.wave utt) 'riff nil (list (list "numsamples" 0))))
+  (set! wavestream_samples (+ wavestream_samples (get_param 'num_samples (wave.info (utt.wave utt)) 0)))
+  (wave.save.data.fp (utt.wave utt) wavestream_fp 'riff nil)
+  (set! wavestream_utt utt))
+(define (wavestream_text2wave textfile wavfile)
+  (set! wavestream_samples 0)
+  (set! wavestream_utt nil)
+  (set! wavestream_fp (fopen wavfile "wb"))
+  (set! tts_hooks (list utt.synth wavestream_save_wave))
+  (tts_file textfile nil)
+  (fseek wavestream_fp 0 0)
+  (wave.save.header wavestream_fp (utt.wave wavestream_utt) 'riff nil
+                    (list (list "numsamples" wavestream_samples)))
+  (fclose wavestream_fp))
+"""
+
+
+class FestivalProcess:
+    """A festival process that takes Scheme on stdin and says on stderr whether each call ran: festival
+    prints an error and goes on to the next expression, so each call ends with a marker of its own."""
+
+    MARKER = re.compile(rb"wavestream-(ok|failed)\n")
+
+    def __init__(self, timeout: float = 60.0):
+        self.proc = subprocess.Popen(["festival", "--pipe"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self._err = b""
+        try:
+            self.call(_TEXT2WAVE_SCHEME, timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def call(self, scheme: str, timeout: float) -> None:
+        """Run `scheme`; subprocess.SubprocessError where it failed, timed out or festival died."""
+        self.proc.stdin.write(f"(set! wavestream_ok nil)\n(begin {scheme}\n(set! wavestream_ok t))\n"
+                              '(format stderr "wavestream-%s\\n" (if wavestream_ok "ok" "failed"))\n'.encode())
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while not (found := self.MARKER.search(self._err)):
+            ready, _, _ = select.select([self.proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise subprocess.TimeoutExpired("festival", timeout)
+            chunk = os.read(self.proc.stderr.fileno(), 65536)
+            if not chunk:
+                raise subprocess.SubprocessError(f"festival exited: {self._err.decode(errors='replace')[-500:]}")
+            self._err += chunk
+        said, self._err = self._err[:found.start()], self._err[found.end():]
+        if found.group(1) != b"ok":
+            raise subprocess.SubprocessError(f"festival: {said.decode(errors='replace')[-500:]}")
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+_festival: FestivalProcess | None = None  # the worker process's own
+
+
+def _festival_text2wave(voice: str, text: str, wav: str) -> None:
+    """What `text2wave -eval (voice_VOICE) -o WAV` makes of `text`, from the worker's festival process."""
+    global _festival
+    text_file = wav + ".txt"
+    Path(text_file).write_text(text)
+    if _festival is None or not _festival.alive():
+        _festival = FestivalProcess()
+    try:
+        _festival.call(f'(voice_{voice}) (wavestream_text2wave "{text_file}" "{wav}")', timeout=120)
+    except subprocess.SubprocessError:
+        _festival.close()  # its state is unknown: the next utterance starts a new one
+        _festival = None
+        raise
 
 
 def _job(args) -> dict | None:

@@ -90,3 +90,32 @@ def test_hours_are_met_without_much_over_and_utterances_are_the_seeds_first(tmp_
     assert all((a[k]["speaker"], a[k]["text"], a[k]["rate"]) == (b[k]["speaker"], b[k]["text"], b[k]["rate"]) for k in a)
     with pytest.raises(ValueError, match="hours or utterances"):
         synthesise(text, tmp_path / "neither", workers=1, progress=False)
+
+
+def test_festival_kept_between_utterances_makes_text2waves_waves(tmp_path):
+    """A worker's one festival process (models.synth) writes the bytes text2wave writes, whichever voice spoke
+    before; a call that fails raises, and the next utterance gets a working process."""
+    import subprocess
+
+    from models import synth
+
+    require_tool("text2wave")
+    voices = [v.name for v in installed_voices() if v.engine == "festival"]
+    assert voices, "no festival voice installed (scripts/install-system-deps.sh installs one)"
+    texts = ["the weather is fine today", "seven hundred and twelve apples were counted twice", "a"]
+    order = [(v, t) for t in texts for v in voices] + [(v, t) for v in reversed(voices) for t in texts]
+    try:
+        for i, (voice, text) in enumerate(order):
+            ours, theirs = tmp_path / f"{i}.wav", tmp_path / f"{i}-text2wave.wav"
+            synth._festival_text2wave(voice, text, str(ours))
+            subprocess.run(["text2wave", "-eval", f"(voice_{voice})", "-o", str(theirs)], input=text, text=True,
+                           check=True, capture_output=True, timeout=120)
+            assert ours.read_bytes() == theirs.read_bytes(), (voice, text)
+        with pytest.raises(subprocess.SubprocessError, match="voice_no_such_voice"):
+            synth._festival_text2wave("no_such_voice", "hello", str(tmp_path / "x.wav"))
+        synth._festival_text2wave(voices[0], texts[0], str(tmp_path / "again.wav"))
+        assert (tmp_path / "again.wav").read_bytes() == (tmp_path / "0.wav").read_bytes()
+    finally:
+        if synth._festival is not None:
+            synth._festival.close()
+            synth._festival = None
