@@ -69,6 +69,12 @@
 # twenty-first: (not in the default STAGES: run after twentieth) the twentieth phase's two runs, 45 more minutes
 #        each from the weights they ended with; the rule on both, and the two side by side on the dev set; the
 #        control's tests read beside the nineteenth phase's (the control was the run shipped).
+# sets:  (not in the default STAGES: run after data, synth and lm) the sets the phases from the tenth on read (the
+#        larger dev set, synth-train2 to synth-train5, synth-digits2), without training: what a fresh machine makes
+#        before a later phase.
+# twenty-second: (not in the default STAGES: run after twenty-first, or after sets on a fresh machine) the streaming
+#        model alone, 40 more minutes from the shipped weights on the nineteenth phase's data, seed 3, two threads;
+#        the rule (95%); its tests read beside those of the weights it started from.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -220,7 +226,8 @@ PHASE_DATA=("${TRAIN_DATA[@]}")  # what trim_phase trains on
 run_finished() {  # OUT_DIR: a trim_phase run whose schedule is done (its summary says so)
     [ -s "$1.summary.json" ] && .venv/bin/python -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["done"])' "$1.summary.json"
 }
-trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options]; from $INIT_FROM (the shipped weights)
+trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train options: a --threads among them replaces
+    # the one thread]; from $INIT_FROM (the shipped weights)
     # A stage run again passes over its finished runs: a train call on one would only summarise itself (no step
     # taken) over the summary of the call that trained it
     run_finished "$2" && return 0
@@ -250,10 +257,12 @@ if has trim3; then
     ship_if_lower "$OUT/trim3/logmel-cnn-cpu" logmel-cnn-cpu
 fi
 
-if has trim4; then
-    # the larger dev set the rule reads: the same 100 sentences and voices as synth-dev, 1,000 utterances
-    # (seed 3's first 1,000, so its first 133 are synth-dev's)
+dev2_synth() {  # the larger dev set the rule reads: the same 100 sentences and voices as synth-dev, 1,000
+    # utterances (seed 3's first 1,000, so its first 133 are synth-dev's)
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev2" --utterances 1000 --seed 3 --exclude-voices $EXCLUDE --quiet
+}
+if has trim4; then
+    dev2_synth
     # ten-minute sessions of one 60-minute schedule, each session's weights kept as a snapshot
     run="$OUT/trim4/wavenet-cpu"; mkdir -p "$run.snapshots"
     until run_finished "$run"; do
@@ -373,13 +382,26 @@ nineteenth_data() {  # PHASE_DATA: the five sets at a fifth each, the two digits
     PHASE_DATA=("${PHASE_DATA[@]/%synth-digits\/manifest.jsonl:1/synth-digits/manifest.jsonl:0.5}"
                 "$OUT/synth-digits2/manifest.jsonl:0.5")
 }
-if has nineteenth; then
+nineteenth_synth() {  # synth-train5 and synth-digits2
     fresh_synth synth-train5 7 synth-train synth-train2 synth-train3 synth-train4
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits2" --utterances "$(wc -l < "$OUT/synth-digits/manifest.jsonl")" \
         --seed 8 --exclude-voices $EXCLUDE --quiet
+}
+if has nineteenth; then
+    nineteenth_synth
     nineteenth_data
     both_phase nineteenth 60
     phase_tests nineteenth eighteenth
+fi
+
+# The sets the phases from the tenth on read, made in the order those phases made them, without training them:
+# what a fresh machine runs (after data, synth and lm) before a later phase.
+if has sets; then
+    dev2_synth
+    fresh_synth synth-train2 4 synth-train
+    fresh_synth synth-train3 5 synth-train synth-train2
+    fresh_synth synth-train4 6 synth-train synth-train2 synth-train3
+    nineteenth_synth
 fi
 
 rule_grown_and_control() {  # NAME: the rule on phase NAME's two runs (97.5% each, the grown run first), then the two
@@ -422,6 +444,23 @@ if has twenty-first; then
     for f in tests digits; do
         compare_readings "$OUT/nineteenth/logmel-cnn-cpu/$f.json" "$OUT/twenty-first/control/$f.json"
     done | tee "$OUT/twenty-first/compare-tests.txt"
+fi
+
+# The streaming model last trained in the nineteenth phase, 60 minutes on that phase's data; the offline model's
+# control gained 0.80 points on the dev set in 105 more minutes on the same data (the twenty-first phase). The
+# streaming model alone, 40 more minutes from the shipped weights on that data (seed 3: new draws), on both cores
+# (two threads); the rule (95%: one run); the run's tests read beside those of the weights it started from (copied
+# to before first, as the rule may replace them).
+if has twenty-second; then
+    nineteenth_data
+    d="$OUT/twenty-second"
+    mkdir -p "$d"
+    [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
+    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 40 2e-4 --seed 3 --threads 2
+    ship_if_better "$d/wavenet-cpu" wavenet-cpu
+    test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
+    for f in tests digits; do compare_readings "$d/before/$f.json" "$d/wavenet-cpu/$f.json"; done \
+        | tee "$d/compare-tests.txt"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
