@@ -123,6 +123,7 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     # of 10,000 paired bootstrap resamples of its utterances (`wavestream compare`; exit status 1 is "not shown
     # better"). Where a stage puts several runs to it, the 5% is split between them (two runs: 97.5% each).
     local rc=0
+    [[ -s "$1/rule.txt" ]] && return 0  # put to it once: a stage run again passes over it
     dev2_readings "$2" "$1" > "$1/dev2.json" && dev2_readings "$2" > "$1/dev2-shipped.json" || return 1
     $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability "${3:-0.95}" | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
@@ -340,7 +341,15 @@ if has sixteenth; then
     fresh_phase sixteenth wavenet-cpu
 fi
 
+heldout_test() {  # the held-out voice's test set: its seed's first 150 (pocketsphinx is slow); renamed into place, as
+    # test_readings run side by side may both make it
+    local part
+    part=$(mktemp "$OUT/synth-heldout/test.jsonl.XXXXXX")
+    sort "$OUT/synth-heldout/manifest.jsonl" | head -150 > "$part"
+    mv "$part" "$OUT/synth-heldout/test.jsonl"
+}
 test_readings() {  # MODEL MODEL_DIR: the three tests with the LM, and theo with the digits vocabulary, utterance by utterance
+    [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" \
         --model "$1" --lm default --threads 1 --json --utterances > "$2/tests.json"
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
@@ -534,7 +543,7 @@ if has tune; then
 fi
 
 if has eval; then
-    sort "$OUT/synth-heldout/manifest.jsonl" | head -150 > "$OUT/synth-heldout/test.jsonl"  # the seed's first 150 (pocketsphinx is slow)
+    heldout_test
     # as files and microphones also deliver speech: theo with 0.5 s of exact zeros before and after
     # each clip; lj-amateur 20 dB quieter (near theo's level; scripts/recipe_data.py levels)
     .venv/bin/python scripts/recipe_data.py variant "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-padded" --pad-s 0.5
