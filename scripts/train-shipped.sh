@@ -355,13 +355,17 @@ test_readings() {  # MODEL MODEL_DIR: the three tests with the LM, and theo with
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
         --json --utterances > "$2/digits.json"
 }
+compare_tests() {  # BEFORE_DIR AFTER_DIR: two test_readings set side by side (`wavestream compare`; nothing rides on it)
+    local f
+    for f in tests digits; do compare_readings "$1/$f.json" "$2/$f.json"; done
+}
 phase_tests() {  # NAME [PREVIOUS]: each model's run of phase NAME read on the tests utterance by utterance, and
     # set beside phase PREVIOUS's readings (`wavestream compare`: told apart or not; nothing rides on it)
     for m in logmel-cnn-cpu wavenet-cpu; do test_readings $m "$OUT/$1/$m" & done
     wait
     [[ -n "${2:-}" ]] || return 0
     for m in logmel-cnn-cpu wavenet-cpu; do
-        for f in tests digits; do compare_readings "$OUT/$2/$m/$f.json" "$OUT/$1/$m/$f.json"; done
+        compare_tests "$OUT/$2/$m" "$OUT/$1/$m"
     done | tee "$OUT/$1/compare-tests.txt"
 }
 # Fresh synthetic speech again, for both models at once: a third set as large (seed 5) of the training sentences
@@ -433,8 +437,7 @@ if has twentieth; then
     rule_grown_and_control twentieth
     for run in grown control; do test_readings logmel-cnn-cpu "$OUT/twentieth/$run" & done
     wait
-    for f in tests digits; do compare_readings "$OUT/twentieth/control/$f.json" "$OUT/twentieth/grown/$f.json"; done \
-        | tee "$OUT/twentieth/compare-tests.txt"
+    compare_tests "$OUT/twentieth/control" "$OUT/twentieth/grown" | tee "$OUT/twentieth/compare-tests.txt"
 fi
 
 # Depth may take longer than a phase to pay: the twentieth phase's two runs, 45 more minutes each from the weights
@@ -450,9 +453,7 @@ if has twenty-first; then
     rule_grown_and_control twenty-first
     # the tests: the control (the run the rule shipped when this stage ran) beside the nineteenth phase's readings
     test_readings logmel-cnn-cpu "$OUT/twenty-first/control"
-    for f in tests digits; do
-        compare_readings "$OUT/nineteenth/logmel-cnn-cpu/$f.json" "$OUT/twenty-first/control/$f.json"
-    done | tee "$OUT/twenty-first/compare-tests.txt"
+    compare_tests "$OUT/nineteenth/logmel-cnn-cpu" "$OUT/twenty-first/control" | tee "$OUT/twenty-first/compare-tests.txt"
 fi
 
 # The streaming model last trained in the nineteenth phase, 60 minutes on that phase's data; the offline model's
@@ -468,8 +469,7 @@ if has twenty-second; then
     trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 40 2e-4 --seed 3 --threads 2
     ship_if_better "$d/wavenet-cpu" wavenet-cpu
     test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
-    for f in tests digits; do compare_readings "$d/before/$f.json" "$d/wavenet-cpu/$f.json"; done \
-        | tee "$d/compare-tests.txt"
+    compare_tests "$d/before" "$d/wavenet-cpu" | tee "$d/compare-tests.txt"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
