@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from models.decoding_defaults import BLEND_WEIGHT
+
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
 SHIPPED_STREAMING = "wavenet-cpu"     # the trained weights that ship
@@ -73,6 +75,7 @@ def cmd_eval(args) -> int:
 
     from clients.speech_client import constraint_from_args
     from models.beam import BeamConfig, BeamDecoder, Constraint
+    from models.blend import Blend
     from models.registry import ModelNotFound, resolve_lm
 
     wanted = constraint_from_args(args)
@@ -83,9 +86,10 @@ def cmd_eval(args) -> int:
     decoding = (f" lm {args.lm}" if args.lm != "none" else " greedy") + (" constrained" if constraint else "")
     beam = None
     if args.server:
-        if args.end_pad_s is not None or args.second_pass or args.threads:
-            sys.exit("wavestream eval: with --server, --end-pad-s and --second-pass are the server's to set "
-                     "(wavestream serve --end-pad-s, --second-pass) and --threads does not apply; drop them")
+        if args.end_pad_s is not None or args.second_pass or args.blend or args.threads:
+            sys.exit("wavestream eval: with --server, --end-pad-s, --second-pass and --blend are the server's to set "
+                     "(wavestream serve --end-pad-s, --second-pass, --blend-weight) and --threads does not apply; "
+                     "drop them")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:
@@ -111,16 +115,23 @@ def cmd_eval(args) -> int:
                                          workers=args.jobs if args.jobs > 1 else 0)
         if args.second_pass and not args.streaming:
             sys.exit("wavestream eval: --second-pass re-decodes streams' finals; add --streaming")
+        if args.blend and args.streaming and not args.second_pass:
+            sys.exit("wavestream eval: --blend mixes into offline finals; streamed, those are the second pass's: "
+                     "add --second-pass MODEL, or drop --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
-            second = Recogniser(_load(args.second_pass, False), beam=beam, **pad) if args.second_pass else None
-            rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second, **pad)
+            blend = Blend(_load(args.blend, False), args.blend_weight) if args.blend else None
+            second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, **pad)
+                      if args.second_pass else None)
+            rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second,
+                             blend=None if args.streaming else blend, **pad)
         except ValueError as e:
             sys.exit(f"wavestream eval: {e}")
         # with several utterances at once, streamed ones are stepped together in one batch
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
+        label += f" blend {args.blend} {args.blend_weight:g}" if args.blend else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -428,6 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--chunk-ms", type=float, default=160)
     ev.add_argument("--second-pass", default=None, metavar="MODEL",
                     help="with --streaming: finals re-decoded by this (offline) model, as the server does")
+    ev.add_argument("--blend", default=None, metavar="MODEL",
+                    help="offline finals (with --streaming: the second pass's) from this model's reading mixed with "
+                         "the model's own, as the server does with its streaming model (models.blend)")
+    ev.add_argument("--blend-weight", type=float, default=BLEND_WEIGHT,
+                    help="the --blend model's share of the mix (default: models.decoding_defaults.BLEND_WEIGHT)")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

@@ -22,3 +22,12 @@ BEAM_SIZE = 128
 # 0.25 s: the offline model's best of 0, 0.1, 0.25 and 0.5 s on the recipe's dev set; the streaming
 # model's dev WER is the same at all four (scripts/tune_beam.py --end-pads, the recipe's tune stage).
 END_PAD_S = 0.25
+
+# Finals of the offline model blended with the streaming model's reading of the same audio
+# (models.blend): the streaming model's share of the mix, and how many frames later it emits a
+# letter (40 ms frames). Both of the recipe's dev sets chose 0.1 and 3 (the blend stage:
+# `scripts/tune_beam.py --blend`; the model card's "Blending the two models"). The delay is learnt by
+# the streaming model, and one frame either way reads worse than no blend: tune again after training
+# either model. 0 turns blending off.
+BLEND_WEIGHT = 0.1
+BLEND_DELAY_FRAMES = 3

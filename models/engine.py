@@ -6,6 +6,7 @@
     s.finish()                                    # final hypothesis, slot freed
     rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
     Recogniser(model, second_pass=offline_rec)    # streams' finals re-decoded by an offline model
+    Recogniser(offline, blend=Blend(streaming))   # finals from both models' outputs, mixed
 
 The server drives `step` from its scheduler; it never sees layers or state tensors.
 A stream whose finals are beam-searched keeps its current utterance's logits, or with a second
@@ -23,6 +24,7 @@ import torchaudio.functional as AF
 from torch import Tensor
 
 from .beam import BeamDecoder, Constraint
+from .blend import Blend, blend_log_probs
 from .ctc import GreedyDecoder, Hypothesis, Vocabulary
 from .decoding_defaults import END_PAD_S
 from .recogniser import SpeechRecogniser
@@ -60,15 +62,21 @@ class StepResult:
 class Recogniser:
     def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64,
                  beam: BeamDecoder | None = None, end_pad_s: float = END_PAD_S,
-                 second_pass: "Recogniser | None" = None):
+                 second_pass: "Recogniser | None" = None, blend: Blend | None = None):
         if end_pad_s < 0:
             raise ValueError(f"end_pad_s must be >= 0, got {end_pad_s}")
         if second_pass is not None and (second_pass.cfg.vocab != model.cfg.vocab
                                         or second_pass.sample_rate != model.cfg.sample_rate):
             raise ValueError(f"second pass {second_pass.name!r} has another vocabulary or sample rate "
                              f"than {model.cfg.name!r}")
+        if blend is not None:
+            blend.check_matches(model)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        # Finals (offline ones, and this recogniser's as a second pass) mix in another model's reading
+        self.blend = blend
+        if blend is not None:
+            blend.model.to(self.device).eval()
         self.cfg = model.cfg
         self.name = model.cfg.name
         self.vocab = Vocabulary(self.cfg.vocab)
@@ -96,17 +104,22 @@ class Recogniser:
         return self._padded_pass(self.resample(as_tensor(audio), sample_rate or self.sample_rate), 0)
 
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
-        """The logits a final is decoded from: the audio, then the end pad."""
+        """The logits a final is decoded from: the audio, then the end pad (with a blend: both
+        models' readings of that, mixed)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        return self._padded_pass(x, len(self.end_pad))[0]
+        logits = self._padded_pass(x, len(self.end_pad))[0]
+        if self.blend is None:
+            return logits
+        other = self._padded_pass(x, len(self.end_pad), self.blend.model)[0]
+        return blend_log_probs(logits, other, self.blend.weight, self.blend.delay_frames)
 
     @torch.inference_mode()
-    def _padded_pass(self, x: Tensor, zeros_after: int):
+    def _padded_pass(self, x: Tensor, zeros_after: int, model: SpeechRecogniser | None = None):
         # The end pad's zeros and the padding to the run length are one pad: one copy of the audio.
         n = len(x) + zeros_after
         if n:
             x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - len(x)))
-        out = self.model(x[None].to(self.device), torch.tensor([n]) if n else None)
+        out = (model or self.model)(x[None].to(self.device), torch.tensor([n]) if n else None)
         frames = int(out.lengths[0])
         return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
 

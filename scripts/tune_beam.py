@@ -1,7 +1,7 @@
 """Tune the beam search's LM weight and word score on a dev manifest (never on a test set).
 
     .venv/bin/python scripts/tune_beam.py DEV_MANIFEST --model NAME --lm FILE.arpa.gz [--end-pads 0,0.25]
-        [--beam-sizes 32,256] [--beam-size N]
+        [--beam-sizes 32,256] [--beam-size N] [--blend MODEL --blend-weights 0,0.25 --blend-delays 0,3]
 
 The model runs once per utterance; each grid point only decodes again. Prints JSON: the grid's
 WERs and the best point, whose values go into `models/decoding_defaults.py` (where the
@@ -10,7 +10,9 @@ each end pad (zeros after the audio) with the default beam values, for
 `models.decoding_defaults.END_PAD_S` (the grid uses that default pad). --beam-sizes: the WER and
 the search's time per second of audio at each beam size with the default weights, for
 `models.decoding_defaults.BEAM_SIZE` (accuracy against the CPU time every final costs); the grid
-runs at --beam-size (default: that default).
+runs at --beam-size (default: that default). --blend: the WER at each share of that model's reading
+mixed into the model's (--blend-weights) and each delay of its frames (--blend-delays; models.blend),
+with the default beam values, for `models.decoding_defaults.BLEND_WEIGHT` and `BLEND_DELAY_FRAMES`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 
 from models.audio import read_audio
 from models.beam import BeamConfig, BeamDecoder
+from models.blend import blend_log_probs
 from models.ctc import greedy_transcript
 from models.data import read_manifest
 from models.decoding_defaults import BEAM_SIZE, END_PAD_S
@@ -41,6 +44,9 @@ def main(argv=None) -> int:
     p.add_argument("--end-pads", default="", help="seconds, comma-separated (default: none)")
     p.add_argument("--beam-sizes", default="", help="comma-separated (default: none)")
     p.add_argument("--beam-size", type=int, default=BEAM_SIZE, help="the grid's (default: %(default)s)")
+    p.add_argument("--blend", default="", help="a model whose reading is mixed in (default: none)")
+    p.add_argument("--blend-weights", default="0,0.1,0.2,0.25,0.3,0.4,0.5")
+    p.add_argument("--blend-delays", default="0,1,2,3,4,5", help="frames")
     args = p.parse_args(argv)
     model = load_model(args.model)
     rec = Recogniser(model, max_streams=1)
@@ -72,13 +78,24 @@ def main(argv=None) -> int:
         padded = Recogniser(model, max_streams=1, end_pad_s=pad)
         wer, cer = wer_cer(refs, [dec.decode(padded.final_logits(x)).text for x in audio])
         end_pads.append({"end_pad_s": pad, "wer": wer, "cer": cer})
+    blends = []
+    if args.blend:
+        other = Recogniser(load_model(args.blend), max_streams=1)
+        other_logits = [other.final_logits(x) for x in audio]
+        for weight, delay in itertools.product(map(float, args.blend_weights.split(",")),
+                                               map(int, args.blend_delays.split(","))):
+            texts = [dec.decode(blend_log_probs(a, b, weight, delay)).text for a, b in zip(logits, other_logits)]
+            wer, cer = wer_cer(refs, texts)
+            blends.append({"blend_weight": weight, "blend_delay_frames": delay, "wer": wer, "cer": cer})
     print(json.dumps({"manifest": args.manifest, "model": args.model, "n": len(rows),
                       "greedy": {"wer": greedy[0], "cer": greedy[1]}, "best": best,
                       "defaults": {"lm_weight": BeamConfig.lm_weight, "word_score": BeamConfig.word_score,
                                    "end_pad_s": END_PAD_S, "beam_size": BEAM_SIZE},
                       "grid_beam_size": args.beam_size, "grid": grid, "end_pads": end_pads,
                       "beam_sizes": beam_sizes,
-                      "best_end_pad": min(end_pads, key=lambda g: (g["wer"], g["cer"])) if end_pads else None},
+                      "best_end_pad": min(end_pads, key=lambda g: (g["wer"], g["cer"])) if end_pads else None,
+                      "blend": args.blend or None, "blends": blends,
+                      "best_blend": min(blends, key=lambda g: (g["wer"], g["cer"])) if blends else None},
                      indent=2))
     return 0
 

@@ -25,6 +25,9 @@ class ServerConfig:
     beam_size: int = decoding_defaults.BEAM_SIZE
     beam_workers: int = 2               # processes running finals' beam searches (0: in the server's threads)
     second_pass: bool = True            # streams' finals re-decoded by the offline model (where one is served)
+    # the offline model's finals (files' and the second pass's) mixed with the streaming model's reading of the same
+    # audio, at this share (models.blend); 0: the offline model's alone
+    blend_weight: float = decoding_defaults.BLEND_WEIGHT
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

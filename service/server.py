@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from models.beam import BeamConfig, BeamDecoder
+from models.blend import Blend
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -89,6 +90,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
+    if not 0.0 <= cfg.blend_weight <= 1.0:
+        raise SystemExit(f"wavestream: cannot start: --blend-weight must be between 0 and 1, got {cfg.blend_weight:g}")
     device = resolve_device(cfg.device, cfg.cpu_fallback)
     model = _load(cfg.model, cfg)
     if not model.cfg.streaming:
@@ -113,8 +116,14 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
     log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
-    offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s)
-               if offline_model is not None else None)
+    blend = Blend(model, cfg.blend_weight) if offline_model is not None and cfg.blend_weight > 0 else None
+    try:
+        offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend)
+                   if offline_model is not None else None)
+    except ValueError as e:  # models whose frames do not line up
+        raise SystemExit(f"wavestream: cannot start: {e}; serve them with --blend-weight 0") from None
+    if blend is not None:
+        log.info("offline finals: %s blended with %s at %g", offline.name, model.cfg.name, cfg.blend_weight)
     second_pass = offline if cfg.second_pass else None
     if second_pass is not None:
         log.info("streams' finals: second pass by %s over each utterance", offline.name)

@@ -74,6 +74,26 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
         assert r.returncode != 0 and says in r.stderr, r.stderr
 
 
+def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend(shared_data, tmp_path):
+    lj = shared_data / "real" / "lj-amateur.jsonl"
+    manifest = tmp_path / "lj.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "audio": str(lj.parent / r["audio"])}) + "\n"
+                                for r in list(map(json.loads, lj.open()))[:3]))
+    files = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--blend", "wavenet-cpu", "--utterances")
+    streams = run_eval(manifest, "--lm", "default", "--streaming", "--second-pass", "logmel-cnn-cpu",
+                       "--blend", "wavenet-cpu", "--utterances")
+    alone = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--utterances")
+    assert files["utterances"] == streams["utterances"] != alone["utterances"]
+    assert "blend wavenet-cpu 0.1" in files["model"]
+    for bad, says in ((["--blend", "wavenet-cpu", "--server", "127.0.0.1:1"], "the server's to set"),
+                      (["--blend", "wavenet-cpu", "--streaming"], "add --second-pass MODEL, or drop --streaming"),
+                      (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-weight", "2"],
+                       "blend weight must be between 0 and 1")):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and says in r.stderr, r.stderr
+
+
 def test_eval_with_several_utterances_at_once_reads_each_as_one_at_a_time(shared_data, tmp_path):
     # theo's digits and four lj-amateur sentences: streamed three at a time (three state slots, three
     # search worker processes) against one pass each, one at a time, in this process

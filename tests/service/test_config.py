@@ -74,3 +74,10 @@ def test_a_negative_thread_count_stops_serve_with_a_message():
                         "--metrics-port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "--threads -1: give 1 or more, or 0 for PyTorch's choice" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_blend_weight_out_of_range_stops_serve_with_a_message():
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--blend-weight", "1.5", "--port", "0",
+                        "--metrics-port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "--blend-weight must be between 0 and 1, got 1.5" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -1,6 +1,6 @@
-"""The shipped models behind a real server: the offline model answers Recognize, the streaming
-model answers streams, finals are beam-searched with the shipped LM, and per-request
-constraints (a named vocabulary, a phrase list) shape the finals."""
+"""The shipped models behind a real server: the offline model answers Recognize (blended with the
+streaming model's reading), the streaming model answers streams, finals are beam-searched with the
+shipped LM, and per-request constraints (a named vocabulary, a phrase list) shape the finals."""
 
 import json
 
@@ -11,6 +11,7 @@ import pytest
 
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
 from models.beam import BeamDecoder, Constraint
+from models.blend import Blend
 from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -30,10 +31,11 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def local():
-    """The same models and decoder in process: what the server must answer."""
+    """The same models and decoder in process: what the server must answer (the offline model's finals
+    blended with the streaming model's, as the server makes them by default)."""
     streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
     beam = BeamDecoder.for_model(streaming.cfg, SHIPPED_LM)
-    return Recogniser(streaming, max_streams=2, beam=beam), Recogniser(offline, beam=beam)
+    return Recogniser(streaming, max_streams=2, beam=beam), Recogniser(offline, beam=beam, blend=Blend(streaming))
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +79,14 @@ def test_files_go_to_the_offline_model_and_so_do_streams_finals(shipped, local, 
 def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local, lj_clip):
     audio = read16k(lj_clip)[: 16000 * 4]
     rec, offline = local
-    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--no-second-pass")
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--no-second-pass", "--blend-weight", "0")
     try:
         by_file, by_stream = file_and_stream(s.address, audio)
     finally:
         assert s.stop() == 0
     x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
-    assert by_file == offline.transcribe(x).text
+    alone = Recogniser(offline.model, beam=offline.beam).transcribe(x).text
+    assert by_file == alone != offline.transcribe(x).text  # --blend-weight 0: the offline model's own reading
     assert by_stream == [rec.transcribe(x).text]  # streamed finals equal the offline run of the same model
     assert by_stream[0]
 

@@ -1,0 +1,54 @@
+"""Two models' readings of one recording, mixed frame by frame before the final is decoded.
+
+The offline model and the streaming one make different mistakes, and their CTC outputs share a
+vocabulary and a frame rate, so a final can be decoded from a weighted mean of their log-probabilities
+(a product of experts). The causal model emits each letter some frames after the offline one (it has
+heard the letter only then), so its frames are moved earlier by `delay_frames` before mixing; without
+that, their letters' spikes miss each other and the mix reads far worse than either model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
+from .recogniser import SpeechRecogniser
+
+
+@dataclass(frozen=True)
+class Blend:
+    """The model whose outputs are mixed into a recogniser's finals, and how."""
+    model: SpeechRecogniser
+    weight: float = BLEND_WEIGHT              # its share of the mix (the recogniser's own: 1 - weight)
+    delay_frames: int = BLEND_DELAY_FRAMES    # how many frames later it emits a letter
+
+    def __post_init__(self):
+        if not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"blend weight must be between 0 and 1, got {self.weight:g}")
+        if self.delay_frames < 0:
+            raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
+
+    def check_matches(self, model: SpeechRecogniser) -> None:
+        """The two models' frames must line up: the same vocabulary, sample rate and frame rate."""
+        a, b = model.cfg, self.model.cfg
+        if (a.vocab, a.sample_rate, a.frame_ms) != (b.vocab, b.sample_rate, b.frame_ms):
+            raise ValueError(f"cannot blend {b.name!r} into {a.name!r}: they differ in vocabulary, sample rate "
+                             f"or frame rate")
+
+
+def blend_log_probs(own: Tensor, other: Tensor, weight: float, delay_frames: int) -> Tensor:
+    """own, other: [T, vocab] logits of one recording from two models (other emitting `delay_frames`
+    later) -> [T, vocab] mixed log-probabilities, (1 - weight) * own + weight * other moved earlier."""
+    own = own.float().log_softmax(-1)
+    other = other.float().log_softmax(-1)
+    frames = min(len(own), len(other))  # equal for models of one frame rate; kept safe for the odd frame
+    own, other = own[:frames], other[:frames]
+    if delay_frames and frames:
+        # the last frames have nothing later to take from: they keep the other model's last frame
+        # (the end pad's silence by then)
+        d = min(delay_frames, frames)
+        other = torch.cat([other[d:], other[-1:].expand(d, -1)])
+    return (1 - weight) * own + weight * other
