@@ -75,6 +75,12 @@
 # twenty-second: (not in the default STAGES: run after twenty-first, or after sets on a fresh machine) the streaming
 #        model alone, 40 more minutes from the shipped weights on the nineteenth phase's data, seed 3, two threads;
 #        the rule (95%); its tests read beside those of the weights it started from.
+# twenty-third: (not in the default STAGES: run after twenty-second) the offline model alone, 75 more minutes from
+#        the shipped weights on the nineteenth phase's data, seed 4, one thread; the rule (95%); its tests read
+#        beside those of the weights it started from.
+# blend: (not in the default STAGES: run after twenty-third) the offline model's finals blended with the streaming
+#        model's reading (models.blend): the share and delay tuned on both dev sets, then blended against alone on
+#        the larger dev set (the rule), the training speakers' real speech and the tests, utterance by utterance.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -472,6 +478,56 @@ if has twenty-second; then
     compare_tests "$d/before" "$d/wavenet-cpu" | tee "$d/compare-tests.txt"
 fi
 
+# The offline model last trained in the twenty-first phase (the control: 105 minutes on the nineteenth phase's data,
+# which gained on the dev set and on every test). 75 more minutes from the shipped weights on that data (seed 4: new
+# draws), one thread; the rule (95%: one run); its tests read beside those of the weights it started from.
+if has twenty-third; then
+    nineteenth_data
+    d="$OUT/twenty-third"
+    mkdir -p "$d"
+    [[ -d "$d/before" ]] || keep models/weights/logmel-cnn-cpu "$d/before/logmel-cnn-cpu"
+    trim_phase logmel-cnn-cpu "$d/logmel-cnn-cpu" 0.5 75 2e-4 --seed 4
+    ship_if_better "$d/logmel-cnn-cpu" logmel-cnn-cpu
+    test_readings logmel-cnn-cpu "$d/before" & test_readings logmel-cnn-cpu "$d/logmel-cnn-cpu" & wait
+    compare_tests "$d/before" "$d/logmel-cnn-cpu" | tee "$d/compare-tests.txt"
+fi
+
+# The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
+# server's default since this stage): the share and the delay on both dev sets (`tune_beam.py --blend`: the
+# larger one at the delays around the best), then the blended finals beside the offline model's alone,
+# utterance by utterance: on the larger dev set (the rule, 95%), on the FSDD training speakers' digits and the
+# real reader's training clips (real speech, which the dev sets lack, though both models trained on it), and on
+# the tests (nothing rides on them).
+blend_readings() {  # NAME [eval options]: the offline model's readings of every set, as `wavestream compare` reads them
+    local d="$OUT/blend"
+    dev_eval "$OUT/synth-dev2/manifest.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/dev2-$1.json"
+    dev_eval "$OUT/fsdd-train.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/fsdd-train-$1.json"
+    dev_eval "$OUT/lj-train.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/lj-train-$1.json"
+    dev_eval "$OUT/fsdd-theo.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/theo-$1.json"
+    dev_eval "$OUT/lj-test.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/lj-test-$1.json"
+    dev_eval "$OUT/synth-heldout/test.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/heldout-$1.json"
+    $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --threads 1 --json --utterances \
+        "${@:2}" > "$d/digits-$1.json"
+}
+if has blend; then
+    d="$OUT/blend"
+    mkdir -p "$d"
+    [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
+    LM=models/weights/lm/english-3gram.arpa.gz
+    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model logmel-cnn-cpu --lm $LM \
+        --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 \
+        --blend-delays 0,1,2,3,4,5 > "$d/tune-dev.json" &
+    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" --model logmel-cnn-cpu --lm $LM \
+        --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35 \
+        --blend-delays 2,3,4 > "$d/tune-dev2.json" &
+    wait
+    blend_readings alone & blend_readings blended --blend wavenet-cpu & wait
+    compare_readings "$d/dev2-alone.json" "$d/dev2-blended.json" | tee "$d/rule.txt"
+    for f in fsdd-train lj-train theo lj-test heldout digits; do
+        compare_readings "$d/$f-alone.json" "$d/$f-blended.json"
+    done | tee "$d/compare.txt"
+fi
+
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
 # per arm): their controls again with seed 1 (theirs: the presets' 0), from the weights both started from (the
 # fourteenth phase's, commit 0549299, so a clone with that history), side by side on one thread each. Nothing
@@ -554,18 +610,23 @@ if has eval; then
     {
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --json
         $WS eval "${SETS[@]}" --model logmel-cnn-cpu --lm default --json
+        # the offline model's finals as the server makes them: blended with the streaming model's reading
+        $WS eval "${SETS[@]}" --model logmel-cnn-cpu --lm default --blend wavenet-cpu --json
         $WS eval "${SETS[@]}" --model wavenet-cpu --json
         $WS eval "${SETS[@]}" --model wavenet-cpu --lm default --json
         # streamed: four at once, stepped together (the same readings as one at a time; RTF then wall time)
         $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --jobs 4 --json
         $WS eval "${SETS[@]}" --model wavenet-cpu --streaming --chunk-ms 160 --lm default --second-pass logmel-cnn-cpu \
-            --jobs 4 --json
+            --blend wavenet-cpu --jobs 4 --json
         $WS eval "$OUT/fsdd-theo.jsonl" --model wavenet-cpu --vocabulary-set digits --json
         $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --json
+        $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --blend wavenet-cpu --json
         $WS eval "$OUT/fsdd-theo-padded.jsonl" --model wavenet-cpu --lm default --json
         $WS eval "$OUT/fsdd-theo-padded.jsonl" --model logmel-cnn-cpu --lm default --json
+        $WS eval "$OUT/fsdd-theo-padded.jsonl" --model logmel-cnn-cpu --lm default --blend wavenet-cpu --json
         $WS eval "$OUT/lj-test-quiet.jsonl" --model wavenet-cpu --lm default --json
         $WS eval "$OUT/lj-test-quiet.jsonl" --model logmel-cnn-cpu --lm default --json
+        $WS eval "$OUT/lj-test-quiet.jsonl" --model logmel-cnn-cpu --lm default --blend wavenet-cpu --json
         .venv/bin/python scripts/pocketsphinx_eval.py "${SETS[@]}"
         .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/fsdd-theo.jsonl" --digits
         .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test-quiet.jsonl"
