@@ -1,10 +1,12 @@
 """The yardstick: pocketsphinx 5.1.1 with the en-us model its wheel ships, on the same manifests
 and scored the same way as `wavestream eval` (jiwer, the same text normalisation).
 
-    .venv/bin/python scripts/pocketsphinx_eval.py MANIFEST ... [--limit N] [--digits]
+    .venv/bin/python scripts/pocketsphinx_eval.py MANIFEST ... [--limit N] [--digits] [--utterances]
 
 Prints one JSON object a manifest: {"manifest", "wer", "cer", "n", "audio_s", "rtf", "model"}.
 --digits restricts pocketsphinx to a digits grammar, the counterpart of `--vocabulary-set digits`.
+--utterances lists every utterance's reference and reading, as `wavestream eval --utterances` does, so
+`wavestream compare` can set pocketsphinx beside a model utterance by utterance.
 (pocketsphinx is in the project's dev extras: pip install -e '.[dev]'.)
 """
 
@@ -53,13 +55,14 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--digits", action="store_true", help="a digits grammar instead of the open-vocabulary LM")
     p.add_argument("--errors", action="store_true", help="list every utterance not read exactly right")
+    p.add_argument("--utterances", action="store_true", help="list every utterance's reference and reading")
     args = p.parse_args(argv)
     from importlib.metadata import version
 
     transcribe = recogniser(args.digits)
     label = f"pocketsphinx {version('pocketsphinx')} en-us" + (" digits grammar" if args.digits else "")
     for manifest in args.manifests:
-        r = evaluate(manifest, transcribe, rate=16000, limit=args.limit, errors=args.errors)
+        r = evaluate(manifest, transcribe, rate=16000, limit=args.limit, errors=args.errors, utterances=args.utterances)
         r["model"] = label
         print(json.dumps(r), flush=True)
     return 0

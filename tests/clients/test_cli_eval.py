@@ -166,3 +166,19 @@ def test_compare_tells_a_trained_model_from_an_untrained_one_and_refuses_unpaire
                       ((untrained, trained, "--min-probability", "1.5"), "--min-probability in (0, 1]")):
         r = run_compare(*bad)
         assert r.returncode == 2 and says in r.stderr, r.stderr
+
+
+def test_pocketsphinx_readings_set_beside_a_models_utterance_by_utterance(shared_data, tmp_path):
+    manifest = few(shared_data, tmp_path, "theo", 4)
+    r = subprocess.run([sys.executable, "scripts/pocketsphinx_eval.py", str(manifest), "--utterances"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    yardstick = json.loads(r.stdout)
+    refs = [json.loads(l)["text"] for l in manifest.read_text().splitlines()]
+    assert [u["ref"] for u in yardstick["utterances"]] == refs and "pocketsphinx" in yardstick["model"]
+    (tmp_path / "ps.json").write_text(r.stdout)
+    (tmp_path / "model.json").write_text(json.dumps(run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default",
+                                                             "--utterances")))
+    c = subprocess.run([sys.executable, "-m", "clients.cli", "compare", str(tmp_path / "ps.json"),
+                        str(tmp_path / "model.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert c.returncode in (0, 1) and "4 utterances" in c.stdout, c.stdout + c.stderr
