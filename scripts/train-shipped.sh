@@ -80,7 +80,8 @@
 #        beside those of the weights it started from.
 # blend: (not in the default STAGES: run after twenty-third) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the share and delay tuned on both dev sets, then blended against alone on
-#        the larger dev set (the rule), the training speakers' real speech and the tests, utterance by utterance.
+#        the larger dev set (the rule), the training speakers' real speech and the tests, utterance by utterance,
+#        and pocketsphinx beside both on the real reader's held-out clips.
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -526,6 +527,10 @@ if has blend; then
     for f in fsdd-train lj-train theo lj-test heldout digits; do
         compare_readings "$d/$f-alone.json" "$d/$f-blended.json"
     done | tee "$d/compare.txt"
+    # the real reader's held-out clips: pocketsphinx beside both, utterance by utterance (the target is a lower WER)
+    .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" --utterances > "$d/lj-test-pocketsphinx.json"
+    for arm in alone blended; do compare_readings "$d/lj-test-pocketsphinx.json" "$d/lj-test-$arm.json"; done \
+        | tee "$d/compare-pocketsphinx.txt"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
