@@ -500,13 +500,11 @@ fi
 # real reader's training clips (real speech, which the dev sets lack, though both models trained on it), and on
 # the tests (nothing rides on them).
 blend_readings() {  # NAME [eval options]: the offline model's readings of every set, as `wavestream compare` reads them
-    local d="$OUT/blend"
-    dev_eval "$OUT/synth-dev2/manifest.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/dev2-$1.json"
-    dev_eval "$OUT/fsdd-train.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/fsdd-train-$1.json"
-    dev_eval "$OUT/lj-train.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/lj-train-$1.json"
-    dev_eval "$OUT/fsdd-theo.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/theo-$1.json"
-    dev_eval "$OUT/lj-test.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/lj-test-$1.json"
-    dev_eval "$OUT/synth-heldout/test.jsonl" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/heldout-$1.json"
+    local d="$OUT/blend" set
+    for set in dev2:synth-dev2/manifest.jsonl fsdd-train:fsdd-train.jsonl lj-train:lj-train.jsonl \
+               theo:fsdd-theo.jsonl lj-test:lj-test.jsonl heldout:synth-heldout/test.jsonl; do  # NAME:MANIFEST
+        dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/${set%%:*}-$1.json"
+    done
     $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --threads 1 --json --utterances \
         "${@:2}" > "$d/digits-$1.json"
 }
