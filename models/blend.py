@@ -18,6 +18,12 @@ from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from .recogniser import SpeechRecogniser
 
 
+def check_blend_weight(weight: float, name: str = "blend weight") -> None:
+    """A share of the mix is between 0 and 1 (`name`: what the caller calls it, for the message)."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, got {weight:g}")
+
+
 @dataclass(frozen=True)
 class Blend:
     """The model whose outputs are mixed into a recogniser's finals, and how."""
@@ -26,8 +32,7 @@ class Blend:
     delay_frames: int = BLEND_DELAY_FRAMES    # how many frames later it emits a letter
 
     def __post_init__(self):
-        if not 0.0 <= self.weight <= 1.0:
-            raise ValueError(f"blend weight must be between 0 and 1, got {self.weight:g}")
+        check_blend_weight(self.weight)
         if self.delay_frames < 0:
             raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
 

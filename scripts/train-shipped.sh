@@ -463,35 +463,27 @@ if has twenty-first; then
     compare_tests "$OUT/nineteenth/logmel-cnn-cpu" "$OUT/twenty-first/control" | tee "$OUT/twenty-first/compare-tests.txt"
 fi
 
+one_model_phase() {  # STAGE_DIR MODEL MINUTES SEED [more train options]: MODEL alone, MINUTES more from the shipped
+    # weights on the nineteenth phase's data; the rule (95%: one run); the run's tests read beside those of the
+    # weights it started from (copied to before first, as the rule may replace them)
+    local d="$1"
+    nineteenth_data
+    mkdir -p "$d"
+    [[ -d "$d/before" ]] || keep "models/weights/$2" "$d/before/$2"
+    trim_phase "$2" "$d/$2" 0.5 "$3" 2e-4 --seed "$4" "${@:5}"
+    ship_if_better "$d/$2" "$2"
+    test_readings "$2" "$d/before" & test_readings "$2" "$d/$2" & wait
+    compare_tests "$d/before" "$d/$2" | tee "$d/compare-tests.txt"
+}
+
 # The streaming model last trained in the nineteenth phase, 60 minutes on that phase's data; the offline model's
 # control gained 0.80 points on the dev set in 105 more minutes on the same data (the twenty-first phase). The
-# streaming model alone, 40 more minutes from the shipped weights on that data (seed 3: new draws), on both cores
-# (two threads); the rule (95%: one run); the run's tests read beside those of the weights it started from (copied
-# to before first, as the rule may replace them).
-if has twenty-second; then
-    nineteenth_data
-    d="$OUT/twenty-second"
-    mkdir -p "$d"
-    [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
-    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 40 2e-4 --seed 3 --threads 2
-    ship_if_better "$d/wavenet-cpu" wavenet-cpu
-    test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
-    compare_tests "$d/before" "$d/wavenet-cpu" | tee "$d/compare-tests.txt"
-fi
+# streaming model alone, 40 more minutes on that data (seed 3: new draws), on both cores (two threads).
+if has twenty-second; then one_model_phase "$OUT/twenty-second" wavenet-cpu 40 3 --threads 2; fi
 
 # The offline model last trained in the twenty-first phase (the control: 105 minutes on the nineteenth phase's data,
-# which gained on the dev set and on every test). 75 more minutes from the shipped weights on that data (seed 4: new
-# draws), one thread; the rule (95%: one run); its tests read beside those of the weights it started from.
-if has twenty-third; then
-    nineteenth_data
-    d="$OUT/twenty-third"
-    mkdir -p "$d"
-    [[ -d "$d/before" ]] || keep models/weights/logmel-cnn-cpu "$d/before/logmel-cnn-cpu"
-    trim_phase logmel-cnn-cpu "$d/logmel-cnn-cpu" 0.5 75 2e-4 --seed 4
-    ship_if_better "$d/logmel-cnn-cpu" logmel-cnn-cpu
-    test_readings logmel-cnn-cpu "$d/before" & test_readings logmel-cnn-cpu "$d/logmel-cnn-cpu" & wait
-    compare_tests "$d/before" "$d/logmel-cnn-cpu" | tee "$d/compare-tests.txt"
-fi
+# which gained on the dev set and on every test). 75 more minutes on that data (seed 4: new draws), one thread.
+if has twenty-third; then one_model_phase "$OUT/twenty-third" logmel-cnn-cpu 75 4; fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default since this stage): the share and the delay on both dev sets (`tune_beam.py --blend`: the

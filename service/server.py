@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend
+from models.blend import Blend, check_blend_weight
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -90,8 +90,10 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
-    if not 0.0 <= cfg.blend_weight <= 1.0:
-        raise SystemExit(f"wavestream: cannot start: --blend-weight must be between 0 and 1, got {cfg.blend_weight:g}")
+    try:  # before the models load: a bad value stops at once
+        check_blend_weight(cfg.blend_weight, "--blend-weight")
+    except ValueError as e:
+        raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)
     model = _load(cfg.model, cfg)
     if not model.cfg.streaming:
