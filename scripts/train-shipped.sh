@@ -502,26 +502,29 @@ if has twenty-fourth; then one_model_phase "$OUT/twenty-fourth" wavenet-cpu 65 5
 # real reader's training clips (real speech, which the dev sets lack, though both models trained on it), and on
 # the tests (nothing rides on them).
 BLEND_DIR=${BLEND_DIR:-$OUT/blend}  # where the blend stage writes (another folder each time the pair of weights changes)
+# The stage passes over what a run of it already wrote (each tune and reading is one file, written when it is done):
+# move a reading aside to make it again, as when the tune moves the default share.
 blend_readings() {  # NAME [eval options]: the offline model's readings of every set, as `wavestream compare` reads them
     local d="$BLEND_DIR" set
     for set in dev2:synth-dev2/manifest.jsonl fsdd-train:fsdd-train.jsonl lj-train:lj-train.jsonl \
                theo:fsdd-theo.jsonl lj-test:lj-test.jsonl heldout:synth-heldout/test.jsonl; do  # NAME:MANIFEST
-        dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/${set%%:*}-$1.json"
+        [[ -s "$d/${set%%:*}-$1.json" ]] || \
+            dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/${set%%:*}-$1.json"
     done
-    $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --threads 1 --json --utterances \
-        "${@:2}" > "$d/digits-$1.json"
+    [[ -s "$d/digits-$1.json" ]] || $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits \
+        --threads 1 --json --utterances "${@:2}" > "$d/digits-$1.json"
 }
 if has blend; then
     d="$BLEND_DIR"
     mkdir -p "$d"
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
     LM=models/weights/lm/english-3gram.arpa.gz
-    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" --model logmel-cnn-cpu --lm $LM \
-        --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 \
-        --blend-delays 0,1,2,3,4,5 > "$d/tune-dev.json" &
-    .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" --model logmel-cnn-cpu --lm $LM \
-        --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35 \
-        --blend-delays 2,3,4 > "$d/tune-dev2.json" &
+    [[ -s "$d/tune-dev.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" \
+        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
+        --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 --blend-delays 0,1,2,3,4,5 > "$d/tune-dev.json" &
+    [[ -s "$d/tune-dev2.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" \
+        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
+        --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35 --blend-delays 2,3,4 > "$d/tune-dev2.json" &
     wait
     blend_readings alone & blend_readings blended --blend wavenet-cpu & wait
     compare_readings "$d/dev2-alone.json" "$d/dev2-blended.json" | tee "$d/rule.txt"
@@ -529,7 +532,8 @@ if has blend; then
         compare_readings "$d/$f-alone.json" "$d/$f-blended.json"
     done | tee "$d/compare.txt"
     # the real reader's held-out clips: pocketsphinx beside both, utterance by utterance (the target is a lower WER)
-    .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" --utterances > "$d/lj-test-pocketsphinx.json"
+    [[ -s "$d/lj-test-pocketsphinx.json" ]] || \
+        .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" --utterances > "$d/lj-test-pocketsphinx.json"
     for arm in alone blended; do compare_readings "$d/lj-test-pocketsphinx.json" "$d/lj-test-$arm.json"; done \
         | tee "$d/compare-pocketsphinx.txt"
 fi

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from models.decoding_defaults import BLEND_WEIGHT
 from tests.conftest import ROOT
 
 
@@ -84,7 +85,7 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
                        "--blend", "wavenet-cpu", "--utterances")
     alone = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--utterances")
     assert files["utterances"] == streams["utterances"] != alone["utterances"]
-    assert "blend wavenet-cpu 0.1" in files["model"]
+    assert f"blend wavenet-cpu {BLEND_WEIGHT:g}" in files["model"]  # the server's default share
     for bad, says in ((["--blend", "wavenet-cpu", "--server", "127.0.0.1:1"], "the server's to set"),
                       (["--blend", "wavenet-cpu", "--streaming"], "add --second-pass MODEL, or drop --streaming"),
                       (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-weight", "2"],
