@@ -355,7 +355,7 @@ fi
 heldout_test() {  # the held-out voice's test set: its seed's first 150 (pocketsphinx is slow); renamed into place, as
     # test_readings run side by side may both make it
     local part
-    part=$(mktemp "$OUT/synth-heldout/test.jsonl.XXXXXX")
+    part=$(mktemp "$OUT/synth-heldout/test.jsonl.XXXXXX") && chmod 644 "$part"  # mktemp makes it owner-only
     sort "$OUT/synth-heldout/manifest.jsonl" | head -150 > "$part"
     mv "$part" "$OUT/synth-heldout/test.jsonl"
 }
