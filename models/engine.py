@@ -98,30 +98,34 @@ class Recogniser:
             return audio
         return AF.resample(audio, sample_rate, self.sample_rate)
 
+    @torch.inference_mode()
     def logits(self, audio, sample_rate: int | None = None):
         """The whole recording in one pass, run at a padded length (`padded_length`; the model
         masks past the true length, so the frames are those of the recording alone)."""
-        return self._padded_pass(self.resample(as_tensor(audio), sample_rate or self.sample_rate), 0)
+        (out,) = self._padded_pass(self.resample(as_tensor(audio), sample_rate or self.sample_rate), 0, [self.model])
+        frames = int(out.lengths[0])
+        return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
 
+    @torch.inference_mode()
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
         """The logits a final is decoded from: the audio, then the end pad (with a blend: both
         models' readings of that, mixed)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        logits = self._padded_pass(x, len(self.end_pad))[0]
+        models = [self.model] if self.blend is None else [self.model, self.blend.model]
+        readings = [out.logits[0, :int(out.lengths[0])].cpu()
+                    for out in self._padded_pass(x, len(self.end_pad), models)]
         if self.blend is None:
-            return logits
-        other = self._padded_pass(x, len(self.end_pad), self.blend.model)[0]
-        return blend_log_probs(logits, other, self.blend.weight, self.blend.delay_frames)
+            return readings[0]
+        return blend_log_probs(*readings, self.blend.weight, self.blend.delay_frames)
 
-    @torch.inference_mode()
-    def _padded_pass(self, x: Tensor, zeros_after: int, model: SpeechRecogniser | None = None):
-        # The end pad's zeros and the padding to the run length are one pad: one copy of the audio.
+    def _padded_pass(self, x: Tensor, zeros_after: int, models: list[SpeechRecogniser]) -> list:
+        # The end pad's zeros and the padding to the run length are one pad: one copy of the audio,
+        # which each of `models` reads (the recogniser's own, and a blend's)
         n = len(x) + zeros_after
         if n:
             x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - len(x)))
-        out = (model or self.model)(x[None].to(self.device), torch.tensor([n]) if n else None)
-        frames = int(out.lengths[0])
-        return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
+        x, lengths = x[None].to(self.device), (torch.tensor([n]) if n else None)
+        return [model(x, lengths) for model in models]
 
     def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None,
                    alternatives: int = 1, time_offset_s: float = 0.0) -> Hypothesis:
