@@ -505,7 +505,7 @@ if has twenty-fifth; then one_model_phase "$OUT/twenty-fifth" wavenet-cpu 65 6 -
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default since this stage): the share and the delay on both dev sets (`tune_beam.py --blend`: the
-# larger one at the delays around the best), then the blended finals beside the offline model's alone,
+# larger one at the delays around the best, and at shares 0.4 to 0.6 at delay 3), then the blended finals beside the offline model's alone,
 # utterance by utterance: on the larger dev set (the rule, 95%), on the FSDD training speakers' digits and the
 # real reader's training clips (real speech, which the dev sets lack, though both models trained on it), and on
 # the tests (nothing rides on them).
@@ -534,6 +534,11 @@ if has blend; then
         --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
         --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35 --blend-delays 2,3,4 > "$d/tune-dev2.json" &
     wait
+    # the larger set at the shares past its range, at the delay both sets choose (its best was 0.35, at the edge,
+    # with the twenty-fifth phase's weights)
+    [[ -s "$d/tune-dev2-wider.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" \
+        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
+        --blend-weights 0.4,0.45,0.5,0.6 --blend-delays 3 > "$d/tune-dev2-wider.json"
     blend_readings alone & blend_readings blended --blend wavenet-cpu & wait
     compare_readings "$d/dev2-alone.json" "$d/dev2-blended.json" | tee "$d/rule.txt"
     for f in fsdd-train lj-train theo lj-test heldout digits; do
