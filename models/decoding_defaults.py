@@ -29,7 +29,8 @@ END_PAD_S = 0.25
 # --blend`; the model card's "Blending the two models"): with the twenty-fifth phase's streaming
 # weights the larger set read best at 0.35 and delay 3 (0.1 points or more better than the other
 # shares, 0 to 0.6; the small set's choices, 0.1 with the twenty-third phase's pair and 0.2 with the
-# twenty-fourth's, read 0.36 to 0.8 points worse there). The delay
+# twenty-fourth's, read 0.36 to 0.8 points worse there). It reads the FSDD training speakers' isolated
+# digits worse than 0.2 and than no blend (the model card's "The twenty-fifth phase"). The delay
 # is learnt by the streaming model, and one frame either way reads worse than no blend: tune again
 # after training either model. 0 turns blending off.
 BLEND_WEIGHT = 0.35
