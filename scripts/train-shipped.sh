@@ -512,41 +512,42 @@ if has twenty-fifth; then one_model_phase "$OUT/twenty-fifth" wavenet-cpu 65 6 -
 BLEND_DIR=${BLEND_DIR:-$OUT/blend}  # where the blend stage writes (another folder each time the pair of weights changes)
 # The stage passes over what a run of it already wrote (each tune and reading is one file, written when it is done):
 # move a reading aside to make it again, as when the tune moves the default share.
+unless_written() {  # FILE COMMAND...: COMMAND's output into FILE, unless a run already wrote FILE
+    local f="$1"; shift
+    [[ -s "$f" ]] || "$@" > "$f"
+}
 blend_readings() {  # NAME [eval options]: the offline model's readings of every set, as `wavestream compare` reads them
     local d="$BLEND_DIR" set
     for set in dev2:synth-dev2/manifest.jsonl fsdd-train:fsdd-train.jsonl lj-train:lj-train.jsonl \
                theo:fsdd-theo.jsonl lj-test:lj-test.jsonl heldout:synth-heldout/test.jsonl; do  # NAME:MANIFEST
-        [[ -s "$d/${set%%:*}-$1.json" ]] || \
-            dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}" > "$d/${set%%:*}-$1.json"
+        unless_written "$d/${set%%:*}-$1.json" dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}"
     done
-    [[ -s "$d/digits-$1.json" ]] || $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits \
-        --threads 1 --json --utterances "${@:2}" > "$d/digits-$1.json"
+    unless_written "$d/digits-$1.json" $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu \
+        --vocabulary-set digits --threads 1 --json --utterances "${@:2}"
+}
+blend_tune() {  # FILE MANIFEST SHARES DELAYS: the offline model with the streaming model's reading mixed in, on a dev set
+    unless_written "$1" .venv/bin/python scripts/tune_beam.py "$2" --model logmel-cnn-cpu \
+        --lm models/weights/lm/english-3gram.arpa.gz --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
+        --blend-weights "$3" --blend-delays "$4"
 }
 if has blend; then
     d="$BLEND_DIR"
     mkdir -p "$d"
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
-    LM=models/weights/lm/english-3gram.arpa.gz
-    [[ -s "$d/tune-dev.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev/manifest.jsonl" \
-        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
-        --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 --blend-delays 0,1,2,3,4,5 > "$d/tune-dev.json" &
-    [[ -s "$d/tune-dev2.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" \
-        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
-        --blend-weights 0,0.1,0.15,0.2,0.25,0.3,0.35 --blend-delays 2,3,4 > "$d/tune-dev2.json" &
+    blend_tune "$d/tune-dev.json" "$OUT/synth-dev/manifest.jsonl" 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 0,1,2,3,4,5 &
+    blend_tune "$d/tune-dev2.json" "$OUT/synth-dev2/manifest.jsonl" 0,0.1,0.15,0.2,0.25,0.3,0.35 2,3,4 &
     wait
     # the larger set at the shares past its range, at the delay both sets choose (its best was 0.35, at the edge,
     # with the twenty-fifth phase's weights)
-    [[ -s "$d/tune-dev2-wider.json" ]] || .venv/bin/python scripts/tune_beam.py "$OUT/synth-dev2/manifest.jsonl" \
-        --model logmel-cnn-cpu --lm $LM --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
-        --blend-weights 0.4,0.45,0.5,0.6 --blend-delays 3 > "$d/tune-dev2-wider.json"
+    blend_tune "$d/tune-dev2-wider.json" "$OUT/synth-dev2/manifest.jsonl" 0.4,0.45,0.5,0.6 3
     blend_readings alone & blend_readings blended --blend wavenet-cpu & wait
     compare_readings "$d/dev2-alone.json" "$d/dev2-blended.json" | tee "$d/rule.txt"
     for f in fsdd-train lj-train theo lj-test heldout digits; do
         compare_readings "$d/$f-alone.json" "$d/$f-blended.json"
     done | tee "$d/compare.txt"
     # the real reader's held-out clips: pocketsphinx beside both, utterance by utterance (the target is a lower WER)
-    [[ -s "$d/lj-test-pocketsphinx.json" ]] || \
-        .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" --utterances > "$d/lj-test-pocketsphinx.json"
+    unless_written "$d/lj-test-pocketsphinx.json" .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" \
+        --utterances
     for arm in alone blended; do compare_readings "$d/lj-test-pocketsphinx.json" "$d/lj-test-$arm.json"; done \
         | tee "$d/compare-pocketsphinx.txt"
 fi
