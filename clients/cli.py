@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from models.decoding_defaults import BLEND_WEIGHT
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
@@ -120,7 +120,7 @@ def cmd_eval(args) -> int:
                      "add --second-pass MODEL, or drop --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
-            blend = Blend(_load(args.blend, False), args.blend_weight) if args.blend else None
+            blend = Blend(_load(args.blend, False), args.blend_weight, args.blend_delay) if args.blend else None
             second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, **pad)
                       if args.second_pass else None)
             rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second,
@@ -131,7 +131,7 @@ def cmd_eval(args) -> int:
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
-        label += f" blend {args.blend} {args.blend_weight:g}" if args.blend else ""
+        label += f" blend {args.blend} {args.blend_weight:g} delay {args.blend_delay}" if args.blend else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -444,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "the model's own, as the server does with its streaming model (models.blend)")
     ev.add_argument("--blend-weight", type=float, default=BLEND_WEIGHT,
                     help="the --blend model's share of the mix (default: models.decoding_defaults.BLEND_WEIGHT)")
+    ev.add_argument("--blend-delay", type=int, default=BLEND_DELAY_FRAMES, metavar="FRAMES",
+                    help="how many frames later the --blend model emits a letter; its frames are moved that many "
+                         "earlier (default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

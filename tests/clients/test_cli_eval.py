@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.decoding_defaults import BLEND_WEIGHT
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from tests.conftest import ROOT
 
 
@@ -85,11 +85,18 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
                        "--blend", "wavenet-cpu", "--utterances")
     alone = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--utterances")
     assert files["utterances"] == streams["utterances"] != alone["utterances"]
-    assert f"blend wavenet-cpu {BLEND_WEIGHT:g}" in files["model"]  # the server's default share
+    # the server's default share and delay
+    assert f"blend wavenet-cpu {BLEND_WEIGHT:g} delay {BLEND_DELAY_FRAMES}" in files["model"]
+    # the streaming model's frames unmoved: its letters miss the offline model's, and the readings change
+    unmoved = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--blend", "wavenet-cpu",
+                       "--blend-delay", "0", "--utterances")
+    assert unmoved["utterances"] != files["utterances"] and "delay 0" in unmoved["model"]
     for bad, says in ((["--blend", "wavenet-cpu", "--server", "127.0.0.1:1"], "the server's to set"),
                       (["--blend", "wavenet-cpu", "--streaming"], "add --second-pass MODEL, or drop --streaming"),
                       (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-weight", "2"],
-                       "blend weight must be between 0 and 1")):
+                       "blend weight must be between 0 and 1"),
+                      (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-delay", "-1"],
+                       "blend delay must be 0 or more frames")):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and says in r.stderr, r.stderr
