@@ -131,7 +131,8 @@ def cmd_eval(args) -> int:
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
-        label += f" blend {args.blend} {args.blend_weight:g} delay {args.blend_delay}" if args.blend else ""
+        delay = "matched" if args.blend_delay is None else args.blend_delay
+        label += f" blend {args.blend} {args.blend_weight:g} delay {delay}" if args.blend else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -272,6 +273,12 @@ def count_type(minimum: int, allowed: str = "1 or more"):
 
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
+frame_count = count_type(0, "0 or more frames, or 'matched'")
+
+
+def blend_delay(text: str) -> int | None:
+    """--blend-delay: frames, or 'matched' (None: per recording, models.blend.matched_delay)."""
+    return None if text == "matched" else frame_count(text)
 
 
 def dilation_list(text: str) -> list[int]:
@@ -444,9 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "the model's own, as the server does with its streaming model (models.blend)")
     ev.add_argument("--blend-weight", type=float, default=BLEND_WEIGHT,
                     help="the --blend model's share of the mix (default: models.decoding_defaults.BLEND_WEIGHT)")
-    ev.add_argument("--blend-delay", type=int, default=BLEND_DELAY_FRAMES, metavar="FRAMES",
-                    help="how many frames later the --blend model emits a letter; its frames are moved that many "
-                         "earlier (default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
+    ev.add_argument("--blend-delay", type=blend_delay, default=BLEND_DELAY_FRAMES, metavar="FRAMES",
+                    help="how many frames later the --blend model emits a letter (its frames are moved that many "
+                         "earlier), or 'matched': per recording, where the two models' letters overlap most "
+                         "(default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

@@ -4,7 +4,10 @@ The offline model and the streaming one make different mistakes, and their CTC o
 vocabulary and a frame rate, so a final can be decoded from a weighted mean of their log-probabilities
 (a product of experts). The causal model emits each letter some frames after the offline one (it has
 heard the letter only then), so its frames are moved earlier by `delay_frames` before mixing; without
-that, their letters' spikes miss each other and the mix reads far worse than either model.
+that, their letters' spikes miss each other and the mix reads far worse than either model. How late
+it emits depends on what it hears (a word after others: a few frames; a word at the start of a short
+clip: hardly at all), so the delay can be matched per recording: the one at which the two readings'
+letters (their non-blank probability, frame by frame) overlap most.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
+from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_MAX_DELAY_FRAMES, BLEND_WEIGHT
 from .recogniser import SpeechRecogniser
 
 
@@ -29,11 +32,12 @@ class Blend:
     """The model whose outputs are mixed into a recogniser's finals, and how."""
     model: SpeechRecogniser
     weight: float = BLEND_WEIGHT              # its share of the mix (the recogniser's own: 1 - weight)
-    delay_frames: int = BLEND_DELAY_FRAMES    # how many frames later it emits a letter
+    delay_frames: int | None = BLEND_DELAY_FRAMES  # how many frames later it emits a letter; None: matched
+                                                   # per recording (matched_delay)
 
     def __post_init__(self):
         check_blend_weight(self.weight)
-        if self.delay_frames < 0:
+        if self.delay_frames is not None and self.delay_frames < 0:
             raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
 
     def check_matches(self, model: SpeechRecogniser) -> None:
@@ -44,13 +48,28 @@ class Blend:
                              f"or frame rate")
 
 
-def blend_log_probs(own: Tensor, other: Tensor, weight: float, delay_frames: int) -> Tensor:
+def matched_delay(own: Tensor, other: Tensor, max_frames: int = BLEND_MAX_DELAY_FRAMES) -> int:
+    """own, other: [T, vocab] logits of one recording (blank first) -> the delay, 0 to max_frames, at
+    which other's letters overlap own's most: the sum over frames of the two models' probabilities of
+    the same letter (the first of equal delays)."""
+    frames = min(len(own), len(other))
+    if frames < 2:
+        return 0
+    a = own[:frames].float().softmax(-1)[:, 1:]
+    b = other[:frames].float().softmax(-1)[:, 1:]
+    overlap = [(a[:frames - d] * b[d:]).sum() for d in range(min(max_frames, frames - 1) + 1)]
+    return int(torch.stack(overlap).argmax())
+
+
+def blend_log_probs(own: Tensor, other: Tensor, weight: float, delay_frames: int | None) -> Tensor:
     """own, other: [T, vocab] logits of one recording from two models (other emitting `delay_frames`
-    later) -> [T, vocab] mixed log-probabilities, (1 - weight) * own + weight * other moved earlier."""
-    own = own.float().log_softmax(-1)
-    other = other.float().log_softmax(-1)
+    later; None: matched_delay) -> [T, vocab] mixed log-probabilities, (1 - weight) * own + weight *
+    other moved earlier."""
     frames = min(len(own), len(other))  # equal for models of one frame rate; kept safe for the odd frame
-    own, other = own[:frames], other[:frames]
+    if delay_frames is None:
+        delay_frames = matched_delay(own, other)
+    own = own[:frames].float().log_softmax(-1)
+    other = other[:frames].float().log_softmax(-1)
     if delay_frames and frames:
         # the last frames have nothing later to take from: they keep the other model's last frame
         # (the end pad's silence by then)

@@ -35,3 +35,7 @@ END_PAD_S = 0.25
 # after training either model. 0 turns blending off.
 BLEND_WEIGHT = 0.35
 BLEND_DELAY_FRAMES = 3
+# The most frames a delay matched per recording may be (a delay of None: models.blend.matched_delay).
+# 5, the fixed delay's tuning range: on the FSDD training speakers' digits (share 0.35, the twenty-fifth
+# phase's pair) matched delays read 0.67% at 0 to 5 frames, 0.73% at 0 to 3 and 0 to 8, fixed 3 2.20%.
+BLEND_MAX_DELAY_FRAMES = 5

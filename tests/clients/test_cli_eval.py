@@ -86,7 +86,8 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
     alone = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--utterances")
     assert files["utterances"] == streams["utterances"] != alone["utterances"]
     # the server's default share and delay
-    assert f"blend wavenet-cpu {BLEND_WEIGHT:g} delay {BLEND_DELAY_FRAMES}" in files["model"]
+    delay = "matched" if BLEND_DELAY_FRAMES is None else BLEND_DELAY_FRAMES
+    assert f"blend wavenet-cpu {BLEND_WEIGHT:g} delay {delay}" in files["model"]
     # the streaming model's frames unmoved: its letters miss the offline model's, and the readings change
     unmoved = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--blend", "wavenet-cpu",
                        "--blend-delay", "0", "--utterances")
@@ -96,7 +97,7 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
                       (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-weight", "2"],
                        "blend weight must be between 0 and 1"),
                       (["--model", "logmel-cnn-cpu", "--blend", "wavenet-cpu", "--blend-delay", "-1"],
-                       "blend delay must be 0 or more frames")):
+                       "must be 0 or more frames, or 'matched'")):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), *bad], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and says in r.stderr, r.stderr

@@ -9,7 +9,7 @@ import torch
 
 from models.audio import read_audio
 from models.beam import BeamDecoder, Constraint
-from models.blend import Blend, blend_log_probs
+from models.blend import Blend, blend_log_probs, matched_delay
 from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from models.engine import Recogniser
 from models.recogniser import SpeechRecogniser
@@ -40,6 +40,17 @@ def test_a_reading_emitted_later_lines_up_once_moved_earlier():
     # without the delay the two disagree frame by frame, and the mix is no longer the reading
     assert not torch.allclose(blend_log_probs(own, later, 0.5, 0)[:47], own.log_softmax(-1)[:47])
     assert torch.allclose(blend_log_probs(own, later, 0.0, 3), own.log_softmax(-1))
+
+
+def test_a_delay_matched_per_recording_is_where_the_two_readings_letters_overlap_most():
+    torch.manual_seed(0)
+    own = torch.randn(50, 29) * 4
+    for delay in (0, 2, 5):
+        later = torch.cat([own[-1:].expand(delay, -1), own[:50 - delay]])  # the same reading, `delay` frames later
+        assert matched_delay(own, later) == delay
+        assert torch.equal(blend_log_probs(own, later, 0.5, None), blend_log_probs(own, later, 0.5, delay))
+    assert matched_delay(own, torch.cat([own[-1:].expand(7, -1), own[:43]]), max_frames=4) <= 4
+    assert matched_delay(own[:1], own[:1]) == 0  # one frame: nothing to move
 
 
 def test_blend_settings_out_of_range_are_refused(shipped):
