@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--beam-size", type=int, default=BEAM_SIZE, help="the grid's (default: %(default)s)")
     p.add_argument("--blend", default="", help="a model whose reading is mixed in (default: none)")
     p.add_argument("--blend-weights", default="0,0.1,0.2,0.25,0.3,0.4,0.5")
-    p.add_argument("--blend-delays", default="0,1,2,3,4,5", help="frames")
+    p.add_argument("--blend-delays", default="0,1,2,3,4,5", help="frames, or matched (per recording: null in the JSON)")
     args = p.parse_args(argv)
     model = load_model(args.model)
     rec = Recogniser(model, max_streams=1)
@@ -83,7 +83,8 @@ def main(argv=None) -> int:
         other = Recogniser(load_model(args.blend), max_streams=1)
         other_logits = [other.final_logits(x) for x in audio]
         for weight, delay in itertools.product(map(float, args.blend_weights.split(",")),
-                                               map(int, args.blend_delays.split(","))):
+                                               [None if v == "matched" else int(v)
+                                                for v in args.blend_delays.split(",")]):
             texts = [dec.decode(blend_log_probs(a, b, weight, delay)).text for a, b in zip(logits, other_logits)]
             wer, cer = wer_cer(refs, texts)
             blends.append({"blend_weight": weight, "blend_delay_frames": delay, "wer": wer, "cer": cer})
