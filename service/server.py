@@ -125,7 +125,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     except ValueError as e:  # models whose frames do not line up
         raise SystemExit(f"wavestream: cannot start: {e}; serve them with --blend-weight 0") from None
     if blend is not None:
-        log.info("offline finals: %s blended with %s at %g", offline.name, model.cfg.name, cfg.blend_weight)
+        log.info("offline finals: %s blended with %s at %g, delay %s", offline.name, model.cfg.name, cfg.blend_weight,
+                 "matched per recording" if blend.delay_frames is None else f"{blend.delay_frames} frames")
     second_pass = offline if cfg.second_pass else None
     if second_pass is not None:
         log.info("streams' finals: second pass by %s over each utterance", offline.name)
