@@ -89,9 +89,11 @@
 #        its tests read beside those of the weights it started from.
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
-#        model's reading (models.blend): the share and delay tuned on both dev sets, then blended against alone on
-#        the larger dev set (the rule), the training speakers' real speech and the tests, utterance by utterance,
-#        and pocketsphinx beside both on the real reader's held-out clips.
+#        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
+#        each (the larger dev set, guarded by the training speakers' real speech; rule.txt), the choice beside the
+#        offline model alone on every set utterance by utterance (compare.txt), and pocketsphinx beside both on the
+#        real reader's held-out clips. (Until the twenty-sixth phase, as of commit c52f19d: tuned on both dev sets
+#        with scripts/tune_beam.py.)
 # variance: (not in the default STAGES: run after sixteenth) the fifteenth and sixteenth phases' control runs
 #        again with another seed, side by side, to measure how much two runs of the same settings differ on the
 #        dev set and the tests (`--steps N`, N in the model card, replays the lengths); nothing shipped.
@@ -513,52 +515,76 @@ if has twenty-fifth; then one_model_phase "$OUT/twenty-fifth" wavenet-cpu 65 6 -
 if has twenty-sixth; then one_model_phase "$OUT/twenty-sixth" logmel-cnn-cpu 65 7 --threads 2; fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
-# server's default since this stage): the share and the delay on both dev sets (`tune_beam.py --blend`: the
-# larger one at the delays around the best, and at shares 0.4 to 0.6 at delay 3), then the blended finals beside the offline model's alone,
-# utterance by utterance: on the larger dev set (the rule, 95%), on the FSDD training speakers' digits and the
-# real reader's training clips (real speech, which the dev sets lack, though both models trained on it), and on
-# the tests (nothing rides on them).
+# server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of
+# this form of the stage (the twenty-sixth phase's pair on; the form as of commit c52f19d chose with
+# scripts/tune_beam.py on the dev sets alone, and its last choice read the FSDD training speakers' isolated digits
+# worse than no blend): the fixed delay the larger dev set reads best at share 0.3 (2, 3 or 4 frames); then, at
+# that delay and at the delay matched per recording (models.blend.matched_delay), the share (0.1 to 0.6) it reads
+# best among those not shown worse than the offline model alone on the real training speech (the FSDD training
+# speakers' digits, the real reader's training clips), and no blend where that choice is not shown better than
+# alone on the larger dev set (rule.txt). Then the choice beside the offline model alone on every set, utterance
+# by utterance (compare.txt: the training speech, then the tests, on which nothing rides), and pocketsphinx beside
+# both on the real reader's held-out clips. Every reading is one `wavestream eval --utterances` file, named by its
+# share and delay, and a run of the stage passes over what an earlier run wrote.
 BLEND_DIR=${BLEND_DIR:-$OUT/blend}  # where the blend stage writes (another folder each time the pair of weights changes)
-# The stage passes over what a run of it already wrote (each tune and reading is one file, written when it is done):
-# move a reading aside to make it again, as when the tune moves the default share.
-unless_written() {  # FILE COMMAND...: COMMAND's output into FILE, unless a run already wrote FILE
-    local f="$1"; shift
-    [[ -s "$f" ]] || "$@" > "$f"
+declare -A BLEND_SETS=([dev2]=synth-dev2/manifest.jsonl [fsdd-train]=fsdd-train.jsonl [lj-train]=lj-train.jsonl
+                       [theo]=fsdd-theo.jsonl [lj-test]=lj-test.jsonl [heldout]=synth-heldout/test.jsonl)
+offline_reading() {  # FILE SET [eval options]: the offline model's reading of SET (a BLEND_SETS name, or digits:
+    # theo under the digits vocabulary) into FILE, as `wavestream compare` reads it, unless a run already wrote FILE
+    local f="$1" set="$2"
+    shift 2
+    [[ -s "$f" ]] && return 0
+    if [[ $set == digits ]]; then
+        $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --threads 1 --json \
+            --utterances "$@" > "$f"
+    else
+        dev_eval "$OUT/${BLEND_SETS[$set]}" logmel-cnn-cpu "" --utterances "$@" > "$f"
+    fi
 }
-blend_readings() {  # NAME [eval options]: the offline model's readings of every set, as `wavestream compare` reads them
-    local d="$BLEND_DIR" set
-    for set in dev2:synth-dev2/manifest.jsonl fsdd-train:fsdd-train.jsonl lj-train:lj-train.jsonl \
-               theo:fsdd-theo.jsonl lj-test:lj-test.jsonl heldout:synth-heldout/test.jsonl; do  # NAME:MANIFEST
-        unless_written "$d/${set%%:*}-$1.json" dev_eval "$OUT/${set#*:}" logmel-cnn-cpu "" --utterances "${@:2}"
+blended_readings() {  # SHARE DELAY SET...: blended at SHARE and DELAY, each into $BLEND_DIR/shares/SET-sSHARE-dDELAY.json
+    local set
+    for set in "${@:3}"; do
+        offline_reading "$BLEND_DIR/shares/$set-s$1-d$2.json" "$set" --blend wavenet-cpu --blend-weight "$1" \
+            --blend-delay "$2"
     done
-    unless_written "$d/digits-$1.json" $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu \
-        --vocabulary-set digits --threads 1 --json --utterances "${@:2}"
-}
-blend_tune() {  # FILE MANIFEST SHARES DELAYS: the offline model with the streaming model's reading mixed in, on a dev set
-    unless_written "$1" .venv/bin/python scripts/tune_beam.py "$2" --model logmel-cnn-cpu \
-        --lm models/weights/lm/english-3gram.arpa.gz --lm-weights 1.3 --word-scores 0 --blend wavenet-cpu \
-        --blend-weights "$3" --blend-delays "$4"
 }
 if has blend; then
     d="$BLEND_DIR"
-    mkdir -p "$d"
+    mkdir -p "$d/shares"
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
-    blend_tune "$d/tune-dev.json" "$OUT/synth-dev/manifest.jsonl" 0,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5 0,1,2,3,4,5 &
-    blend_tune "$d/tune-dev2.json" "$OUT/synth-dev2/manifest.jsonl" 0,0.1,0.15,0.2,0.25,0.3,0.35 2,3,4 &
+    ALL=(dev2 fsdd-train lj-train theo lj-test heldout digits)
+    for set in "${ALL[@]}"; do offline_reading "$d/$set-alone.json" "$set"; done
+    for delay in 2 3 4; do blended_readings 0.3 $delay dev2 & done
     wait
-    # the larger set at the shares past its range, at the delay both sets choose (its best was 0.35, at the edge,
-    # with the twenty-fifth phase's weights)
-    blend_tune "$d/tune-dev2-wider.json" "$OUT/synth-dev2/manifest.jsonl" 0.4,0.45,0.5,0.6 3
-    blend_readings alone & blend_readings blended --blend wavenet-cpu & wait
-    compare_readings "$d/dev2-alone.json" "$d/dev2-blended.json" | tee "$d/rule.txt"
-    for f in fsdd-train lj-train theo lj-test heldout digits; do
-        compare_readings "$d/$f-alone.json" "$d/$f-blended.json"
-    done | tee "$d/compare.txt"
-    # the real reader's held-out clips: pocketsphinx beside both, utterance by utterance (the target is a lower WER)
-    unless_written "$d/lj-test-pocketsphinx.json" .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" \
-        --utterances
-    for arm in alone blended; do compare_readings "$d/lj-test-pocketsphinx.json" "$d/lj-test-$arm.json"; done \
+    delay=$(.venv/bin/python scripts/blend_rule.py delay "$d" --share 0.3 --delays 2,3,4)
+    shares=(0.1 0.2 0.25 0.3 0.35 0.4 0.5 0.6) pairs=()
+    for fixed_or_matched in "$delay" matched; do
+        for share in "${shares[@]}"; do pairs+=("$share:$fixed_or_matched"); done
+    done
+    for lane in 0 1; do  # two at a time, a core each
+        for ((i = lane; i < ${#pairs[@]}; i += 2)); do
+            blended_readings "${pairs[i]%%:*}" "${pairs[i]#*:}" dev2 fsdd-train lj-train
+        done &
+    done
+    wait
+    .venv/bin/python scripts/blend_rule.py share "$d" --delays "$delay,matched" \
+        --shares "$(IFS=,; echo "${shares[*]}")" | tee "$d/rule.txt"
+    read -r _ share _ delay < <(tail -n 1 "$d/rule.txt")
+    if [[ $share != 0 ]]; then
+        blended_readings "$share" "$delay" theo lj-test heldout digits
+        for set in "${ALL[@]}"; do compare_readings "$d/$set-alone.json" "$d/shares/$set-s$share-d$delay.json"; done \
+            | tee "$d/compare.txt"
+    fi
+    # the real reader's held-out clips: pocketsphinx beside the offline model alone and blended, utterance by
+    # utterance (the target is a lower WER than pocketsphinx's)
+    [[ -s "$d/lj-test-pocketsphinx.json" ]] || .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test.jsonl" \
+        --utterances > "$d/lj-test-pocketsphinx.json"
+    readings=("$d/lj-test-alone.json")
+    [[ $share == 0 ]] || readings+=("$d/shares/lj-test-s$share-d$delay.json")
+    for f in "${readings[@]}"; do compare_readings "$d/lj-test-pocketsphinx.json" "$f"; done \
         | tee "$d/compare-pocketsphinx.txt"
+    echo "the server's default: models/decoding_defaults.py BLEND_WEIGHT = $share, BLEND_DELAY_FRAMES =" \
+        "${delay/matched/None}"
 fi
 
 # How much two runs of the same settings differ, which the fifteenth and sixteenth phases could not say (one run
