@@ -28,6 +28,10 @@ class ServerConfig:
     # the offline model's finals (files' and the second pass's) mixed with the streaming model's reading of the same
     # audio, at this share (models.blend); 0: the offline model's alone
     blend_weight: float = decoding_defaults.BLEND_WEIGHT
+    # how many frames later the streaming model emits a letter (its frames moved that many earlier before the mix),
+    # or "matched": per recording, where the two models' letters overlap most (isolated words: a delay near 0)
+    blend_delay: str = ("matched" if decoding_defaults.BLEND_DELAY_FRAMES is None
+                        else str(decoding_defaults.BLEND_DELAY_FRAMES))
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

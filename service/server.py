@@ -85,6 +85,19 @@ def _load(name: str, cfg: ServerConfig):
     return model
 
 
+def _blend_delay_frames(text: str) -> int | None:
+    """--blend-delay: whole frames, or 'matched' (None: per recording, models.blend.matched_delay)."""
+    if text.strip() == "matched":
+        return None
+    try:
+        frames = int(text)
+    except ValueError:
+        frames = -1
+    if frames < 0:
+        raise ValueError(f"--blend-delay must be 0 or more frames, or 'matched', got {text!r}")
+    return frames
+
+
 def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     """The streaming model (StreamingRecognize, long files) and the optional offline one
     (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
@@ -92,6 +105,7 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
     try:  # before the models load: a bad value stops at once
         check_blend_weight(cfg.blend_weight, "--blend-weight")
+        blend_delay = _blend_delay_frames(cfg.blend_delay)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)
@@ -118,7 +132,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
     log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
-    blend = Blend(model, cfg.blend_weight) if offline_model is not None and cfg.blend_weight > 0 else None
+    blend = (Blend(model, cfg.blend_weight, blend_delay) if offline_model is not None and cfg.blend_weight > 0
+             else None)
     try:
         offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend)
                    if offline_model is not None else None)

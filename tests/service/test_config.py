@@ -81,3 +81,11 @@ def test_a_blend_weight_out_of_range_stops_serve_with_a_message():
                         "--metrics-port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "--blend-weight must be between 0 and 1, got 1.5" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_blend_delay_neither_frames_nor_matched_stops_serve_with_a_message():
+    for args, env in ((["--blend-delay", "-2"], {}), ([], {"WAVESTREAM_BLEND_DELAY": "later"})):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", *args, "--port", "0", "--metrics-port", "0"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+        assert r.returncode != 0 and "--blend-delay must be 0 or more frames, or 'matched'" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr

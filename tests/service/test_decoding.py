@@ -12,6 +12,7 @@ import pytest
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
 from models.beam import BeamDecoder, Constraint
 from models.blend import Blend
+from models.decoding_defaults import BLEND_WEIGHT
 from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -89,6 +90,21 @@ def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local,
     assert by_file == alone != offline.transcribe(x).text  # --blend-weight 0: the offline model's own reading
     assert by_stream == [rec.transcribe(x).text]  # streamed finals equal the offline run of the same model
     assert by_stream[0]
+
+
+def test_the_blend_delay_can_be_matched_per_recording(local, lj_clip, fsdd):
+    rec, offline = local
+    clips = [read16k(lj_clip)[: 16000 * 4]] + [read16k(r["path"]) for r in fsdd if r["text"] == "three"][:2]
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--blend-delay", "matched")
+    try:
+        got = [file_and_stream(s.address, audio) for audio in clips]
+        assert any("delay matched per recording" in line for line in s.log)
+    finally:
+        assert s.stop() == 0
+    matched = Recogniser(offline.model, beam=offline.beam, blend=Blend(rec.model, BLEND_WEIGHT, None))
+    for audio, (by_file, by_stream) in zip(clips, got):
+        x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+        assert by_file == matched.transcribe(x).text and by_stream == [by_file]
 
 
 def search_workers(server) -> list[psutil.Process]:
