@@ -88,8 +88,8 @@ def cmd_eval(args) -> int:
     if args.server:
         if args.end_pad_s is not None or args.second_pass or args.blend or args.threads:
             sys.exit("wavestream eval: with --server, --end-pad-s, --second-pass and --blend are the server's to set "
-                     "(wavestream serve --end-pad-s, --second-pass, --blend-weight) and --threads does not apply; "
-                     "drop them")
+                     "(wavestream serve --end-pad-s, --second-pass, --blend-weight, --blend-delay) and --threads does "
+                     "not apply; drop them")
         transcribe = through_server(args.server, args.token, wanted)
         label = f"server {args.server}" + (" constrained" if constraint else "")
     else:

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from models import decoding_defaults
 from models.beam import BeamConfig, BeamDecoder
 from models.blend import Blend, check_blend_weight
 from models.engine import Recogniser
@@ -86,7 +87,10 @@ def _load(name: str, cfg: ServerConfig):
 
 
 def _blend_delay_frames(text: str) -> int | None:
-    """--blend-delay: whole frames, or 'matched' (None: per recording, models.blend.matched_delay)."""
+    """--blend-delay: whole frames, or 'matched' (None: per recording, models.blend.matched_delay); empty
+    (an unset compose variable): the tuned default."""
+    if text.strip() == "":
+        return decoding_defaults.BLEND_DELAY_FRAMES
     if text.strip() == "matched":
         return None
     try:
