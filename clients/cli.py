@@ -273,12 +273,16 @@ def count_type(minimum: int, allowed: str = "1 or more"):
 
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
-frame_count = count_type(0, "0 or more frames, or 'matched'")
 
 
 def blend_delay(text: str) -> int | None:
-    """--blend-delay: frames, or 'matched' (None: per recording, models.blend.matched_delay)."""
-    return None if text == "matched" else frame_count(text)
+    """--blend-delay: frames, or 'matched' (None: per recording; models.blend.parse_delay)."""
+    from models.blend import parse_delay
+
+    try:
+        return parse_delay(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def dilation_list(text: str) -> list[int]:

@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 
 from models import decoding_defaults
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend, check_blend_weight
+from models.blend import Blend, check_blend_weight, parse_delay
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -87,19 +87,13 @@ def _load(name: str, cfg: ServerConfig):
 
 
 def _blend_delay_frames(text: str) -> int | None:
-    """--blend-delay: whole frames, or 'matched' (None: per recording, models.blend.matched_delay); empty
-    (an unset compose variable): the tuned default."""
+    """--blend-delay (models.blend.parse_delay); empty (an unset compose variable): the tuned default."""
     if text.strip() == "":
         return decoding_defaults.BLEND_DELAY_FRAMES
-    if text.strip() == "matched":
-        return None
     try:
-        frames = int(text)
-    except ValueError:
-        frames = -1
-    if frames < 0:
-        raise ValueError(f"--blend-delay must be 0 or more frames, or 'matched', got {text!r}")
-    return frames
+        return parse_delay(text)
+    except ValueError as e:
+        raise ValueError(f"--blend-delay {e}") from None
 
 
 def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
