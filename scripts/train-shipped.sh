@@ -124,6 +124,11 @@ dev_eval() {  # MANIFEST MODEL [MODEL_DIR] [more eval options]: read with the LM
     # or models/weights
     WAVESTREAM_MODEL_DIR="${3:-}" $WS eval "$1" --model "$2" --lm default --threads 1 --json "${@:4}"
 }
+digits_eval() {  # MODEL [MODEL_DIR] [more eval options]: the held-out digits speaker under the digits vocabulary,
+    # from MODEL_DIR or models/weights
+    WAVESTREAM_MODEL_DIR="${2:-}" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
+        --json "${@:3}"
+}
 dev_wer() {  # MODEL [MODEL_DIR]: WER on the dev set
     dev_eval "$OUT/synth-dev/manifest.jsonl" "$1" "${2:-}" | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)["wer"])'
 }
@@ -371,8 +376,7 @@ test_readings() {  # MODEL MODEL_DIR: the three tests with the LM, and theo with
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
     WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" \
         --model "$1" --lm default --threads 1 --json --utterances > "$2/tests.json"
-    WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT/fsdd-theo.jsonl" --model "$1" --vocabulary-set digits --threads 1 \
-        --json --utterances > "$2/digits.json"
+    digits_eval "$1" "$2" --utterances > "$2/digits.json"
 }
 compare_tests() {  # BEFORE_DIR AFTER_DIR: two test_readings set side by side (`wavestream compare`; nothing rides on it)
     local f
@@ -535,8 +539,7 @@ offline_reading() {  # FILE SET [eval options]: the offline model's reading of S
     shift 2
     [[ -s "$f" ]] && return 0
     if [[ $set == digits ]]; then
-        $WS eval "$OUT/fsdd-theo.jsonl" --model logmel-cnn-cpu --vocabulary-set digits --threads 1 --json \
-            --utterances "$@" > "$f"
+        digits_eval logmel-cnn-cpu "" --utterances "$@" > "$f"
     else
         dev_eval "$OUT/${BLEND_SETS[$set]}" logmel-cnn-cpu "" --utterances "$@" > "$f"
     fi

@@ -25,7 +25,7 @@ import time
 
 from models.audio import read_audio
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import blend_log_probs
+from models.blend import blend_log_probs, parse_delay
 from models.ctc import greedy_transcript
 from models.data import read_manifest
 from models.decoding_defaults import BEAM_SIZE, END_PAD_S
@@ -83,8 +83,7 @@ def main(argv=None) -> int:
         other = Recogniser(load_model(args.blend), max_streams=1)
         other_logits = [other.final_logits(x) for x in audio]
         for weight, delay in itertools.product(map(float, args.blend_weights.split(",")),
-                                               [None if v == "matched" else int(v)
-                                                for v in args.blend_delays.split(",")]):
+                                               map(parse_delay, args.blend_delays.split(","))):
             texts = [dec.decode(blend_log_probs(a, b, weight, delay)).text for a, b in zip(logits, other_logits)]
             wer, cer = wer_cer(refs, texts)
             blends.append({"blend_weight": weight, "blend_delay_frames": delay, "wer": wer, "cer": cer})
