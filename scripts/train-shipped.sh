@@ -87,6 +87,10 @@
 # twenty-sixth: (not in the default STAGES: run after the twenty-fifth phase's blend) the offline model alone,
 #        65 more minutes from the shipped weights on the nineteenth phase's data, seed 7, two threads; the rule (95%);
 #        its tests read beside those of the weights it started from.
+# twenty-seventh, twenty-eighth: (not in the default STAGES: run after the twenty-sixth phase's blend, side by side as
+#        two calls of this script, one thread each) the offline model (twenty-seventh; seed 8) and the streaming model
+#        (twenty-eighth; seed 9) alone, 65 more minutes each from the shipped weights on the nineteenth phase's data;
+#        each put to the rule (95%) on its own; their tests read beside those of the weights they started from.
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
@@ -517,6 +521,15 @@ if has twenty-fifth; then one_model_phase "$OUT/twenty-fifth" wavenet-cpu 65 6 -
 # on the nineteenth phase's data (seed 7: new draws), on both cores; where it ships, tune the blend again
 # (STAGES=blend BLEND_DIR=$OUT/twenty-sixth/blend).
 if has twenty-sixth; then one_model_phase "$OUT/twenty-sixth" logmel-cnn-cpu 65 7 --threads 2; fi
+
+# The second thread bought the offline model little in the twenty-sixth phase (3.6 steps a second, against 3.5 on one
+# thread in the twenty-third), so both models train at once, one thread each, as two calls of this script
+# (STAGES=twenty-seventh and STAGES=twenty-eighth): the offline model gained on the real reader for the fourth phase
+# running (57.3 -> 54.9 -> 52.7 -> 51.9) and the blend trails pocketsphinx there; the streaming model trails the offline
+# one by more than 15% on the held-out voice and the digits speaker. 65 more minutes each (seeds 8 and 9: new draws);
+# where either ships, tune the blend again (STAGES=blend BLEND_DIR=$OUT/twenty-seventh/blend).
+if has twenty-seventh; then one_model_phase "$OUT/twenty-seventh" logmel-cnn-cpu 65 8; fi
+if has twenty-eighth; then one_model_phase "$OUT/twenty-eighth" wavenet-cpu 65 9; fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of
