@@ -8,8 +8,11 @@ model alone, and shares/SET-sSHARE-dDELAY.json, blended at that share and delay.
     .venv/bin/python scripts/blend_rule.py share FOLDER --delays 3,matched --shares 0.1,0.2,...
         the share and delay: of the pairs whose readings of the real training speech (the FSDD
         training speakers' digits, the real reader's training clips) are not shown worse than alone,
-        the one the larger dev set reads best; that pair beside alone on the larger dev set, and share
-        0 (no blend) where it is not shown better. A line per pair, then `share S delay D`.
+        the one the larger dev set reads best; where that pair's delay is fixed, the matched delay at
+        its share instead unless the dev set shows the fixed one better (a per-recording delay has no
+        shift to be wrong on; the fixed one must earn its place); that pair beside alone on the
+        larger dev set, and share 0 (no blend) where it is not shown better. A line per pair, then
+        `share S delay D`.
 
 The dev set is synthetic sentences; the real speech guards what it lacks (isolated words, a real
 voice). Both models trained on that speech, so it tells which way the blend moves it, not how far.
@@ -30,6 +33,7 @@ from models.significance import compare
 DEV = "dev2"
 GUARDS = ("fsdd-train", "lj-train")  # real speech, trained on: the blend must not read it worse
 SHOWN = 0.95
+MATCHED = "matched"  # the delay found per recording (models.blend.matched_delay)
 
 
 @functools.cache  # the rule asks for a reading's WER several times
@@ -65,6 +69,13 @@ def choose_share(folder: Path, delays: list[str], shares: list[str]) -> tuple[st
         print("every share reads the real training speech worse than alone: no blend")
         return "0", delays[0]
     share, delay = min(kept, key=lambda k: wer(blended(folder, DEV, *k)))  # the first of equals
+    if delay != MATCHED and (share, MATCHED) in kept:
+        p = better_in(blended(folder, DEV, share, MATCHED), blended(folder, DEV, share, delay))
+        print(f"{DEV} at share {share}: delay matched {wer(blended(folder, DEV, share, MATCHED)):.2%} -> delay {delay} "
+              f"{wer(blended(folder, DEV, share, delay)):.2%}, better in {p:.1%} of resamples: "
+              + ("shown better, delay kept" if p >= SHOWN else "not shown better, delay matched"))
+        if p < SHOWN:
+            delay = MATCHED
     p = better_in(folder / f"{DEV}-alone.json", blended(folder, DEV, share, delay))
     print(f"{DEV} at share {share}, delay {delay}: alone {wer(folder / f'{DEV}-alone.json'):.2%} -> blended "
           f"{wer(blended(folder, DEV, share, delay)):.2%}, better in {p:.1%} of resamples: "

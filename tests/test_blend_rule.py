@@ -53,6 +53,17 @@ def test_the_choice_runs_over_shares_and_delays_alike(tmp_path):
     assert out[-1] == "share 0.2 delay matched" and out[2].startswith("share 0.2, delay matched")
 
 
+def test_a_fixed_delay_gives_way_to_the_matched_one_unless_the_dev_set_shows_it_better(tmp_path):
+    readings(tmp_path, {"dev2": 60, "fsdd-train": 2, "lj-train": 10},
+             {"0.2": {"dev2": 20, "fsdd-train": 2, "lj-train": 9}})
+    readings(tmp_path, {}, {"0.2": {"dev2": 21, "fsdd-train": 2, "lj-train": 9}}, delay="matched")  # one word more
+    out = rule("share", tmp_path, "--delays", "3,matched", "--shares", "0.2").splitlines()
+    assert out[-1] == "share 0.2 delay matched" and "not shown better, delay matched" in out[2]
+    readings(tmp_path, {}, {"0.2": {"dev2": 50, "fsdd-train": 2, "lj-train": 9}}, delay="matched")  # thirty more
+    out = rule("share", tmp_path, "--delays", "3,matched", "--shares", "0.2").splitlines()
+    assert out[-1] == "share 0.2 delay 3" and "shown better, delay kept" in out[2]
+
+
 def test_no_blend_where_the_choice_is_not_shown_better_than_alone_or_every_share_reads_worse(tmp_path):
     readings(tmp_path, {"dev2": 20, "fsdd-train": 2, "lj-train": 10},
              {"0.1": {"dev2": 19, "fsdd-train": 2, "lj-train": 10}})  # lower, by one word in 500
