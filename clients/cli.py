@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from models.blend_delay import format_delay, parse_delay
 from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
@@ -131,8 +132,7 @@ def cmd_eval(args) -> int:
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
-        delay = "matched" if args.blend_delay is None else args.blend_delay
-        label += f" blend {args.blend} {args.blend_weight:g} delay {delay}" if args.blend else ""
+        label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}" if args.blend else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -276,9 +276,7 @@ job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and o
 
 
 def blend_delay(text: str) -> int | None:
-    """--blend-delay: frames, or 'matched' (None: per recording; models.blend.parse_delay)."""
-    from models.blend import parse_delay
-
+    """--blend-delay: frames, or 'matched' (None: per recording; models.blend_delay)."""
     try:
         return parse_delay(text)
     except ValueError as e:

@@ -48,20 +48,6 @@ class Blend:
                              f"or frame rate")
 
 
-def parse_delay(text: str) -> int | None:
-    """A delay as a person writes it (a flag, an environment value): whole frames, or 'matched' (None:
-    per recording, matched_delay)."""
-    if text.strip() == "matched":
-        return None
-    try:
-        frames = int(text)
-    except ValueError:
-        frames = -1
-    if frames < 0:
-        raise ValueError(f"must be 0 or more frames, or 'matched', got {text!r}")
-    return frames
-
-
 def matched_delay(own: Tensor, other: Tensor, max_frames: int = BLEND_MAX_DELAY_FRAMES) -> int:
     """own, other: [T, vocab] logits of one recording (blank first) -> the delay, 0 to max_frames, at
     which other's letters overlap own's most: the sum over frames of the two models' probabilities of

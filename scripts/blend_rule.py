@@ -28,12 +28,12 @@ import json
 import sys
 from pathlib import Path
 
+from models.blend_delay import MATCHED
 from models.significance import compare
 
 DEV = "dev2"
 GUARDS = ("fsdd-train", "lj-train")  # real speech, trained on: the blend must not read it worse
 SHOWN = 0.95
-MATCHED = "matched"  # the delay found per recording (models.blend.matched_delay)
 
 
 @functools.cache  # the rule asks for a reading's WER several times

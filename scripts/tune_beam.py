@@ -25,7 +25,8 @@ import time
 
 from models.audio import read_audio
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import blend_log_probs, parse_delay
+from models.blend import blend_log_probs
+from models.blend_delay import parse_delay
 from models.ctc import greedy_transcript
 from models.data import read_manifest
 from models.decoding_defaults import BEAM_SIZE, END_PAD_S

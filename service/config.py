@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, fields
 
 from models import decoding_defaults  # free of torch: `wavestream health` starts fast
+from models.blend_delay import format_delay, parse_delay
 
 
 @dataclass
@@ -29,9 +30,9 @@ class ServerConfig:
     # audio, at this share (models.blend); 0: the offline model's alone
     blend_weight: float = decoding_defaults.BLEND_WEIGHT
     # how many frames later the streaming model emits a letter (its frames moved that many earlier before the mix),
-    # or "matched": per recording, where the two models' letters overlap most (isolated words: a delay near 0)
-    blend_delay: str = ("matched" if decoding_defaults.BLEND_DELAY_FRAMES is None
-                        else str(decoding_defaults.BLEND_DELAY_FRAMES))
+    # or None ("matched" as a flag): per recording, where the two models' letters overlap most (isolated words: a
+    # delay near 0)
+    blend_delay: int | None = decoding_defaults.BLEND_DELAY_FRAMES
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
@@ -71,9 +72,10 @@ class ServerConfig:
                 parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default if unset else raw,
                                     help=f"(env {env})")
             else:
-                typ = _checked({"int": int, "float": float}.get(kind, str), flag, env)
+                typ = _checked(_PARSERS.get(kind, str), flag, env)
+                shown = format_delay(f.default) if kind == "int | None" else repr(f.default)
                 parser.add_argument(flag, type=typ, default=f.default if unset else raw,
-                                    help=f"(env {env}; default {f.default!r})")
+                                    help=f"(env {env}; default {shown})")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "ServerConfig":
@@ -87,6 +89,8 @@ class ServerConfig:
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+# how a setting's text is read, by its type; "int | None" is the blend's delay: frames, or "matched"
+_PARSERS = {"int": int, "float": float, "int | None": parse_delay}
 
 
 def _kind(f) -> str:
@@ -111,8 +115,9 @@ def _checked(typ, flag: str, env: str):
     def convert(text: str):
         try:
             return typ(text)
-        except ValueError:
-            what = "a whole number" if typ is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (from {flag} or {env})") from None
+        except ValueError as e:
+            what = {int: "is not a whole number", float: "is not a number"}
+            message = f"{text!r} {what[typ]}" if typ in what else str(e)  # a parser's own message says what it wants
+            raise argparse.ArgumentTypeError(f"{message} (from {flag} or {env})") from None
 
     return convert

@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 
 from models import decoding_defaults
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend, check_blend_weight, parse_delay
+from models.blend import Blend, check_blend_weight
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -86,16 +86,6 @@ def _load(name: str, cfg: ServerConfig):
     return model
 
 
-def _blend_delay_frames(text: str) -> int | None:
-    """--blend-delay (models.blend.parse_delay); empty (an unset compose variable): the tuned default."""
-    if text.strip() == "":
-        return decoding_defaults.BLEND_DELAY_FRAMES
-    try:
-        return parse_delay(text)
-    except ValueError as e:
-        raise ValueError(f"--blend-delay {e}") from None
-
-
 def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     """The streaming model (StreamingRecognize, long files) and the optional offline one
     (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
@@ -103,7 +93,6 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
     try:  # before the models load: a bad value stops at once
         check_blend_weight(cfg.blend_weight, "--blend-weight")
-        blend_delay = _blend_delay_frames(cfg.blend_delay)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)
@@ -130,7 +119,7 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
     log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
-    blend = (Blend(model, cfg.blend_weight, blend_delay) if offline_model is not None and cfg.blend_weight > 0
+    blend = (Blend(model, cfg.blend_weight, cfg.blend_delay) if offline_model is not None and cfg.blend_weight > 0
              else None)
     try:
         offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend)

@@ -21,18 +21,23 @@ def _config(monkeypatch, env: dict, *flags: str) -> ServerConfig:
 
 def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
     cfg = _config(monkeypatch, {"WAVESTREAM_MAX_STREAMS": "12", "WAVESTREAM_END_PAD_S": "0.5",
-                                "WAVESTREAM_SECOND_PASS": "off", "WAVESTREAM_DEVICE": "cuda"}, "--max-streams", "7")
+                                "WAVESTREAM_SECOND_PASS": "off", "WAVESTREAM_DEVICE": "cuda",
+                                "WAVESTREAM_BLEND_DELAY": "matched"}, "--max-streams", "7")
     assert (cfg.max_streams, cfg.end_pad_s, cfg.second_pass, cfg.device) == (7, 0.5, False, "cuda")
+    assert cfg.blend_delay is None  # matched per recording
+    assert _config(monkeypatch, {}, "--blend-delay", "2").blend_delay == 2
 
 
 def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
     # what a compose file's `WAVESTREAM_X: ${X:-}` passes when X is not set
     cfg = _config(monkeypatch, {"WAVESTREAM_MMAP_THRESHOLD_KB": "", "WAVESTREAM_SECOND_PASS": " ",
-                                "WAVESTREAM_OFFLINE_MAX_S": "", "WAVESTREAM_OFFLINE_MODEL": ""})
+                                "WAVESTREAM_OFFLINE_MAX_S": "", "WAVESTREAM_OFFLINE_MODEL": "",
+                                "WAVESTREAM_BLEND_DELAY": ""})
     defaults = ServerConfig()
     assert cfg.mmap_threshold_kb == defaults.mmap_threshold_kb
     assert cfg.second_pass is defaults.second_pass is True
     assert cfg.offline_max_s == defaults.offline_max_s
+    assert cfg.blend_delay == defaults.blend_delay
     assert cfg.offline_model == ""  # empty text means something: no offline model
 
 
@@ -87,5 +92,5 @@ def test_a_blend_delay_neither_frames_nor_matched_stops_serve_with_a_message():
     for args, env in ((["--blend-delay", "-2"], {}), ([], {"WAVESTREAM_BLEND_DELAY": "later"})):
         r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", *args, "--port", "0", "--metrics-port", "0"],
                            cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
-        assert r.returncode != 0 and "--blend-delay must be 0 or more frames, or 'matched'" in r.stderr, r.stderr
+        assert r.returncode != 0 and "--blend-delay: must be 0 or more frames, or 'matched'" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr
