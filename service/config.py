@@ -73,7 +73,7 @@ class ServerConfig:
                                     help=f"(env {env})")
             else:
                 typ = _checked(_PARSERS.get(kind, str), flag, env)
-                shown = format_delay(f.default) if kind == "int | None" else repr(f.default)
+                shown = _SHOWN.get(kind, repr)(f.default)
                 parser.add_argument(flag, type=typ, default=f.default if unset else raw,
                                     help=f"(env {env}; default {shown})")
 
@@ -89,8 +89,10 @@ class ServerConfig:
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-# how a setting's text is read, by its type; "int | None" is the blend's delay: frames, or "matched"
+# how a setting's text is read, and its default shown, by its type; "int | None" is the blend's delay: frames, or
+# "matched"
 _PARSERS = {"int": int, "float": float, "int | None": parse_delay}
+_SHOWN = {"int | None": format_delay}
 
 
 def _kind(f) -> str:
