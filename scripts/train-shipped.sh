@@ -532,17 +532,19 @@ if has twenty-seventh; then one_model_phase "$OUT/twenty-seventh" logmel-cnn-cpu
 if has twenty-eighth; then one_model_phase "$OUT/twenty-eighth" wavenet-cpu 65 9; fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
-# server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of
-# this form of the stage (the twenty-sixth phase's pair on; the form as of commit c52f19d chose with
-# scripts/tune_beam.py on the dev sets alone, and its last choice read the FSDD training speakers' isolated digits
-# worse than no blend): the fixed delay the larger dev set reads best at share 0.3 (2, 3 or 4 frames); then, at
-# that delay and at the delay matched per recording (models.blend.matched_delay), the share (0.1 to 0.6) it reads
-# best among those not shown worse than the offline model alone on the real training speech (the FSDD training
-# speakers' digits, the real reader's training clips), and no blend where that choice is not shown better than
-# alone on the larger dev set (rule.txt). Then the choice beside the offline model alone on every set, utterance
-# by utterance (compare.txt: the training speech, then the tests, on which nothing rides), and pocketsphinx beside
-# both on the real reader's held-out clips. Every reading is one `wavestream eval --utterances` file, named by its
-# share and delay, and a run of the stage passes over what an earlier run wrote.
+# server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of this
+# form of the stage (the twenty-sixth phase's pair on; the form as of commit c52f19d chose with scripts/tune_beam.py
+# on the dev sets alone, and its last choice read the FSDD training speakers' isolated digits worse than no blend):
+# the fixed delay the larger dev set reads best at share 0.3 (2, 3 or 4 frames); then, at that delay and at the
+# delay matched per recording (models.blend.matched_delay), the share (0.1 to 0.6) it reads best among those not
+# shown worse than the offline model alone on the real training speech (the FSDD training speakers' digits, the real
+# reader's training clips), and no blend where that choice is not shown better than alone on the larger dev set
+# (rule.txt); where that best pair's delay is the fixed one, the matched delay at its share unless the larger dev
+# set shows the fixed one better (as of the twenty-seventh phase's pair: the twenty-sixth's choice, 0.25 at delay 3,
+# read dev2 five words better than matched, not shown better). Then the choice beside the offline model alone on
+# every set, utterance by utterance (compare.txt: the training speech, then the tests, on which nothing rides), and
+# pocketsphinx beside both on the real reader's held-out clips. Every reading is one `wavestream eval --utterances`
+# file, named by its share and delay, and a run of the stage passes over what an earlier run wrote.
 BLEND_DIR=${BLEND_DIR:-$OUT/blend}  # where the blend stage writes (another folder each time the pair of weights changes)
 declare -A BLEND_SETS=([dev2]=synth-dev2/manifest.jsonl [fsdd-train]=fsdd-train.jsonl [lj-train]=lj-train.jsonl
                        [theo]=fsdd-theo.jsonl [lj-test]=lj-test.jsonl [heldout]=synth-heldout/test.jsonl)

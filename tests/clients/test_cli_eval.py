@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from models.blend_delay import format_delay
 from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from tests.conftest import ROOT
 
@@ -86,8 +87,7 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
     alone = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--utterances")
     assert files["utterances"] == streams["utterances"] != alone["utterances"]
     # the server's default share and delay
-    delay = "matched" if BLEND_DELAY_FRAMES is None else BLEND_DELAY_FRAMES
-    assert f"blend wavenet-cpu {BLEND_WEIGHT:g} delay {delay}" in files["model"]
+    assert f"blend wavenet-cpu {BLEND_WEIGHT:g} delay {format_delay(BLEND_DELAY_FRAMES)}" in files["model"]
     # the streaming model's frames unmoved: its letters miss the offline model's, and the readings change
     unmoved = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--blend", "wavenet-cpu",
                        "--blend-delay", "0", "--utterances")

@@ -12,7 +12,8 @@ import pytest
 from clients.speech_client import SpeechClient, final_transcripts, streaming_config
 from models.beam import BeamDecoder, Constraint
 from models.blend import Blend
-from models.decoding_defaults import BLEND_WEIGHT
+from models.blend_delay import format_delay
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from models.engine import Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -92,19 +93,22 @@ def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local,
     assert by_stream[0]
 
 
-def test_the_blend_delay_can_be_matched_per_recording(local, lj_clip, fsdd):
+def test_the_blend_delay_is_the_servers_to_set_fixed_or_matched_per_recording(local, lj_clip, fsdd):
+    # the delay that is not the default (fixed 3 frames, or matched where the default is a fixed one)
     rec, offline = local
+    delay = 3 if BLEND_DELAY_FRAMES is None else None
     clips = [read16k(lj_clip)[: 16000 * 4]] + [read16k(r["path"]) for r in fsdd if r["text"] == "three"][:2]
-    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--blend-delay", "matched")
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--blend-delay", format_delay(delay))
     try:
         got = [file_and_stream(s.address, audio) for audio in clips]
-        assert any("delay matched per recording" in line for line in s.log)
+        said = "delay matched per recording" if delay is None else f"delay {delay} frames"
+        assert any(said in line for line in s.log)
     finally:
         assert s.stop() == 0
-    matched = Recogniser(offline.model, beam=offline.beam, blend=Blend(rec.model, BLEND_WEIGHT, None))
+    blended = Recogniser(offline.model, beam=offline.beam, blend=Blend(rec.model, BLEND_WEIGHT, delay))
     for audio, (by_file, by_stream) in zip(clips, got):
         x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
-        assert by_file == matched.transcribe(x).text and by_stream == [by_file]
+        assert by_file == blended.transcribe(x).text and by_stream == [by_file]
 
 
 def search_workers(server) -> list[psutil.Process]:
