@@ -132,7 +132,8 @@ def cmd_eval(args) -> int:
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
-        label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}" if args.blend else ""
+        if args.blend:
+            label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:

@@ -78,9 +78,21 @@ def test_files_go_to_the_offline_model_and_so_do_streams_finals(shipped, local, 
     assert by_stream == [offline.transcribe(x).text]  # the second pass: the offline model over the utterance
 
 
-def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local, lj_clip):
-    audio = read16k(lj_clip)[: 16000 * 4]
+def a_clip_the_blend_changes(offline: Recogniser, shared_data) -> np.ndarray:
+    """4 s of the real reader that the blended offline model reads otherwise than the offline model
+    alone (which clip that is depends on the shipped weights)."""
+    alone = Recogniser(offline.model, beam=offline.beam)
+    for path in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:10]:
+        audio = read16k(path)[: 16000 * 4]
+        x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+        if offline.transcribe(x).text != alone.transcribe(x).text:
+            return audio
+    pytest.fail("the blend changes none of ten clips' readings: it does not reach the finals")
+
+
+def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local, shared_data):
     rec, offline = local
+    audio = a_clip_the_blend_changes(offline, shared_data)  # under --offline-max-s 5
     s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--no-second-pass", "--blend-weight", "0")
     try:
         by_file, by_stream = file_and_stream(s.address, audio)
