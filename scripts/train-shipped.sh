@@ -566,30 +566,38 @@ blended_readings() {  # SHARE DELAY SET...: blended at SHARE and DELAY, each int
             --blend-delay "$2"
     done
 }
+alone_reading() { offline_reading "$BLEND_DIR/$1-alone.json" "$1"; }  # SET
+delay_reading() { blended_readings 0.3 "$1" dev2; }  # DELAY: the larger dev set at share 0.3
+guarded_readings() { blended_readings "${1%%:*}" "${1#*:}" dev2 fsdd-train lj-train; }  # SHARE:DELAY
+chosen_reading() { blended_readings "$share" "$delay" "$1"; }  # SET: at the stage's chosen $share and $delay
+two_lanes() {  # COMMAND ITEM...: COMMAND ITEM for every ITEM, two at a time (a core each); fails where either lane did
+    local cmd="$1" lane pids=() rc=0
+    shift
+    for lane in 0 1; do
+        (for ((i = lane + 1; i <= $#; i += 2)); do "$cmd" "${!i}"; done) &  # set -e: a lane stops at its first failure
+        pids+=($!)
+    done
+    for lane in 0 1; do wait "${pids[lane]}" || rc=1; done
+    return $rc
+}
 if has blend; then
     d="$BLEND_DIR"
     mkdir -p "$d/shares"
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || heldout_test
     ALL=(dev2 fsdd-train lj-train theo lj-test heldout digits)
-    for set in "${ALL[@]}"; do offline_reading "$d/$set-alone.json" "$set"; done
-    for delay in 2 3 4; do blended_readings 0.3 $delay dev2 & done
-    wait
+    two_lanes alone_reading "${ALL[@]}"
+    two_lanes delay_reading 2 3 4
     delay=$(.venv/bin/python scripts/blend_rule.py delay "$d" --share 0.3 --delays 2,3,4)
     shares=(0.1 0.2 0.25 0.3 0.35 0.4 0.5 0.6) pairs=()
     for fixed_or_matched in "$delay" matched; do
         for share in "${shares[@]}"; do pairs+=("$share:$fixed_or_matched"); done
     done
-    for lane in 0 1; do  # two at a time, a core each
-        for ((i = lane; i < ${#pairs[@]}; i += 2)); do
-            blended_readings "${pairs[i]%%:*}" "${pairs[i]#*:}" dev2 fsdd-train lj-train
-        done &
-    done
-    wait
+    two_lanes guarded_readings "${pairs[@]}"
     .venv/bin/python scripts/blend_rule.py share "$d" --delays "$delay,matched" \
         --shares "$(IFS=,; echo "${shares[*]}")" | tee "$d/rule.txt"
     read -r _ share _ delay < <(tail -n 1 "$d/rule.txt")
     if [[ $share != 0 ]]; then
-        blended_readings "$share" "$delay" theo lj-test heldout digits
+        two_lanes chosen_reading theo lj-test heldout digits
         for set in "${ALL[@]}"; do compare_readings "$d/$set-alone.json" "$d/shares/$set-s$share-d$delay.json"; done \
             | tee "$d/compare.txt"
     fi

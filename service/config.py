@@ -93,6 +93,7 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 # "matched"
 _PARSERS = {"int": int, "float": float, "int | None": parse_delay}
 _SHOWN = {"int | None": format_delay}
+_NOT = {int: "is not a whole number", float: "is not a number"}  # what a bad number is told
 
 
 def _kind(f) -> str:
@@ -118,8 +119,7 @@ def _checked(typ, flag: str, env: str):
         try:
             return typ(text)
         except ValueError as e:
-            what = {int: "is not a whole number", float: "is not a number"}
-            message = f"{text!r} {what[typ]}" if typ in what else str(e)  # a parser's own message says what it wants
+            message = f"{text!r} {_NOT[typ]}" if typ in _NOT else str(e)  # a parser's own message says what it wants
             raise argparse.ArgumentTypeError(f"{message} (from {flag} or {env})") from None
 
     return convert

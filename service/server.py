@@ -15,7 +15,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from models import decoding_defaults
 from models.beam import BeamConfig, BeamDecoder
 from models.blend import Blend, check_blend_weight
 from models.engine import Recogniser
