@@ -2,6 +2,7 @@
 
     rec = Recogniser(model, beam=BeamDecoder(...))  # beam: finals by LM beam search (optional)
     rec.transcribe(audio, sample_rate)            # offline, whole recording
+    rec.transcribe_file(chunks, block_s)          # offline, any length in bounded memory: finals at pauses
     s = rec.open_stream(); s.accept(chunk) ...    # streaming: partial hypotheses (greedy)
     s.finish()                                    # final hypothesis, slot freed
     rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
@@ -16,6 +17,7 @@ pass its audio (at most `MAX_BEAM_S` of either; a longer utterance's final falls
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +27,7 @@ from torch import Tensor
 
 from .beam import BeamDecoder, Constraint
 from .blend import Blend, blend_log_probs
-from .ctc import GreedyDecoder, Hypothesis, Vocabulary
+from .ctc import BLANK, GreedyDecoder, Hypothesis, Vocabulary
 from .decoding_defaults import END_PAD_S
 from .recogniser import SpeechRecogniser
 from .state_pool import StatePool
@@ -51,6 +53,24 @@ def padded_length(n: int, min_step: int) -> int:
     run, or `min_step`."""
     step = max(min_step, (1 << (n.bit_length() - 1)) // 16)
     return -(-n // step) * step
+
+
+def pause_cuts(logits: Tensor, max_frames: int) -> list[int]:
+    """Where to cut a reading [T, vocab] into pieces of at most `max_frames`: each cut in the middle
+    of the longest run of blank frames (the likeliest symbol blank: a pause) in the second half of
+    the piece it ends, or at its end where it has none. None for a reading up to `max_frames`."""
+    blank = (logits.argmax(-1) == BLANK).tolist()
+    cuts, start = [], 0
+    while len(blank) - start > max_frames:
+        lo, hi = start + max_frames // 2, start + max_frames
+        cut, longest, run = hi, 0, 0
+        for t in range(lo, hi):
+            run = run + 1 if blank[t] else 0
+            if run > longest:
+                longest, cut = run, t + 1 - run // 2
+        cuts.append(cut)
+        start = cut
+    return cuts
 
 
 @dataclass
@@ -106,17 +126,52 @@ class Recogniser:
         frames = int(out.lengths[0])
         return out.logits[0, :frames].cpu(), out.embeddings[0, :frames].cpu()
 
+    def _final_models(self) -> list[SpeechRecogniser]:
+        """The models whose readings a final is decoded from: this one, and a blend's."""
+        return [self.model] if self.blend is None else [self.model, self.blend.model]
+
+    def _mixed(self, readings: list[Tensor]) -> Tensor:
+        if self.blend is None:
+            return readings[0]
+        return blend_log_probs(*readings, self.blend.weight, self.blend.delay_frames)
+
     @torch.inference_mode()
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
         """The logits a final is decoded from: the audio, then the end pad (with a blend: both
         models' readings of that, mixed)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        models = [self.model] if self.blend is None else [self.model, self.blend.model]
-        readings = [out.logits[0, :int(out.lengths[0])].cpu()
-                    for out in self._padded_pass(x, len(self.end_pad), models)]
-        if self.blend is None:
-            return readings[0]
-        return blend_log_probs(*readings, self.blend.weight, self.blend.delay_frames)
+        return self._mixed([out.logits[0, :int(out.lengths[0])].cpu()
+                            for out in self._padded_pass(x, len(self.end_pad), self._final_models())])
+
+    @torch.inference_mode()
+    def final_logits_in_blocks(self, chunks: Iterable, block_s: float) -> tuple[Tensor, int]:
+        """`final_logits` of a recording that arrives as chunks of samples at the model's rate, read
+        in blocks of about `block_s` seconds, and its length in samples. Each block's frames come
+        from a window reaching `context_frames` past the block on both sides, farther than any of
+        its frames can see, so they are one pass's frames; the last window ends as one pass does
+        (the end pad). Memory: a window's audio, and the logits (under a megabyte a minute)."""
+        models = self._final_models()
+        hop = round(self.sample_rate * self.frame_s)  # samples a frame: windows start on a frame
+        margin = max(m.context_frames() for m in models)
+        block = max(1, round(block_s / self.frame_s))
+        readings: list[list[Tensor]] = [[] for _ in models]
+        buf, buf_start, done, total = torch.zeros(0), 0, 0, 0  # buf: samples from buf_start; frames < done read
+        for chunk in chunks:
+            x = as_tensor(chunk)
+            buf, total = torch.cat([buf, x]), total + len(x)
+            while buf_start + len(buf) >= (done + block + margin) * hop:
+                start = max(0, done - margin)
+                window = buf[start * hop - buf_start:(done + block + margin) * hop - buf_start][None].to(self.device)
+                for reading, model in zip(readings, models):
+                    reading.append(model(window).logits[0, done - start:done - start + block].cpu())
+                done += block
+                drop = max(0, done - margin) * hop - buf_start
+                buf, buf_start = buf[drop:], buf_start + drop
+        start = max(0, done - margin)
+        last = self._padded_pass(buf[start * hop - buf_start:], len(self.end_pad), models)
+        for reading, out in zip(readings, last):
+            reading.append(out.logits[0, done - start:int(out.lengths[0])].cpu())
+        return self._mixed([torch.cat(r) for r in readings]), total
 
     def _padded_pass(self, x: Tensor, zeros_after: int, models: list[SpeechRecogniser]) -> list:
         # The end pad's zeros and the padding to the run length are one pad: one copy of the audio,
@@ -132,14 +187,33 @@ class Recogniser:
         """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up.
         `time_offset_s`: where the audio starts (word times are given from there)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        logits = self.final_logits(x)
+        return self._decoded(self.final_logits(x), time_offset_s + len(x) / self.sample_rate, constraint,
+                             alternatives, time_offset_s)
+
+    def transcribe_file(self, chunks: Iterable, block_s: float, constraint: Constraint | None = None,
+                        alternatives: int = 1) -> tuple[list[Hypothesis], int]:
+        """A recording of any length that arrives as chunks of samples at the model's rate, read in
+        blocks (`final_logits_in_blocks`) -> its finals, and its length in samples. Up to
+        `MAX_BEAM_S`, one final: `transcribe`'s. A longer one is decoded in pieces cut at pauses
+        (`pause_cuts`), a final each: the search's time grows faster than its input, and one piece
+        loses the language model's context only across a pause."""
+        logits, samples = self.final_logits_in_blocks(chunks, block_s)
+        end_s = samples / self.sample_rate
+        bounds = [0, *pause_cuts(logits, int(MAX_BEAM_S / self.frame_s)), len(logits)]
+        finals = [self._decoded(logits[a:b], min(end_s, b * self.frame_s), constraint, alternatives, a * self.frame_s)
+                  for a, b in zip(bounds, bounds[1:])]
+        return [f for f in finals if f.text] or finals[-1:], samples
+
+    def _decoded(self, logits: Tensor, end_s: float, constraint: Constraint | None, alternatives: int,
+                 time_offset_s: float = 0.0) -> Hypothesis:
+        """`logits`' final, its times from `time_offset_s` and none past `end_s`."""
         if self.beam_applies(constraint):
             hyp = self.beam.decode(logits, constraint, time_offset_s, alternatives)
         else:
             dec = GreedyDecoder(self.vocab, self.frame_s)
             dec.accept(logits)
             hyp = dec.hypothesis(True, time_offset_s)
-        return hyp.clipped(time_offset_s + len(x) / self.sample_rate)
+        return hyp.clipped(end_s)
 
     def beam_applies(self, constraint: Constraint | None) -> bool:
         return self.beam is not None and self.beam.available(constraint)

@@ -90,7 +90,7 @@ def through_server(target: str, token: str | None = None, constraint=None):
     client = SpeechClient(target, token=token)
 
     def transcribe(path, _samples) -> str:
-        resp = client.recognize_file(path, constraint=constraint)
-        return resp.results[0].alternatives[0].transcript if resp.results else ""
+        resp = client.recognize_file(path, constraint=constraint)  # a long file: a final a piece
+        return " ".join(t for r in resp.results if (t := r.alternatives[0].transcript))
 
     return transcribe

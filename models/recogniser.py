@@ -149,6 +149,13 @@ class SpeechRecogniser(nn.Module):
         frames = receptive_field(self.cfg.kernel_size, tuple(self.cfg.dilations))
         return frames * self.cfg.frame_ms / 1000
 
+    def context_frames(self) -> int:
+        """How many frames on either side one output frame can depend on, a bound: the blocks'
+        whole receptive field (causal or symmetric), the lookahead, and a frame for each
+        subsampling conv and the frontend's window (each reaches less than one)."""
+        blocks = receptive_field(self.cfg.kernel_size, tuple(self.cfg.dilations))
+        return blocks + self.cfg.lookahead_frames + self.cfg.subsample_layers + 1
+
     def flops_per_second(self) -> float:
         """Multiply-adds x 2 per second of audio, counted from a 1 s forward with hooks."""
         total = 0

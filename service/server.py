@@ -86,8 +86,8 @@ def _load(name: str, cfg: ServerConfig):
 
 
 def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
-    """The streaming model (StreamingRecognize, long files) and the optional offline one
-    (Recognize of files up to --offline-max-s). Both share one beam decoder for finals."""
+    """The streaming model (StreamingRecognize) and the optional offline one (Recognize of files,
+    those past --offline-max-s in blocks). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
     try:  # before the models load: a bad value stops at once
@@ -187,7 +187,7 @@ async def _serve(cfg: ServerConfig, rec: Recogniser, offline: Recogniser | None,
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     print(f"wavestream: serving {rec.name} on {cfg.host}:{port} ({rec.device}, "
-          f"{f'files up to {cfg.offline_max_s:g} s: {offline.name}, ' if offline else ''}"
+          f"{f'files: {offline.name} (past {cfg.offline_max_s:g} s in blocks), ' if offline else ''}"
           f"{'TLS' if cfg.tls_cert else 'plaintext'}{', token auth' if cfg.token else ''}"
           f"{f', metrics on :{cfg.metrics_port}' if cfg.metrics_port else ''})", file=sys.stderr, flush=True)
     stop = asyncio.Event()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from contextlib import asynccontextmanager
 
 import grpc
-import numpy as np
 
 from models.beam import Constraint
 from models.engine import Recogniser
@@ -22,7 +22,7 @@ from .scheduler import Scheduler
 from .session import StreamSession, alternatives_wanted, check_model, request_constraint, result_message
 
 log = logging.getLogger("wavestream.server")
-RECOGNIZE_CHUNK_S = 10.0  # Recognize runs long files through the stream path in pieces: bounded memory
+RECOGNIZE_CHUNK_S = 10.0  # Recognize decodes files in pieces: long ones never whole in memory
 
 
 @asynccontextmanager
@@ -148,42 +148,29 @@ class SpeechServicer:
             first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken
             pending = [first] if first is not None else []
             if offline is not None:
-                limit = int(self.cfg.offline_max_s * offline.sample_rate)
-                total = sum(c.size for c in pending)
-                while total <= limit:
-                    chunk = await asyncio.to_thread(next, chunks, None)
-                    if chunk is None:
-                        break
-                    pending.append(chunk)
-                    total += chunk.size
-                else:
-                    if cfg.model:
-                        raise InvalidArgument(f"the offline model {offline.name!r} takes recordings up to "
-                                              f"{self.cfg.offline_max_s:g} s; use {self.rec.name!r}, which "
-                                              f"takes any length (or leave the model empty)")
-                    offline = None  # the streaming model takes it from here, block by block
-            if offline is not None:
-                final, samples = await self._whole_file(offline, pending, constraint, alternatives)
+                finals, samples = await self._offline_file(offline, pending, chunks, constraint, alternatives)
             else:
-                final, samples = await self._through_stream(pending, chunks, constraint, alternatives)
+                finals, samples = await self._through_stream(pending, chunks, constraint, alternatives)
             audio_s = samples / self.rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
-            return pb.RecognizeResponse(results=[result_message(final, 0, True)], audio_s=audio_s)
+            return pb.RecognizeResponse(results=[result_message(f, i, True) for i, f in enumerate(finals)],
+                                        audio_s=audio_s)
 
-    async def _whole_file(self, offline: Recogniser, pending, constraint, alternatives: int):
+    async def _offline_file(self, offline: Recogniser, pending, chunks, constraint, alternatives: int):
+        """The offline model's finals (engine's transcribe_file): a file read in one pass up to
+        --offline-max-s and past that in blocks of that length, decoded as it arrives."""
         try:
             offline.check_constraint(constraint)
         except ValueError as e:
             raise InvalidArgument(str(e)) from None
-        audio = np.concatenate(pending) if pending else np.zeros(0, dtype=np.float32)
         async with self._offline_slots:
-            final = await asyncio.to_thread(offline.transcribe, audio, None, constraint or None, alternatives)
-        return final, audio.size
+            return await asyncio.to_thread(offline.transcribe_file, itertools.chain(pending, chunks),
+                                           self.cfg.offline_max_s, constraint or None, alternatives)
 
     async def _through_stream(self, pending, chunks, constraint: Constraint, alternatives: int):
         session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
                                            max_alternatives=alternatives)
-        # a file too long for the offline model: the streaming model's final, no second pass (the offline model)
+        # a file for the streaming model (asked for by name, or no offline model served): its own final
         session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg, constraint, second_pass=False)
         samples = 0
         try:
@@ -196,7 +183,7 @@ class SpeechServicer:
             final = await asyncio.to_thread(session.stream.finish)
         finally:
             await session.aclose()
-        return final, samples
+        return [final], samples
 
     async def ListModels(self, request, context):
         if isinstance(request, Malformed):

@@ -14,7 +14,7 @@ from models.beam import BeamDecoder, Constraint
 from models.blend import Blend
 from models.blend_delay import format_delay
 from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
-from models.engine import Recogniser
+from models.engine import MAX_BEAM_S, Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
 
@@ -143,18 +143,38 @@ def test_finals_are_searched_in_worker_processes_and_survive_one_dying(shipped, 
     assert wait_for(lambda: any("a beam search worker process died" in line for line in shipped.log), timeout=10)
 
 
-def test_files_longer_than_the_offline_limit_take_the_streaming_model(shipped, local, lj_clip):
-    audio = np.concatenate([read16k(lj_clip)] * 2)  # about 10 s
-    assert audio.size > 16000 * 6
+def test_files_longer_than_the_offline_limit_are_read_by_the_offline_model_in_blocks(shipped, local, lj_clip):
+    audio = np.concatenate([read16k(lj_clip)] * 4)  # about 20 s: blocks of 5 s (--offline-max-s 5)
+    assert audio.size > 16000 * 15
     x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    rec, offline = local
+    want = offline.transcribe(x).text  # one pass over the whole recording
+    assert want and want != rec.transcribe(x).text  # and not what the streaming model reads
     config = pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000)
     with SpeechClient(shipped.address) as c:
-        assert transcript(c.recognize(pcm16(audio), config)) == local[0].transcribe(x).text
+        by_default = c.recognize(pcm16(audio), config)
         config.model = "logmel-cnn-cpu"
-        with pytest.raises(grpc.RpcError) as e:
-            c.recognize(pcm16(audio), config)
-    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "takes recordings up to 5 s" in e.value.details()
+        by_name = c.recognize(pcm16(audio), config)
+    assert transcript(by_default) == transcript(by_name) == want
+    assert by_default.audio_s == pytest.approx(audio.size / 16000)
+    assert by_default.results[0].result_end_s == pytest.approx(audio.size / 16000, abs=0.05)
+
+
+def test_a_file_past_the_searchs_limit_gets_a_result_a_piece(shipped, local, shared_data):
+    """Over MAX_BEAM_S (120 s): finals a piece, cut where the reader pauses, in order, as in process."""
+    clips = [read16k(p) for p in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:6]]
+    gap = np.zeros(16000, dtype=np.float32)
+    audio = np.concatenate([part for _ in range(3) for c in clips for part in (c, gap)])
+    assert audio.size > 16000 * MAX_BEAM_S
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    want, _ = local[1].transcribe_file([x], 5.0)
+    with SpeechClient(shipped.address, timeout=300) as c:
+        resp = c.recognize(pcm16(audio), pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000))
+    assert len(resp.results) == len(want) >= 2
+    assert [r.alternatives[0].transcript for r in resp.results] == [f.text for f in want]
+    assert [r.utterance_index for r in resp.results] == list(range(len(want)))
+    ends = [r.result_end_s for r in resp.results]
+    assert ends == sorted(ends) and ends[-1] == pytest.approx(audio.size / 16000, abs=0.05)
 
 
 def test_streaming_with_the_offline_model_is_refused(shipped):

@@ -1,0 +1,105 @@
+"""A recording of any length through the offline model (Recognize's files): read in blocks from
+windows reaching past each block farther than any frame can see, it gives one pass's frames and
+final, and the models never run over more than a block and its margins; past the search's limit
+(MAX_BEAM_S) its finals are pieces cut where the reader pauses."""
+
+import jiwer
+import numpy as np
+import pytest
+import torch
+
+import models.engine
+
+from models.audio import read_audio
+from models.beam import BeamDecoder
+from models.blend import Blend
+from models.engine import Recogniser, padded_length, pause_cuts
+from models.registry import SHIPPED_LM, load_model
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def recogniser():
+    """The offline model with the streaming one blended in and the shipped LM: the server's default."""
+    streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
+    return Recogniser(offline, beam=BeamDecoder.for_model(offline.cfg, SHIPPED_LM), blend=Blend(streaming))
+
+
+@pytest.fixture(scope="module")
+def speech(shared_data) -> np.ndarray:
+    """About 21 s of the real reader: three sentences end to end."""
+    clips = ("LJ001-0049", "LJ001-0035", "LJ001-0049")
+    return np.concatenate([read_audio(shared_data / "real" / "lj-amateur" / f"{c}.flac", RATE)[0] for c in clips])
+
+
+def chunked(x: np.ndarray, n: int):
+    return (x[i:i + n] for i in range(0, len(x), n))
+
+
+def test_a_recording_read_in_blocks_reads_as_one_pass(recogniser, speech):
+    whole = recogniser.final_logits(speech)
+    # blocks shorter and longer than the margins, chunks that split frames and that hold several blocks
+    for block_s, chunk in ((1.5, 4321), (7.3, 10 * RATE), (60.0, RATE)):
+        logits, samples = recogniser.final_logits_in_blocks(chunked(speech, chunk), block_s)
+        assert samples == len(speech)
+        assert logits.shape == whole.shape
+        assert torch.allclose(logits, whole, atol=1e-5), (block_s, (logits - whole).abs().max())
+    one_pass = recogniser.transcribe(speech, alternatives=3)
+    (final,), samples = recogniser.transcribe_file(chunked(speech, RATE), 2.0, alternatives=3)
+    assert final.text == one_pass.text and final.text and samples == len(speech)
+    assert [(w.word, w.start_s, w.end_s) for w in final.words] == [(w.word, w.start_s, w.end_s) for w in one_pass.words]
+    assert [a.text for a in final.alternatives] == [a.text for a in one_pass.alternatives]
+
+
+def test_the_models_never_run_over_more_than_a_block_and_its_margins(recogniser):
+    block_s, seconds = 2.0, 40
+    ran = []
+    models = [recogniser.model, recogniser.blend.model]
+    hooks = [m.register_forward_pre_hook(lambda _m, args: ran.append(args[0].shape[-1])) for m in models]
+    x = (0.05 * torch.randn(seconds * RATE, generator=torch.Generator().manual_seed(0))).numpy()
+    try:
+        _, samples = recogniser.final_logits_in_blocks(chunked(x, RATE // 2), block_s)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert samples == len(x)
+    frame = round(recogniser.frame_s * RATE)
+    margin = max(m.context_frames() for m in models)
+    window = (round(block_s / recogniser.frame_s) + 2 * margin) * frame
+    assert len(ran) >= 2 * 10  # both models, block after block
+    assert max(ran[:-2]) <= window  # the blocks' windows; the last runs at a padded length
+    # the last: the rest (under a block past its left margin) and the end pad, at its padded length
+    assert ran[-1] <= padded_length(window + len(recogniser.end_pad), recogniser._min_pad_step) < len(x) / 2
+
+
+def test_cuts_fall_in_the_longest_pause_of_each_pieces_second_half():
+    blank, letter = [9.0] + [0.0] * 28, [0.0, 9.0] + [0.0] * 27
+    frames = [letter] * 30 + [blank] * 3 + [letter] * 10 + [blank] * 6 + [letter] * 51  # 100 frames
+    logits = torch.tensor(frames)
+    assert pause_cuts(logits, 100) == []
+    assert pause_cuts(logits, 60) == [46]  # the 6-frame pause (43-48) beats the 3-frame one (30-32)
+    assert pause_cuts(logits, 40) == [32, 72]  # in 20-40 the 3-frame pause; 52-72 has none: at its end
+
+
+def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(recogniser, shared_data,
+                                                                               monkeypatch):
+    import json
+
+    rows = [json.loads(l) for l in (shared_data / "real" / "lj-amateur.jsonl").read_text().splitlines()][:5]
+    clips = [read_audio(shared_data / "real" / r["audio"], RATE)[0] for r in rows]
+    gap = np.zeros(int(1.5 * RATE), dtype=np.float32)
+    x = np.concatenate([part for c in clips for part in (c, gap)])
+    ends = np.cumsum([len(c) + len(gap) for c in clips]) / RATE
+    pauses = [(e - 1.5, e) for e in ends]  # where each clip's gap lies, in seconds
+    monkeypatch.setattr(models.engine, "MAX_BEAM_S", 12.0)  # so that 40 s of speech needs pieces
+    finals, samples = recogniser.transcribe_file(chunked(x, RATE), 600.0)
+    assert samples == len(x) and len(finals) >= 3
+    for f, g in zip(finals, finals[1:]):  # each piece ends in a pause, and the next starts there
+        assert any(a - 0.2 <= f.end_time_s <= b + 0.2 for a, b in pauses), f.end_time_s
+        assert f.words[-1].end_s <= f.end_time_s <= g.words[0].start_s
+    assert all(f.end_time_s - (f.words[0].start_s if f.words else 0) <= 12.0 for f in finals)
+    refs = " ".join(r["text"] for r in rows)
+    one_by_one = " ".join(recogniser.transcribe(c).text for c in clips)
+    in_pieces = " ".join(f.text for f in finals)
+    assert jiwer.wer(refs, in_pieces) <= jiwer.wer(refs, one_by_one) + 0.03  # no word lost to a cut
