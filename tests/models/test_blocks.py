@@ -3,13 +3,14 @@ windows reaching past each block farther than any frame can see, it gives one pa
 final, and the models never run over more than a block and its margins; past the search's limit
 (MAX_BEAM_S) its finals are pieces cut where the reader pauses."""
 
+import json
+
 import jiwer
 import numpy as np
 import pytest
 import torch
 
 import models.engine
-
 from models.audio import read_audio
 from models.beam import BeamDecoder
 from models.blend import Blend
@@ -84,8 +85,6 @@ def test_cuts_fall_in_the_longest_pause_of_each_pieces_second_half():
 
 def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(recogniser, shared_data,
                                                                                monkeypatch):
-    import json
-
     rows = [json.loads(l) for l in (shared_data / "real" / "lj-amateur.jsonl").read_text().splitlines()][:5]
     clips = [read_audio(shared_data / "real" / r["audio"], RATE)[0] for r in rows]
     gap = np.zeros(int(1.5 * RATE), dtype=np.float32)
