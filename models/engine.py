@@ -156,9 +156,13 @@ class Recogniser:
         block = max(1, round(block_s / self.frame_s))
         readings: list[list[Tensor]] = [[] for _ in models]
         buf, buf_start, done, total = torch.zeros(0), 0, 0, 0  # buf: samples from buf_start; frames < done read
+        arrived: list[Tensor] = []  # chunks not yet in buf: joined once a block, not once a chunk
         for chunk in chunks:
-            x = as_tensor(chunk)
-            buf, total = torch.cat([buf, x]), total + len(x)
+            arrived.append(as_tensor(chunk))
+            total += len(arrived[-1])
+            if total < (done + block + margin) * hop:
+                continue
+            buf, arrived = torch.cat([buf, *arrived]), []
             while buf_start + len(buf) >= (done + block + margin) * hop:
                 start = max(0, done - margin)
                 window = buf[start * hop - buf_start:(done + block + margin) * hop - buf_start][None].to(self.device)
@@ -167,7 +171,7 @@ class Recogniser:
                 done += block
                 drop = max(0, done - margin) * hop - buf_start
                 buf, buf_start = buf[drop:], buf_start + drop
-        start = max(0, done - margin)
+        buf, start = torch.cat([buf, *arrived]), max(0, done - margin)
         last = self._padded_pass(buf[start * hop - buf_start:], len(self.end_pad), models)
         for reading, out in zip(readings, last):
             reading.append(out.logits[0, done - start:int(out.lengths[0])].cpu())
