@@ -19,7 +19,7 @@ class ServerConfig:
     cpu_fallback: bool = False          # --device cuda where there is none: serve on the CPU (warned) instead of refusing
     model: str = "wavenet-cpu"          # the streaming model
     offline_model: str = "logmel-cnn-cpu"  # Recognize's model for whole files ("" = the streaming model for all)
-    offline_max_s: float = 600.0        # longer files: the offline model reads them in blocks of this length
+    offline_max_s: float = 600.0        # longer files: Recognize reads them in blocks of this length
     lm: str = "default"                 # finals' beam search LM: default (shipped), none (greedy), or an ARPA path
     lm_weight: float = decoding_defaults.LM_WEIGHT    # beam search: LM score weight
     word_score: float = decoding_defaults.WORD_SCORE  # bonus per word (longer vs shorter transcripts)

@@ -187,7 +187,7 @@ async def _serve(cfg: ServerConfig, rec: Recogniser, offline: Recogniser | None,
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     print(f"wavestream: serving {rec.name} on {cfg.host}:{port} ({rec.device}, "
-          f"{f'files: {offline.name} (past {cfg.offline_max_s:g} s in blocks), ' if offline else ''}"
+          f"files: {(offline or rec).name} (past {cfg.offline_max_s:g} s in blocks), "
           f"{'TLS' if cfg.tls_cert else 'plaintext'}{', token auth' if cfg.token else ''}"
           f"{f', metrics on :{cfg.metrics_port}' if cfg.metrics_port else ''})", file=sys.stderr, flush=True)
     stop = asyncio.Event()

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 import grpc
 
-from models.beam import Constraint
 from models.engine import Recogniser
 from models.registry import list_models
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -49,15 +48,15 @@ async def rpc_status(method: str, context):
 class SpeechServicer:
     def __init__(self, rec: Recogniser, scheduler: Scheduler, cfg: ServerConfig, offline: Recogniser | None = None):
         self.rec, self.scheduler, self.cfg, self.offline = rec, scheduler, cfg, offline
-        # whole-file passes of the offline model at once: each takes a core or more
-        self._offline_slots = asyncio.Semaphore(2)
+        # Recognize's whole-file passes at once: each takes a core or more
+        self._file_slots = asyncio.Semaphore(2)
 
-    def _file_model(self, name: str) -> Recogniser | None:
-        """Recognize's model: the offline one when asked for or by default; None: the stream path."""
+    def _file_model(self, name: str) -> Recogniser:
+        """Recognize's model: the offline one when asked for or by default, else the streaming one."""
+        check_model(name, self.rec, self.offline)
         if self.offline is not None and name in ("", self.offline.name):
             return self.offline
-        check_model(name, self.rec, self.offline)
-        return None
+        return self.rec
 
     async def _requests(self, request_iterator, context):
         """The client's messages, ended with an error if it goes quiet past the idle timeout."""
@@ -139,51 +138,27 @@ class SpeechServicer:
             if isinstance(request, Malformed):
                 raise InvalidArgument(request.message)
             cfg = request.config
-            offline = self._file_model(cfg.model)  # before decoding: a wrong name is the first thing to say
+            rec = self._file_model(cfg.model)  # before decoding: a wrong name is the first thing to say
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
             constraint = request_constraint(cfg.constraint)
             alternatives = alternatives_wanted(cfg)
+            try:
+                rec.check_constraint(constraint)
+            except ValueError as e:
+                raise InvalidArgument(str(e)) from None
             chunks = request_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
-                                 self.rec.sample_rate, RECOGNIZE_CHUNK_S)
+                                    rec.sample_rate, RECOGNIZE_CHUNK_S)
             first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken
-            pending = [first] if first is not None else []
-            if offline is not None:
-                finals, samples = await self._offline_file(offline, pending, chunks, constraint, alternatives)
-            else:
-                finals, samples = await self._through_stream(pending, chunks, constraint, alternatives)
-            audio_s = samples / self.rec.sample_rate
+            async with self._file_slots:
+                # read in one pass up to --offline-max-s, past that in blocks of that length (the same
+                # frames), decoded as it arrives; a final per piece of at most 120 s
+                finals, samples = await asyncio.to_thread(
+                    rec.transcribe_file, itertools.chain([first] if first is not None else [], chunks),
+                    self.cfg.offline_max_s, constraint or None, alternatives)
+            audio_s = samples / rec.sample_rate
             metrics.AUDIO_SECONDS.labels("Recognize").inc(audio_s)
             return pb.RecognizeResponse(results=[result_message(f, i, True) for i, f in enumerate(finals)],
                                         audio_s=audio_s)
-
-    async def _offline_file(self, offline: Recogniser, pending, chunks, constraint, alternatives: int):
-        """The offline model's finals (engine's transcribe_file): a file read in one pass up to
-        --offline-max-s and past that in blocks of that length, decoded as it arrives."""
-        try:
-            offline.check_constraint(constraint)
-        except ValueError as e:
-            raise InvalidArgument(str(e)) from None
-        async with self._offline_slots:
-            return await asyncio.to_thread(offline.transcribe_file, itertools.chain(pending, chunks),
-                                           self.cfg.offline_max_s, constraint or None, alternatives)
-
-    async def _through_stream(self, pending, chunks, constraint: Constraint, alternatives: int):
-        session_cfg = pb.RecognitionConfig(encoding=pb.FLOAT32, sample_rate_hz=self.rec.sample_rate,
-                                           max_alternatives=alternatives)
-        # a file for the streaming model (asked for by name, or no offline model served): its own final
-        session = StreamSession(session_cfg, self.rec, self.scheduler, self.cfg, constraint, second_pass=False)
-        samples = 0
-        try:
-            chunk = pending.pop(0) if pending else None
-            while chunk is not None:
-                if chunk.size:
-                    samples += chunk.size
-                    await self.scheduler.submit(session.stream, chunk)
-                chunk = pending.pop(0) if pending else await asyncio.to_thread(next, chunks, None)
-            final = await asyncio.to_thread(session.stream.finish)
-        finally:
-            await session.aclose()
-        return [final], samples
 
     async def ListModels(self, request, context):
         if isinstance(request, Malformed):

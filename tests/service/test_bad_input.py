@@ -131,7 +131,12 @@ def bystander(server):
         parts = [data[i:i + 3200] for i in range(0, len(data), 3200)]
         for p in parts[:-1]:
             yield p
-        release.wait(300)
+        # held open until the bad inputs are done; empty audio now and then keeps it from the idle
+        # timeout (30 s) however long they take on a loaded machine
+        for _ in range(60):
+            if release.wait(5):
+                break
+            yield b""
         yield parts[-1]
 
     def run():

@@ -138,6 +138,10 @@ def test_too_many_streams_is_resource_exhausted_with_a_message():
                 list(c.stream([pcm16(np.zeros(1600))], streaming_config(16000)))
             assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "limit of 2 concurrent streams" in e.value.details()
+            # a file is no stream: Recognize still reads one while every stream slot is held
+            audio = np.random.default_rng(2).standard_normal(16000 * 2) * 0.1
+            resp = c.recognize(pcm16(audio), pb.RecognitionConfig(encoding=pb.LINEAR16, sample_rate_hz=16000))
+            assert resp.audio_s == pytest.approx(2.0)
         # the held streams ended: their slots are free again
         assert wait_for(lambda: s.metric("wavestream_active_streams") == 0)
     finally:
