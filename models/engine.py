@@ -160,10 +160,9 @@ class Recogniser:
         for chunk in chunks:
             arrived.append(as_tensor(chunk))
             total += len(arrived[-1])
-            if total < (done + block + margin) * hop:
-                continue
-            buf, arrived = torch.cat([buf, *arrived]), []
-            while buf_start + len(buf) >= (done + block + margin) * hop:
+            while total >= (done + block + margin) * hop:  # the next block's window has arrived
+                if arrived:
+                    buf, arrived = torch.cat([buf, *arrived]), []
                 start = max(0, done - margin)
                 window = buf[start * hop - buf_start:(done + block + margin) * hop - buf_start][None].to(self.device)
                 for reading, model in zip(readings, models):
