@@ -26,12 +26,13 @@ END_PAD_S = 0.25
 # Finals of the offline model blended with the streaming model's reading of the same audio
 # (models.blend): the streaming model's share of the mix, and how many frames later it emits a
 # letter (40 ms frames; None: matched per recording, models.blend.matched_delay). Chosen by the
-# recipe's blend stage (scripts/blend_rule.py; the model card's "The thirty-first phase"): with
-# that phase's streaming weights and the twenty-ninth phase's offline ones, the larger dev set read
-# best at 0.35 with the delay matched per recording among the shares that do not read the FSDD
-# training speakers' or the real reader's training clips worse than no blend (at the fixed 3 frames,
-# 0.25 and above read the FSDD training speakers worse). The delay is learnt by the streaming model: choose again after training either
-# model. 0 turns blending off.
+# recipe's blend stage (scripts/blend_rule.py; the model card's "The thirty-second and thirty-third
+# phases"): with the thirty-third phase's streaming weights and the twenty-ninth phase's offline ones,
+# the larger dev set read best at 0.35 with the delay matched per recording (as with the thirty-first
+# phase's streaming weights) among the shares that do not read the FSDD training speakers' or the real
+# reader's training clips worse than no blend (at the fixed 3 frames, 0.25 and above read the FSDD
+# training speakers worse). The delay is learnt by the streaming model: choose again after training
+# either model. 0 turns blending off.
 BLEND_WEIGHT = 0.35
 BLEND_DELAY_FRAMES = None
 # The most frames a delay matched per recording may be (a delay of None: models.blend.matched_delay).
