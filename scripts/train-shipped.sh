@@ -557,7 +557,8 @@ if has thirty-first; then one_model_phase "$OUT/thirty-first" wavenet-cpu 80 12 
 # The offline model last trained in the twenty-ninth phase and carries most of the blend the server decodes with; the
 # digits (99%) and held-out CER (10%) targets are still missed by it. Both models at once again, one thread each, as
 # two calls of this script (STAGES=thirty-second and STAGES=thirty-third), 65 more minutes each (seeds 13 and 14: new
-# draws); where either ships, tune the blend again (STAGES=blend BLEND_DIR=$OUT/thirty-second/blend).
+# draws); where either ships, tune the blend again in that phase's folder (the streaming model shipped: STAGES=blend
+# BLEND_DIR=$OUT/thirty-third/blend).
 if has thirty-second; then one_model_phase "$OUT/thirty-second" logmel-cnn-cpu 65 13; fi
 if has thirty-third; then one_model_phase "$OUT/thirty-third" wavenet-cpu 65 14; fi
 
