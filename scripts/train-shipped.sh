@@ -119,7 +119,10 @@
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline (out/shipped/eval.jsonl;
-#        the previous one kept as eval-<its time>.jsonl).
+#        the previous one kept as eval-<its time>.jsonl). After the data stage alone it makes the held-out voice's
+#        speech itself: `STAGES="data eval"` reruns the model card's evaluation on a fresh machine. It ships its
+#        readings (models/weights/eval.jsonl) and writes the model card's and the README's tables from them
+#        (scripts/eval_tables.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(realpath "${1:-../shared/data}")
@@ -196,12 +199,15 @@ open(f"{out}/train-sentences.txt", "w").write("\n".join(s for s in sentences[200
 PY
 fi
 
+heldout_synth() {  # the held-out voice's sentences (its test set: heldout_test); resumable, like every synth call
+    $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --utterances 331 --seed 2 --voices rhvoice:bdl --quiet
+}
 if has synth; then
     AMOUNT=(--utterances "${SYNTH_UTTERANCES:-10561}")
     [ -n "${SYNTH_HOURS:-}" ] && AMOUNT=(--hours "$SYNTH_HOURS")
     $WS synth "$OUT/train-sentences.txt" "$OUT/synth-train" "${AMOUNT[@]}" --exclude-voices $EXCLUDE --quiet
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits" --utterances 933 --seed 1 --exclude-voices $EXCLUDE --quiet
-    $WS synth "$OUT/eval-sentences.txt" "$OUT/synth-heldout" --utterances 331 --seed 2 --voices rhvoice:bdl --quiet
+    heldout_synth
 fi
 
 # The LM's text. The dictionary's prose more than triples the sentences, so the digit strings count three times
@@ -715,6 +721,9 @@ if has tune; then
 fi
 
 if has eval; then
+    # on a fresh machine `STAGES="data eval"` is enough: the held-out voice's speech is made (or finished) here
+    # where the synth stage has not made it; where it has, the call only reads its manifest
+    heldout_synth
     heldout_test
     # as files and microphones also deliver speech: theo with 0.5 s of exact zeros before and after
     # each clip; lj-amateur 20 dB quieter (near theo's level; scripts/recipe_data.py levels)
@@ -747,4 +756,8 @@ if has eval; then
         .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/fsdd-theo.jsonl" --digits
         .venv/bin/python scripts/pocketsphinx_eval.py "$OUT/lj-test-quiet.jsonl"
     } | tee "$OUT/eval.jsonl"
+    # shipped beside the weights, and the model card's and the README's tables written from it (a test checks
+    # that they are its)
+    cp "$OUT/eval.jsonl" models/weights/eval.jsonl
+    .venv/bin/python scripts/eval_tables.py --write
 fi
