@@ -316,6 +316,24 @@ def cmd_bench_service(args) -> int:
     return 0
 
 
+def cmd_bench_files(args) -> int:
+    from clients import bench_files
+    from models.audio import AudioError
+    from models.registry import ModelNotFound, resolve_lm
+
+    if args.minutes <= 0 or args.workers < 1 or args.repeat < 1:
+        sys.exit("wavestream bench files: --minutes must be above 0, --workers and --repeat at least 1")
+    model = _load(args.model, False)
+    blend = _load(args.blend, False) if args.blend else None
+    try:
+        lm = resolve_lm(args.lm)
+        report = bench_files.run(model, blend, lm, args.audio, args.minutes, args.workers, args.repeat)
+    except (ModelNotFound, AudioError, OSError, ValueError) as e:
+        sys.exit(f"wavestream bench files: {e}")
+    _print_report(args, report, bench_files.format_table)
+    return 0 if report["same_finals"] else 1
+
+
 def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
@@ -425,6 +443,19 @@ def build_parser() -> argparse.ArgumentParser:
                          "(and finals) are spread over the level (default: one stream per N, all ending together)")
     bs.add_argument("--json", action="store_true")
     bs.set_defaults(func=cmd_bench_service)
+
+    bf = bsub.add_parser("files", help="a long recording's pieces searched by one search worker and by several "
+                                       "(Recognize, in process); the same finals")
+    bf.add_argument("--audio", required=True, nargs="+", help="speech files, end to end, repeated to --minutes")
+    bf.add_argument("--minutes", type=float, default=10.0)
+    bf.add_argument("--model", default="logmel-cnn-cpu", help="the model that reads files (the server's default)")
+    bf.add_argument("--blend", default=SHIPPED_STREAMING, help="the model blended into its finals ('' for none)")
+    bf.add_argument("--lm", default="default", help="the search's LM: default, none or an ARPA file")
+    bf.add_argument("--workers", type=int, default=2, help="search workers set beside one (the server's "
+                                                           "--beam-workers default)")
+    bf.add_argument("--repeat", type=int, default=3)
+    bf.add_argument("--json", action="store_true")
+    bf.set_defaults(func=cmd_bench_files)
 
     so = bsub.add_parser("soak", help="sustained load with churn; server RSS, slots, threads, fds over time")
     so.add_argument("--streams", type=int, default=20)

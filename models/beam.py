@@ -87,6 +87,7 @@ class BeamDecoder:
         lm = str(self.lm_path) if self.lm_path else None
         self._search = (SearchPool(workers, vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score) if workers
                         else LexiconSearch(vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score, cache_size))
+        self.concurrency = max(1, workers)  # searches that run side by side (one in the calling thread)
         self.sil = vocab.index[" "]  # the word separator's output
         # a phrase list's CTC targets, built on its first use and kept for the next requests
         self._phrase_targets = functools.lru_cache(cache_size)(self._encode_phrases)

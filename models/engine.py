@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,12 +200,25 @@ class Recogniser:
         blocks (`final_logits_in_blocks`) -> its finals, and its length in samples. Up to
         `MAX_BEAM_S`, one final: `transcribe`'s. A longer one is decoded in pieces cut at pauses
         (`pause_cuts`), a final each: the search's time grows faster than its input, and one piece
-        loses the language model's context only across a pause."""
+        loses the language model's context only across a pause. With a search in worker processes
+        (`BeamDecoder(workers=N)`), N pieces are searched at once."""
         logits, samples = self.final_logits_in_blocks(chunks, block_s)
         end_s = samples / self.sample_rate
         bounds = [0, *pause_cuts(logits, int(MAX_BEAM_S / self.frame_s)), len(logits)]
-        finals = [self._decoded(logits[a:b], min(end_s, b * self.frame_s), constraint, alternatives, a * self.frame_s)
-                  for a, b in zip(bounds, bounds[1:])]
+
+        def piece(a_b: tuple[int, int]) -> Hypothesis:
+            a, b = a_b
+            return self._decoded(logits[a:b], min(end_s, b * self.frame_s), constraint, alternatives, a * self.frame_s)
+
+        pieces = list(zip(bounds, bounds[1:]))
+        side_by_side = min(len(pieces), self.beam.concurrency if self.beam_applies(constraint) else 1)
+        if side_by_side > 1:
+            # each piece's search is its own (none carries context over a cut), so the search's worker
+            # processes take them at once: the same finals, sooner
+            with ThreadPoolExecutor(side_by_side) as pool:
+                finals = list(pool.map(piece, pieces))
+        else:
+            finals = [piece(p) for p in pieces]
         return [f for f in finals if f.text] or finals[-1:], samples
 
     def _decoded(self, logits: Tensor, end_s: float, constraint: Constraint | None, alternatives: int,

@@ -53,3 +53,22 @@ def test_bench_engine_quick_reports_every_figure():
     assert rows[-1]["speedup"] > rows[0]["speedup"]  # recompute grows with history, the cached step does not
     assert len({row["state_bytes_per_stream"] for row in rows}) == 1
     assert [r["batch"] for r in report["batched"]["cpu"]["rows"]] == [1, 8]
+
+
+def test_bench_files_times_one_and_two_search_workers_to_the_same_finals(shared_data):
+    clips = sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:20]
+    r = wavestream("bench", "files", "--audio", *map(str, clips), "--minutes", "2.5", "--repeat", "1", "--json",
+                   timeout=600)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["same_finals"] is True and report["pieces"] >= 2  # 150 s: past the search's 120 s limit
+    assert [row["search_workers"] for row in report["rows"]] == [1, 2]
+    assert report["audio_s"] == 150.0 and all(row["wall_s_median"] > 0 for row in report["rows"])
+    assert report["command"].startswith("wavestream bench files --audio")
+
+
+def test_bench_files_says_what_is_wrong_with_its_audio(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really")
+    r = wavestream("bench", "files", "--audio", str(bad), "--minutes", "1")
+    assert r.returncode != 0 and "cannot decode audio" in r.stderr

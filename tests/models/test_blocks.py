@@ -4,6 +4,7 @@ final, and the models never run over more than a block and its margins; past the
 (MAX_BEAM_S) its finals are pieces cut where the reader pauses."""
 
 import json
+import threading
 
 import jiwer
 import numpy as np
@@ -83,14 +84,21 @@ def test_cuts_fall_in_the_longest_pause_of_each_pieces_second_half():
     assert pause_cuts(logits, 40) == [32, 72]  # in 20-40 the 3-frame pause; 52-72 has none: at its end
 
 
-def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(recogniser, shared_data,
-                                                                               monkeypatch):
+@pytest.fixture(scope="module")
+def paused_reading(shared_data):
+    """Five of the real reader's clips with 1.5 s of silence after each (about 40 s): their rows,
+    the samples, and where each gap lies, in seconds."""
     rows = [json.loads(l) for l in (shared_data / "real" / "lj-amateur.jsonl").read_text().splitlines()][:5]
     clips = [read_audio(shared_data / "real" / r["audio"], RATE)[0] for r in rows]
     gap = np.zeros(int(1.5 * RATE), dtype=np.float32)
     x = np.concatenate([part for c in clips for part in (c, gap)])
     ends = np.cumsum([len(c) + len(gap) for c in clips]) / RATE
-    pauses = [(e - 1.5, e) for e in ends]  # where each clip's gap lies, in seconds
+    return rows, clips, x, [(e - 1.5, e) for e in ends]
+
+
+def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(recogniser, paused_reading,
+                                                                               monkeypatch):
+    rows, clips, x, pauses = paused_reading
     monkeypatch.setattr(models.engine, "MAX_BEAM_S", 12.0)  # so that 40 s of speech needs pieces
     finals, samples = recogniser.transcribe_file(chunked(x, RATE), 600.0)
     assert samples == len(x) and len(finals) >= 3
@@ -102,3 +110,36 @@ def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(r
     one_by_one = " ".join(recogniser.transcribe(c).text for c in clips)
     in_pieces = " ".join(f.text for f in finals)
     assert jiwer.wer(refs, in_pieces) <= jiwer.wer(refs, one_by_one) + 0.03  # no word lost to a cut
+
+
+def test_with_search_workers_the_pieces_are_searched_side_by_side_to_the_same_finals(recogniser, paused_reading,
+                                                                                     monkeypatch):
+    _, _, x, _ = paused_reading
+    monkeypatch.setattr(models.engine, "MAX_BEAM_S", 12.0)
+    in_thread, _ = recogniser.transcribe_file(chunked(x, RATE), 600.0, alternatives=2)
+    pooled_beam = BeamDecoder.for_model(recogniser.model.cfg, SHIPPED_LM, workers=2)
+    try:
+        pooled = Recogniser(recogniser.model, beam=pooled_beam, blend=recogniser.blend)
+        in_flight, most, lock = 0, 0, threading.Lock()
+        search = pooled_beam._search.search  # the pool's entry: count the searches running at once
+
+        def counted(*args, **kwargs):
+            nonlocal in_flight, most
+            with lock:
+                in_flight += 1
+                most = max(most, in_flight)
+            try:
+                return search(*args, **kwargs)
+            finally:
+                with lock:
+                    in_flight -= 1
+
+        monkeypatch.setattr(pooled_beam._search, "search", counted)
+        side_by_side, _ = pooled.transcribe_file(chunked(x, RATE), 600.0, alternatives=2)
+    finally:
+        pooled_beam.close()
+    assert len(in_thread) >= 3 and most == 2
+    assert [(f.text, f.end_time_s, [(w.word, w.start_s, w.end_s) for w in f.words], [a.text for a in f.alternatives])
+            for f in side_by_side] == \
+           [(f.text, f.end_time_s, [(w.word, w.start_s, w.end_s) for w in f.words], [a.text for a in f.alternatives])
+            for f in in_thread]
