@@ -52,7 +52,9 @@ def evaluate(manifest: str | Path, transcribe, rate: int = 16000, limit: int | N
     compute_s = wall_s if jobs > 1 else sum(c for _, _, c in done)
     wrong = [{"audio": str(u.audio), "ref": u.text, "hyp": h} for u, h in zip(rows, hyps) if h != u.text]
     wer, cer = wer_cer(refs, hyps)
-    result = {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows), "audio_s": round(audio_s, 3),
+    # words: the WER's denominator (the references' words), so that wer * words counts the errors
+    result = {"manifest": str(manifest), "wer": wer, "cer": cer, "n": len(rows),
+              "words": sum(len(r.split()) for r in refs), "audio_s": round(audio_s, 3),
               "rtf": compute_s / audio_s if audio_s else float("nan"),
               "examples": [{"ref": r, "hyp": h} for r, h in list(zip(refs, hyps))[:5]]}
     if errors:

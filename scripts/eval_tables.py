@@ -3,12 +3,14 @@
     scripts/eval_tables.py [EVAL_JSONL] [--write | --check]
 
 EVAL_JSONL (default models/weights/eval.jsonl, the copy of out/shipped/eval.jsonl that the eval
-stage of scripts/train-shipped.sh ships) holds the stage's readings, one per set and decoding. Each table sits in its document between `<!-- eval-table: NAME -->` and
-`<!-- /eval-table -->`; --write puts the tables there, --check exits 1 where a document's table is
-not the one the readings make (the test suite runs it), and with neither the tables are printed.
-Under each table a line says whether the streamed readings equal the offline ones (the streaming
-contract, a target of the models) and the second pass the blended offline reading; --check fails
-where either does not hold.
+stage of scripts/train-shipped.sh ships) holds the stage's readings, one per set and decoding. The
+tables: the model card's and the README's WER / CER by set and decoding, and the card's targets,
+each met or missed by arithmetic on the readings. Each sits in its document between
+`<!-- eval-table: NAME -->` and `<!-- /eval-table -->`; --write puts the tables there, --check exits
+1 where a document's table is not the one the readings make (the test suite runs it), and with
+neither the tables are printed. Under each WER table a line says whether the streamed readings
+equal the offline ones (the streaming contract, a target of the models) and the second pass the
+blended offline reading; --check fails where either does not hold.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = {"card": ROOT / "models/weights/README.md", "readme": ROOT / "README.md"}
+CARD, README = ROOT / "models/weights/README.md", ROOT / "README.md"
 END = "<!-- /eval-table -->"
 
 # (key, the card's header, the README's header or None where the README leaves the column out)
@@ -134,6 +136,67 @@ def render(table: dict, which: str) -> str:
     return "\n".join(lines) + "\n\n" + identities(table) + "\n"
 
 
+def _accuracy(r: dict) -> str:
+    return f"{100 * (1 - r['wer']):.1f}%"
+
+
+def _errors(r: dict) -> int:
+    return round(r["wer"] * r["words"])
+
+
+def render_targets(table: dict) -> str:
+    """The targets set for the models, each judged on the server's finals (the blended column: files, and
+    streams' finals through the second pass), the models alone beside them."""
+    def get(row, column):
+        if (row, column) not in table:
+            raise ValueError(f"no reading of {row} / {column}: the targets need the whole eval stage")
+        return table[row, column]
+
+    rows = []
+    theo = [get("theo", c) for c in ("blended", "logmel lm", "wavenet lm")]
+    rows.append(("FSDD held-out speaker, open vocabulary: word accuracy >= 95%",
+                 f"{_accuracy(theo[0])} blended, {_accuracy(theo[1])} offline alone, {_accuracy(theo[2])} streaming",
+                 1 - theo[0]["wer"] >= 0.95, ""))
+    digits = [get("digits", c) for c in ("blended", "logmel lm", "wavenet lm")]
+    allowed = digits[0]["words"] // 100
+    sphinx = table.get(("digits", "pocketsphinx"))
+    rows.append(("FSDD held-out speaker, digits constraint: word accuracy >= 99%",
+                 f"{_accuracy(digits[0])} blended ({_errors(digits[0])} errors in {digits[0]['words']}; 99% allows "
+                 f"{allowed}), {_accuracy(digits[1])} offline alone ({_errors(digits[1])}), {_accuracy(digits[2])} "
+                 f"streaming ({_errors(digits[2])})"
+                 + (f"; pocketsphinx with a digits grammar {_accuracy(sphinx)}" if sphinx else ""),
+                 _errors(digits[0]) <= allowed, ""))
+    lj = [get("lj", c) for c in ("blended", "pocketsphinx", "logmel lm", "wavenet lm")]
+    fewer = _errors(lj[1]) - _errors(lj[0])
+    rows.append(("lj-amateur held out: WER below pocketsphinx's",
+                 f"{100 * lj[0]['wer']:.2f} blended against {100 * lj[1]['wer']:.2f} ({abs(fewer)} words "
+                 f"{'fewer' if fewer >= 0 else 'more'} in {lj[0]['words']}); {100 * lj[2]['wer']:.2f} offline alone, "
+                 f"{100 * lj[3]['wer']:.2f} streaming",
+                 _errors(lj[0]) < _errors(lj[1]),
+                 " (whether by more than noise: the blend stage's `compare-pocketsphinx.txt`)"))
+    held = [get("heldout", c) for c in ("blended", "logmel lm", "wavenet lm")]
+    rows.append(("held-out synthetic voice: CER <= 10%",
+                 f"{100 * held[0]['cer']:.1f} blended, {100 * held[1]['cer']:.1f} offline alone, "
+                 f"{100 * held[2]['cer']:.1f} streaming", held[0]["cer"] <= 0.10, ""))
+    names = {"theo": "FSDD", "lj": "lj", "heldout": "synthetic"}
+    gaps = {row: get(row, "wavenet lm")["wer"] / get(row, "logmel lm")["wer"] - 1 for row in names}
+    over = [names[row] for row, gap in gaps.items() if gap > 0.15]
+    rows.append(("streaming model's WER within 15% (relative) of the offline model's, each alone",
+                 ", ".join(f"{names[row]} {gap:+.1%} ({100 * get(row, 'wavenet lm')['wer']:.2f} against "
+                           f"{100 * get(row, 'logmel lm')['wer']:.2f})" for row, gap in gaps.items()),
+                 not over, f" on {', '.join(over)}" if over else ""))
+    failures = identity_failures(table)
+    streamed = sum((row, "wavenet streamed") in table for row, *_ in ROWS)
+    rows.append(("streaming transcript identical to the offline transcript of the same model",
+                 "differs: " + "; ".join(failures) if failures else
+                 f"the same WER, CER and first five readings on {streamed} sets; the second pass the same as the "
+                 f"blended offline reading", not failures and streamed == 3, ""))
+    lines = ["| target | result | |", "|---|---|---|"]
+    for target, result, met, note in rows:
+        lines.append(f"| {target} | {result} | {'met' if met else '**missed**'}{note} |")
+    return "\n".join(lines) + "\n"
+
+
 def _same(a: dict, b: dict) -> bool:
     return (a["wer"], a["cer"], a["n"], a["examples"]) == (b["wer"], b["cer"], b["n"], b["examples"])
 
@@ -186,14 +249,20 @@ def main(argv=None) -> int:
         table = readings(Path(args.eval_jsonl).read_text())
     except (OSError, ValueError, KeyError) as e:
         sys.exit(f"eval_tables: {args.eval_jsonl}: {e}")
+    tables = {  # each document's tables, by the name its markers give
+        CARD: {"card": lambda: render(table, "card"), "targets": lambda: render_targets(table)},
+        README: {"readme": lambda: render(table, "readme")},
+    }
     stale = []
-    for name, path in DOCUMENTS.items():
-        if not (args.write or args.check):
-            print(render(table, name))
-            continue
-        text = path.read_text()
+    for path, made in tables.items():
         try:
-            new = spliced(text, name, render(table, name))
+            if not (args.write or args.check):
+                for make in made.values():
+                    print(make())
+                continue
+            text = new = path.read_text()
+            for name, make in made.items():
+                new = spliced(new, name, make())
         except ValueError as e:
             sys.exit(f"eval_tables: {path}: {e}")
         if args.write:

@@ -81,3 +81,44 @@ def test_a_table_is_put_between_its_markers_and_nothing_else_moves():
         "before\n<!-- eval-table: card -->\nnew table\n<!-- /eval-table -->\nafter\n")
     with pytest.raises(ValueError, match="needs one"):
         eval_tables.spliced("no markers\n", "card", "t\n")
+
+
+LJ, HELD = "out/shipped/lj-test.jsonl", "out/shipped/synth-heldout/test.jsonl"
+
+
+def stage_readings(digits_blended_wer=0.01, lj_streaming_wer=0.55):
+    """What the eval stage reads, as far as the targets go: 500 digits, 696 words of the real reader,
+    1,474 of the held-out voice."""
+    def four(manifest, words, blended, offline, streaming, constrained=""):
+        return [reading(manifest, "logmel-cnn-cpu offline " + ("greedy constrained" if constrained else "lm default")
+                        + BLEND, *blended, n=words),
+                reading(manifest, "logmel-cnn-cpu offline " + ("greedy constrained" if constrained else "lm default"),
+                        *offline, n=words),
+                reading(manifest, "wavenet-cpu offline " + ("greedy constrained" if constrained else "lm default"),
+                        *streaming, n=words)]
+    records = [*four(THEO, 500, (0.018, 0.013), (0.024, 0.017), (0.026, 0.02)),
+               *four(THEO, 500, (digits_blended_wer, 0.009), (0.018, 0.013), (0.022, 0.018), constrained=True),
+               *four(LJ, 696, (0.5057, 0.273), (0.5230, 0.268), (lj_streaming_wer, 0.307)),
+               reading(LJ, "pocketsphinx 5.1.1 en-us", 0.5129, 0.275, n=696),
+               *four(HELD, 1474, (0.273, 0.099), (0.267, 0.126), (0.2917, 0.135))]
+    for r in records:
+        r["words"] = r["n"]
+    return eval_tables.readings(eval_output(*records))
+
+
+def test_each_target_is_met_or_missed_by_the_readings_arithmetic():
+    rows = eval_tables.render_targets(stage_readings()).splitlines()[2:]
+    assert [r.rsplit("|", 2)[1].strip().split()[0] for r in rows] == \
+        ["met", "met", "met", "met", "met", "**missed**"]  # no streamed reading here: identity not shown
+    assert "99.0% blended (5 errors in 500; 99% allows 5)" in rows[1]
+    assert "50.57 blended against 51.29 (5 words fewer in 696)" in rows[2]
+    assert "9.9 blended, 12.6 offline alone" in rows[3]  # judged on the blend, the server's finals
+    # one more digit wrong, and the streaming model 15.1% behind on the real reader
+    rows = eval_tables.render_targets(stage_readings(digits_blended_wer=0.012, lj_streaming_wer=0.6020)).splitlines()
+    assert rows[3].endswith("| **missed** |") and "(6 errors in 500; 99% allows 5)" in rows[3]
+    assert rows[6].endswith("| **missed** on lj |") and "lj +15.1% (60.20 against 52.30)" in rows[6]
+
+
+def test_the_targets_need_the_whole_stage():
+    with pytest.raises(ValueError, match="no reading of theo / blended"):
+        eval_tables.render_targets(eval_tables.readings(eval_output(reading(THEO, "wavenet-cpu offline greedy", 0.2, 0.1))))

@@ -23,8 +23,9 @@ def test_eval_reports_wer_cer_and_streaming_matches_offline(shared_data, tmp_pat
         outs.append(json.loads(r.stdout))
     offline, streaming = outs
     for o in outs:
-        assert set(o) >= {"manifest", "wer", "cer", "n", "audio_s", "rtf"}
+        assert set(o) >= {"manifest", "wer", "cer", "n", "words", "audio_s", "rtf"}
         assert o["n"] == 12 and o["audio_s"] > 0 and o["wer"] >= 0.9  # random weights: nearly every word wrong
+        assert o["words"] == sum(len(r["text"].split()) for r in rows)
     assert streaming["wer"] == offline["wer"] and streaming["cer"] == offline["cer"]
     assert streaming["examples"] == offline["examples"]
     # --errors lists every utterance read wrong, with its file
