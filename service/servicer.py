@@ -88,7 +88,7 @@ class SpeechServicer:
                                                   f"the file with Recognize, or stream with {self.rec.name!r}")
                         # only StreamingRecognize has finals for a second pass
                         session = StreamSession(req.config, self.rec, self.scheduler, self.cfg,
-                                                request_constraint(req.config.constraint),
+                                                request_constraint(req.config.constraint, self.rec),
                                                 second_pass=method == "StreamingRecognize")
                     elif kind == "audio":
                         if session is None:
@@ -140,12 +140,8 @@ class SpeechServicer:
             cfg = request.config
             rec = self._file_model(cfg.model)  # before decoding: a wrong name is the first thing to say
             check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=False)
-            constraint = request_constraint(cfg.constraint)
+            constraint = request_constraint(cfg.constraint, rec)
             alternatives = alternatives_wanted(cfg)
-            try:
-                rec.check_constraint(constraint)
-            except ValueError as e:
-                raise InvalidArgument(str(e)) from None
             chunks = request_chunks(request.audio, cfg.encoding, cfg.sample_rate_hz, cfg.channels,
                                     rec.sample_rate, RECOGNIZE_CHUNK_S)
             first = await asyncio.to_thread(next, chunks, None)  # decode errors surface before a slot is taken

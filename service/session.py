@@ -62,11 +62,17 @@ def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointR
     )
 
 
-def request_constraint(c: pb.Constraint) -> Constraint:
+def request_constraint(c: pb.Constraint, rec: Recogniser) -> Constraint:
+    """The request's constraint, parsed and one that `rec` can apply (a greedy-only server cannot)."""
     try:
-        return Constraint.parse(c.vocabulary, c.phrases, c.vocabulary_set)
+        constraint = Constraint.parse(c.vocabulary, c.phrases, c.vocabulary_set)
     except ValueError as e:
         raise InvalidArgument(f"constraint: {e}") from None
+    try:
+        rec.check_constraint(constraint)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+    return constraint
 
 
 def check_model(name: str, rec: Recogniser, offline: Recogniser | None = None) -> None:
@@ -80,7 +86,7 @@ def check_model(name: str, rec: Recogniser, offline: Recogniser | None = None) -
 class StreamSession:
     def __init__(self, cfg: pb.RecognitionConfig, rec: Recogniser, scheduler: Scheduler, server: ServerConfig,
                  constraint: Constraint, second_pass: bool = True):
-        """`constraint`: `cfg.constraint` as `request_constraint` parsed it; `second_pass`: whether
+        """`constraint`: `cfg.constraint` as `request_constraint` parsed and checked it; `second_pass`: whether
         finals take the recogniser's second pass where it has one."""
         check_model(cfg.model, rec)
         check_format(cfg.encoding, cfg.sample_rate_hz, cfg.channels, for_stream=True)
@@ -90,8 +96,6 @@ class StreamSession:
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
         try:
             self.stream = rec.open_stream(constraint, alternatives, second_pass)
-        except ValueError as e:  # a constraint this server cannot apply
-            raise InvalidArgument(str(e)) from None
         except PoolFull:
             raise ResourceExhausted(f"the server is at its limit of {server.max_streams} concurrent streams; "
                                     f"retry later or add replicas") from None

@@ -14,6 +14,8 @@ from clients.speech_client import SpeechClient, final_transcripts, streaming_con
 from models.engine import Recogniser
 from models.registry import untrained_model
 from protos.wavestream.v1 import speech_pb2 as pb
+from service.errors import InvalidArgument
+from service.session import request_constraint
 
 from .conftest import ServerProcess, pcm16
 
@@ -212,3 +214,12 @@ def test_a_stream_longer_than_the_limit_is_ended_with_a_message():
 
 def test_no_tracebacks_in_the_log(server, bystander):
     assert not [l for l in server.log if "Traceback" in l or "ERROR" in l], "".join(server.log)
+
+
+def test_a_constraint_a_greedy_only_recogniser_cannot_apply_is_a_clear_invalid_argument():
+    # the server always builds a beam decoder; a service built on a Recogniser without one (library use)
+    # must refuse a constraint, not ignore it, for files and streams alike (one check: request_constraint)
+    greedy_only = Recogniser(untrained_model("wavenet-base"))
+    with pytest.raises(InvalidArgument, match="decodes greedily .* cannot constrain the vocabulary"):
+        request_constraint(pb.Constraint(vocabulary_set="digits"), greedy_only)
+    assert not request_constraint(pb.Constraint(), greedy_only)  # no constraint: nothing to apply
