@@ -28,6 +28,16 @@ def speech_like(seconds: float, rate: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, generator=g) * 0.1 * env
 
 
+def looped(paths: list[str], seconds: float, rate: int = 16000) -> np.ndarray:
+    """The files' audio (any format `read_audio` reads, at `rate`) end to end, repeated to `seconds`."""
+    from models.audio import read_audio
+
+    audio = np.concatenate([read_audio(p, rate)[0] for p in paths])
+    if audio.size == 0:
+        raise ValueError("the audio files hold no samples")
+    return np.tile(audio, int(np.ceil(seconds * rate / audio.size)))[:int(seconds * rate)]
+
+
 def _time(fn, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):

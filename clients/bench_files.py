@@ -14,23 +14,21 @@ import time
 import numpy as np
 import torch
 
-from models.audio import read_audio
 from models.beam import BeamDecoder
 from models.blend import Blend
 from models.engine import MAX_BEAM_S, Recogniser
 from models.recogniser import SpeechRecogniser
+
+from .bench_engine import looped
 
 RATE = 16000
 CHUNK_S = 1.0   # as Recognize hands audio on: a second at a time
 BLOCK_S = 600.0  # the server's --offline-max-s default
 
 
-def looped(paths: list[str], seconds: float) -> np.ndarray:
-    """The files' audio (any format `read_audio` reads, at 16 kHz) end to end, repeated to `seconds`."""
-    audio = np.concatenate([read_audio(p, RATE)[0] for p in paths])
-    if audio.size == 0:
-        raise ValueError("the audio files hold no samples")
-    return np.tile(audio, int(np.ceil(seconds * RATE / audio.size)))[:int(seconds * RATE)]
+def _chunks(audio: np.ndarray):
+    step = int(CHUNK_S * RATE)
+    return (audio[i:i + step] for i in range(0, audio.size, step))
 
 
 def _finals_key(finals) -> list:
@@ -39,7 +37,7 @@ def _finals_key(finals) -> list:
 
 def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths: list[str], minutes: float,
         workers: int, repeat: int) -> dict:
-    audio = looped(audio_paths, minutes * 60)
+    audio = looped(audio_paths, minutes * 60, RATE)
     torch.set_num_threads(1)  # as the server runs its models (README, "The models' CPU threads")
     readers = {}
     try:
@@ -50,13 +48,12 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
         finals = {}
         for _ in range(repeat):
             for n, rec in readers.items():  # alternating: drift on a shared machine falls on both
-                chunks = (audio[i:i + int(CHUNK_S * RATE)] for i in range(0, audio.size, int(CHUNK_S * RATE)))
                 t0 = time.perf_counter()
-                finals[n], _ = rec.transcribe_file(chunks, BLOCK_S)
+                finals[n], _ = rec.transcribe_file(_chunks(audio), BLOCK_S)
                 times[n].append(time.perf_counter() - t0)
         # the logits alone, for the share of the time the search takes
         t0 = time.perf_counter()
-        readers[1].final_logits_in_blocks((audio[i:i + RATE] for i in range(0, audio.size, RATE)), BLOCK_S)
+        readers[1].final_logits_in_blocks(_chunks(audio), BLOCK_S)
         logits_s = time.perf_counter() - t0
     finally:
         for rec in readers.values():

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import psutil
 
-from .bench_engine import speech_like
+from .bench_engine import looped, speech_like
 from .speech_client import AsyncSpeechClient, streaming_config
 
 CHUNK_MS = 160
@@ -33,13 +33,7 @@ RATE = 16000
 
 
 def _audio(seconds: float, path: str | None) -> np.ndarray:
-    if path:
-        from models.audio import read_audio
-
-        a, _ = read_audio(path, RATE)
-        reps = int(np.ceil(seconds * RATE / a.size))
-        return np.tile(a, reps)[: int(seconds * RATE)]
-    return speech_like(seconds, RATE).numpy()
+    return looped([path], seconds, RATE) if path else speech_like(seconds, RATE).numpy()
 
 
 async def one_stream(client: AsyncSpeechClient, pcm: bytes, offset_chunks: int, partial: list, final: list, errors: list):

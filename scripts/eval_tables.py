@@ -67,7 +67,8 @@ def column_of(label: str) -> str | None:
 
 
 def row_of(record: dict) -> str | None:
-    constrained = record["model"].endswith((" constrained", "digits grammar")) or " constrained " in record["model"]
+    label = record["model"]
+    constrained = " constrained " in f"{label} " or label.endswith(" digits grammar")
     for key, ending, wants_constraint, _ in ROWS:
         if record["manifest"].endswith(ending) and constrained == wants_constraint:
             return key
