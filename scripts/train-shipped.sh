@@ -100,6 +100,10 @@
 # thirty-second, thirty-third: (not in the default STAGES: run after the thirty-first phase's blend, side by side as
 #        two calls of this script, one thread each) the offline model (thirty-second; seed 13) and the streaming model
 #        (thirty-third; seed 14), 65 more minutes each; each put to the rule (95%) on its own.
+# thirty-fourth: (not in the default STAGES: run after the thirty-third phase's blend) the streaming model alone, 35 more
+#        minutes from the shipped weights on the nineteenth phase's data with synthetic isolated digits added
+#        (synth-isolated, weight 0.3), seed 15, two threads; the rule (95%); its tests and a synthetic isolated-digits
+#        set (digits-dev) read beside those of the weights it started from.
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
@@ -123,6 +127,9 @@
 #        speech itself: `STAGES="data eval"` reruns the model card's evaluation on a fresh machine. It ships its
 #        readings (models/weights/eval.jsonl) and writes the model card's and the README's tables from them
 #        (scripts/eval_tables.py).
+# The whole script is one block, read before it runs: bash reads a file as it goes, so an edit made while a
+# stage runs would otherwise shift what it reads next.
+{
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(realpath "${1:-../shared/data}")
@@ -568,6 +575,39 @@ if has thirty-first; then one_model_phase "$OUT/thirty-first" wavenet-cpu 80 12 
 if has thirty-second; then one_model_phase "$OUT/thirty-second" logmel-cnn-cpu 65 13; fi
 if has thirty-third; then one_model_phase "$OUT/thirty-third" wavenet-cpu 65 14; fi
 
+# The streaming model trails the offline one by 42% on the digits speaker (17 errors in 500 against 12; the target is
+# 15%), and by as much on synthetic isolated digits from the training voices (15 errors in 1,000 against 5): isolated
+# words are its weak spot, though they are 13% of the nineteenth phase's draws already (1,500 clips of three real
+# speakers, and the digits sets' single words). More voices saying them: synth-isolated, the ten words from every
+# training voice (5,000 utterances, seed 22), added to the nineteenth phase's data at weight 0.3 (1,500 draws in
+# 14,594). The streaming model alone on both cores, 35 more minutes (seed 15: new draws); the rule unchanged (95% on
+# the larger dev set, which has no isolated words: the added digits must not cost the sentences); the tests read beside
+# those of the weights it started from, and, beside them, digits-dev (the ten words from the training voices, 5,000
+# utterances, seed 21: a set no phase trains on; nothing rides on it). Where it ships, tune the blend again
+# (STAGES=blend BLEND_DIR=$OUT/thirty-fourth/blend).
+isolated_digits_synth() {  # SET SEED: the ten digit words, 5,000 utterances from the training voices
+    printf '%s\n' zero one two three four five six seven eight nine > "$OUT/isolated-digits.txt"
+    $WS synth "$OUT/isolated-digits.txt" "$OUT/$1" --utterances 5000 --seed "$2" --exclude-voices $EXCLUDE --quiet
+}
+digits_dev_readings() {  # MODEL_DIR: the streaming model's reading of digits-dev, open vocabulary, with the LM
+    dev_eval "$OUT/digits-dev/manifest.jsonl" wavenet-cpu "$1" --utterances > "$1/digits-dev.json"
+}
+if has thirty-fourth; then
+    isolated_digits_synth synth-isolated 22
+    isolated_digits_synth digits-dev 21
+    d="$OUT/thirty-fourth"
+    nineteenth_data
+    PHASE_DATA+=("$OUT/synth-isolated/manifest.jsonl:0.3")
+    mkdir -p "$d"
+    [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
+    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 "${PHASE34_MINUTES:-35}" 2e-4 --seed 15 --threads 2
+    ship_if_better "$d/wavenet-cpu" wavenet-cpu
+    test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
+    digits_dev_readings "$d/before" & digits_dev_readings "$d/wavenet-cpu" & wait
+    { compare_tests "$d/before" "$d/wavenet-cpu"
+      compare_readings "$d/before/digits-dev.json" "$d/wavenet-cpu/digits-dev.json"; } | tee "$d/compare-tests.txt"
+fi
+
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of this
 # form of the stage (the twenty-sixth phase's pair on; the form as of commit c52f19d chose with scripts/tune_beam.py
@@ -761,3 +801,5 @@ if has eval; then
     cp "$OUT/eval.jsonl" models/weights/eval.jsonl
     .venv/bin/python scripts/eval_tables.py --write
 fi
+exit
+}
