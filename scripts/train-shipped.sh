@@ -600,7 +600,7 @@ if has thirty-fourth; then
     PHASE_DATA+=("$OUT/synth-isolated/manifest.jsonl:0.3")
     mkdir -p "$d"
     [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
-    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 "${PHASE34_MINUTES:-35}" 2e-4 --seed 15 --threads 2
+    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 35 2e-4 --seed 15 --threads 2
     ship_if_better "$d/wavenet-cpu" wavenet-cpu
     test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
     digits_dev_readings "$d/before" & digits_dev_readings "$d/wavenet-cpu" & wait
