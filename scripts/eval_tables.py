@@ -4,7 +4,7 @@
 
 EVAL_JSONL (default models/weights/eval.jsonl, the copy of out/shipped/eval.jsonl that the eval
 stage of scripts/train-shipped.sh ships) holds the stage's readings, one per set and decoding. The
-tables: the model card's and the README's WER / CER by set and decoding, and the card's targets,
+tables: the model card's and the README's WER / CER by set and decoding, and (in both) the targets,
 each met or missed by arithmetic on the readings. Each sits in its document between
 `<!-- eval-table: NAME -->` and `<!-- /eval-table -->`; --write puts the tables there, --check exits
 1 where a document's table is not the one the readings make (the test suite runs it), and with
@@ -252,7 +252,7 @@ def main(argv=None) -> int:
         sys.exit(f"eval_tables: {args.eval_jsonl}: {e}")
     tables = {  # each document's tables, by the name its markers give
         CARD: {"card": lambda: render(table, "card"), "targets": lambda: render_targets(table)},
-        README: {"readme": lambda: render(table, "readme")},
+        README: {"readme": lambda: render(table, "readme"), "targets": lambda: render_targets(table)},
     }
     stale = []
     for path, made in tables.items():

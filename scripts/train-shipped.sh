@@ -505,11 +505,13 @@ if has twenty-first; then
     compare_tests "$OUT/nineteenth/logmel-cnn-cpu" "$OUT/twenty-first/control" | tee "$OUT/twenty-first/compare-tests.txt"
 fi
 
+PHASE_EXTRA=()
 one_model_phase() {  # STAGE_DIR MODEL MINUTES SEED [more train options]: MODEL alone, MINUTES more from the shipped
-    # weights on the nineteenth phase's data; the rule (95%: one run); the run's tests read beside those of the
-    # weights it started from (copied to before first, as the rule may replace them)
+    # weights on the nineteenth phase's data (and PHASE_EXTRA's sets); the rule (95%: one run); the run's tests read
+    # beside those of the weights it started from (copied to before first, as the rule may replace them)
     local d="$1"
     nineteenth_data
+    PHASE_DATA+=("${PHASE_EXTRA[@]}")  # a phase's own sets beside that data (none unless it sets them)
     mkdir -p "$d"
     [[ -d "$d/before" ]] || keep "models/weights/$2" "$d/before/$2"
     trim_phase "$2" "$d/$2" 0.5 "$3" 2e-4 --seed "$4" "${@:5}"
@@ -595,17 +597,11 @@ digits_dev_readings() {  # MODEL_DIR: the streaming model's reading of digits-de
 if has thirty-fourth; then
     isolated_digits_synth synth-isolated 22
     isolated_digits_synth digits-dev 21
-    d="$OUT/thirty-fourth"
-    nineteenth_data
-    PHASE_DATA+=("$OUT/synth-isolated/manifest.jsonl:0.3")
-    mkdir -p "$d"
-    [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
-    trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 35 2e-4 --seed 15 --threads 2
-    ship_if_better "$d/wavenet-cpu" wavenet-cpu
-    test_readings wavenet-cpu "$d/before" & test_readings wavenet-cpu "$d/wavenet-cpu" & wait
-    digits_dev_readings "$d/before" & digits_dev_readings "$d/wavenet-cpu" & wait
-    { compare_tests "$d/before" "$d/wavenet-cpu"
-      compare_readings "$d/before/digits-dev.json" "$d/wavenet-cpu/digits-dev.json"; } | tee "$d/compare-tests.txt"
+    PHASE_EXTRA=("$OUT/synth-isolated/manifest.jsonl:0.3")
+    one_model_phase "$OUT/thirty-fourth" wavenet-cpu 35 15 --threads 2
+    digits_dev_readings "$OUT/thirty-fourth/before" & digits_dev_readings "$OUT/thirty-fourth/wavenet-cpu" & wait
+    compare_readings "$OUT/thirty-fourth/before/digits-dev.json" "$OUT/thirty-fourth/wavenet-cpu/digits-dev.json" \
+        | tee -a "$OUT/thirty-fourth/compare-tests.txt"
 fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the

@@ -90,12 +90,10 @@ def stage_readings(digits_blended_wer=0.01, lj_streaming_wer=0.55):
     """What the eval stage reads, as far as the targets go: 500 digits, 696 words of the real reader,
     1,474 of the held-out voice."""
     def four(manifest, words, blended, offline, streaming, constrained=""):
-        return [reading(manifest, "logmel-cnn-cpu offline " + ("greedy constrained" if constrained else "lm default")
-                        + BLEND, *blended, n=words),
-                reading(manifest, "logmel-cnn-cpu offline " + ("greedy constrained" if constrained else "lm default"),
-                        *offline, n=words),
-                reading(manifest, "wavenet-cpu offline " + ("greedy constrained" if constrained else "lm default"),
-                        *streaming, n=words)]
+        decoding = "greedy constrained" if constrained else "lm default"
+        return [reading(manifest, f"logmel-cnn-cpu offline {decoding}{BLEND}", *blended, n=words),
+                reading(manifest, f"logmel-cnn-cpu offline {decoding}", *offline, n=words),
+                reading(manifest, f"wavenet-cpu offline {decoding}", *streaming, n=words)]
     records = [*four(THEO, 500, (0.018, 0.013), (0.024, 0.017), (0.026, 0.02)),
                *four(THEO, 500, (digits_blended_wer, 0.009), (0.018, 0.013), (0.022, 0.018), constrained=True),
                *four(LJ, 696, (0.5057, 0.273), (0.5230, 0.268), (lj_streaming_wer, 0.307)),
