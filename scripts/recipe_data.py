@@ -12,9 +12,10 @@
         English text from GCIDE, the dictionary in Debian's dict-gcide (DICT: its gcide.dict.dz): its
         quotations and its definitions as sentences, normalised like the training text, less any that
         could carry a held-out sentence (FILE: text, a sentence a line, or a manifest)
-    .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
+    .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB] [--noise-dbfs N]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
-        after each clip, and/or DB decibels of gain; OUT_NAME/ (FLAC) and OUT_NAME.jsonl
+        after each clip, DB decibels of gain, and/or white noise of RMS N dBFS over all of it (seeded;
+        a microphone's noise floor); OUT_NAME/ (FLAC) and OUT_NAME.jsonl
     .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
         recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
     .venv/bin/python scripts/recipe_data.py pack MANIFEST|FOLDER ... --out DIR [--compression-level L] [--max-hours H]
@@ -150,16 +151,21 @@ def gcide(dict_file: str, out: str, held_out: list[str], run: int = 6) -> None:
     print(json.dumps({"gcide": out, "sentences": len(kept), "words": sum(len(s.split()) for s in kept)}))
 
 
-def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0) -> None:
+def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0,
+            noise_dbfs: float | None = None, seed: int = 0) -> None:
     folder = Path(out_name)
     folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
     rows = []
     for r in map(json.loads, open(manifest)):
         x, rate = read_audio(r["audio"], None)
         x = x * np.float32(10 ** (gain_db / 20))
         z = np.zeros(int(rate * pad_s), dtype="float32")
+        y = np.concatenate([z, x, z])
+        if noise_dbfs is not None:  # a microphone's floor: under the speech and the pads alike
+            y = y + rng.normal(0.0, 10 ** (noise_dbfs / 20), len(y)).astype("float32")
         path = folder / Path(r["audio"]).with_suffix(".flac").name
-        sf.write(path, np.concatenate([z, x, z]), rate)
+        sf.write(path, y, rate)
         rows.append({**r, "audio": str(path.resolve()), "duration": round(len(x) / rate + 2 * pad_s, 3)})
     write_jsonl(f"{out_name}.jsonl", rows)
 
@@ -268,6 +274,8 @@ def main(argv=None) -> int:
     v.add_argument("out_name")
     v.add_argument("--pad-s", type=float, default=0.0)
     v.add_argument("--gain-db", type=float, default=0.0)
+    v.add_argument("--noise-dbfs", type=float, default=None)
+    v.add_argument("--seed", type=int, default=0)
     lv = sub.add_parser("levels")
     lv.add_argument("manifests", nargs="+")
     lv.add_argument("--by-speaker", action="store_true")
@@ -290,7 +298,7 @@ def main(argv=None) -> int:
     elif args.what == "gcide":
         gcide(args.dict_file, args.out, args.held_out)
     elif args.what == "variant":
-        variant(args.manifest, args.out_name, args.pad_s, args.gain_db)
+        variant(args.manifest, args.out_name, args.pad_s, args.gain_db, args.noise_dbfs, args.seed)
     elif args.what == "pack":
         pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours)
     elif args.what == "bf16":

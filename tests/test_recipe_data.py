@@ -102,3 +102,27 @@ def test_gcide_gives_quotations_and_definitions_less_anything_that_could_carry_a
         "one who abandons a claim",  # a run-on form's definition, its stress marks gone
         "they drank zythum with the priests of the temple",  # a quotation under a one-sense headword is kept
     ]  # and the one-sense headword's own definition ("A kind of ancient malt beverage") is not
+
+
+def test_a_noisy_variant_has_the_floor_asked_for_under_the_speech_and_the_pads(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    rate = 8000
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate // 2) / rate)).astype("float32")
+    sf.write(tmp_path / "clip.wav", tone, rate)
+    source = tmp_path / "set.jsonl"
+    source.write_text(json.dumps({"audio": str(tmp_path / "clip.wav"), "text": "a", "duration": 0.5}) + "\n")
+    for name in ("noisy", "again"):
+        recipe_data("variant", source, tmp_path / name, "--pad-s", 0.25, "--noise-dbfs", -40)
+    row = json.loads((tmp_path / "noisy.jsonl").read_text())
+    assert row["duration"] == 1.0 and row["text"] == "a"
+    y, got_rate = sf.read(row["audio"], dtype="float32")
+    assert got_rate == rate and len(y) == rate
+    pad = rate // 4
+    floor_db = 20 * np.log10(np.sqrt(np.mean(np.square(np.concatenate([y[:pad], y[-pad:]])))))
+    assert abs(floor_db - -40) < 0.5
+    under = y[pad:-pad] - tone
+    assert abs(20 * np.log10(np.sqrt(np.mean(np.square(under)))) - -40) < 0.5
+    again, _ = sf.read(json.loads((tmp_path / "again.jsonl").read_text())["audio"], dtype="float32")
+    assert np.array_equal(y, again)  # seeded: the same set each time it is made
