@@ -12,10 +12,11 @@
         English text from GCIDE, the dictionary in Debian's dict-gcide (DICT: its gcide.dict.dz): its
         quotations and its definitions as sentences, normalised like the training text, less any that
         could carry a held-out sentence (FILE: text, a sentence a line, or a manifest)
-    .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB] [--noise-dbfs N]
+    .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
+            [--noise-dbfs N [--seed SEED]]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
-        after each clip, DB decibels of gain, and/or white noise of RMS N dBFS over all of it (seeded;
-        a microphone's noise floor); OUT_NAME/ (FLAC) and OUT_NAME.jsonl
+        after each clip, DB decibels of gain, and/or white noise of RMS N dBFS over all of it (seed SEED,
+        0 by default: a microphone's noise floor); OUT_NAME/ (FLAC) and OUT_NAME.jsonl
     .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
         recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
     .venv/bin/python scripts/recipe_data.py pack MANIFEST|FOLDER ... --out DIR [--compression-level L] [--max-hours H]

@@ -4,6 +4,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import soundfile as sf
+
 from tests.conftest import ROOT
 
 
@@ -105,9 +108,6 @@ def test_gcide_gives_quotations_and_definitions_less_anything_that_could_carry_a
 
 
 def test_a_noisy_variant_has_the_floor_asked_for_under_the_speech_and_the_pads(tmp_path):
-    import numpy as np
-    import soundfile as sf
-
     rate = 8000
     tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate // 2) / rate)).astype("float32")
     sf.write(tmp_path / "clip.wav", tone, rate)
