@@ -159,13 +159,14 @@ def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0
     rng = np.random.default_rng(seed)
     rows = []
     for r in map(json.loads, open(manifest)):
-        x, rate = read_audio(r["audio"], None)
+        source = Path(manifest).parent / r["audio"]  # relative to the manifest's folder (an absolute path stays)
+        x, rate = read_audio(source, None)
         x = x * np.float32(10 ** (gain_db / 20))
         z = np.zeros(int(rate * pad_s), dtype="float32")
         y = np.concatenate([z, x, z])
         if noise_dbfs is not None:  # a microphone's floor: under the speech and the pads alike
             y = y + rng.normal(0.0, 10 ** (noise_dbfs / 20), len(y)).astype("float32")
-        path = folder / Path(r["audio"]).with_suffix(".flac").name
+        path = folder / source.with_suffix(".flac").name
         sf.write(path, y, rate)
         rows.append({**r, "audio": str(path.resolve()), "duration": round(len(x) / rate + 2 * pad_s, 3)})
     write_jsonl(f"{out_name}.jsonl", rows)

@@ -112,7 +112,8 @@ def test_a_noisy_variant_has_the_floor_asked_for_under_the_speech_and_the_pads(t
     tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate // 2) / rate)).astype("float32")
     sf.write(tmp_path / "clip.wav", tone, rate)
     source = tmp_path / "set.jsonl"
-    source.write_text(json.dumps({"audio": str(tmp_path / "clip.wav"), "text": "a", "duration": 0.5}) + "\n")
+    # the manifest format's relative path: the clip beside the manifest, wherever the command runs
+    source.write_text(json.dumps({"audio": "clip.wav", "text": "a", "duration": 0.5}) + "\n")
     for name in ("noisy", "again"):
         recipe_data("variant", source, tmp_path / name, "--pad-s", 0.25, "--noise-dbfs", -40)
     row = json.loads((tmp_path / "noisy.jsonl").read_text())
