@@ -30,6 +30,11 @@ class Utterance:
     speaker: str = ""
 
 
+def manifest_audio(manifest: str | Path, audio: str) -> Path:
+    """Where a manifest line's audio is: relative to the manifest's folder (an absolute path stays)."""
+    return (Path(manifest).parent / audio).resolve()
+
+
 def read_manifest(path: str | Path) -> list[Utterance]:
     path = Path(path)
     rows = []
@@ -38,7 +43,7 @@ def read_manifest(path: str | Path) -> list[Utterance]:
             continue
         try:
             d = json.loads(line)
-            audio = (path.parent / d["audio"]).resolve()
+            audio = manifest_audio(path, d["audio"])
             duration = float(d.get("duration") or sf.info(str(audio)).duration)
             rows.append(Utterance(audio, d["text"], duration, str(d.get("speaker", ""))))
         except (KeyError, ValueError, TypeError) as e:

@@ -45,7 +45,7 @@ import soundfile as sf
 
 from models.audio import read_audio, resample
 from models.audio_files import audio_files
-from models.data import read_manifest
+from models.data import manifest_audio, read_manifest
 from models.synth import normalise
 
 HELD_OUT_SPEAKER = "theo"
@@ -159,7 +159,7 @@ def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0
     rng = np.random.default_rng(seed)
     rows = []
     for r in map(json.loads, open(manifest)):
-        source = Path(manifest).parent / r["audio"]  # relative to the manifest's folder (an absolute path stays)
+        source = manifest_audio(manifest, r["audio"])
         x, rate = read_audio(source, None)
         x = x * np.float32(10 ** (gain_db / 20))
         z = np.zeros(int(rate * pad_s), dtype="float32")
