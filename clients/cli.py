@@ -210,7 +210,8 @@ def cmd_train(args) -> int:
             progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
             augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
                                        ("level_prob", args.level_prob),
-                                       ("lead_trim_prob", args.lead_trim_prob)) if v is not None},
+                                       ("lead_trim_prob", args.lead_trim_prob),
+                                       ("floor_prob", args.floor_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
             distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow)
@@ -570,6 +571,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="share of utterances scaled to a random level of -55..-15 dBFS RMS (default: 0.5)")
     tr.add_argument("--lead-trim-prob", type=float, default=None,
                     help="share of utterances cut to start at their speech, as tightly cut clips do (default: 0)")
+    tr.add_argument("--floor-prob", type=float, default=None,
+                    help="share of utterances given a steady hiss 15-40 dB under their level, pads included, as a "
+                         "microphone's floor (default: 0)")
     tr.add_argument("--seed", type=int, default=None,
                     help="draws of batches, augmentation and new weights (default: the preset's, 0); another seed "
                          "is another run of the same settings")

@@ -78,6 +78,12 @@ class Augment:
     # default (no draw at 0: the recorded runs replay as they were).
     lead_trim_prob: float = 0.0
     lead_keep_s: tuple[float, float] = (0.0, 0.05)
+    # A microphone's floor under everything, the pads included: hiss a drawn number of dB under the
+    # utterance's level, white or darkened by a low-pass. The noise files above end where the clip
+    # does and the pads stay exact zeros, so without this a model never hears a steady floor where
+    # nothing is said (and reads a quiet talker's hiss as an s). Off by default: runs replay.
+    floor_prob: float = 0.0
+    floor_below_db: tuple[float, float] = (15.0, 40.0)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -116,11 +122,23 @@ class Augment:
             rms = x.square().mean().sqrt()
             if rms > 0:
                 x = x * (10 ** (rng.uniform(*self.level_dbfs) / 20) / rms)
+        level = x.square().mean().sqrt()  # of the utterance, before any pad
         if rng.random() < self.digital_silence_prob:
             before, after = (int(rate * rng.uniform(*self.digital_silence_s)) * rng.randint(0, 1) for _ in "ab")
             before = before or int(rate * self.digital_silence_s[0])  # at least one side
             x = torch.nn.functional.pad(x, (before, after))
+        if self.floor_prob and rng.random() < self.floor_prob and level > 0:
+            x = x + noise_floor(len(x), rate, float(level) * 10 ** (-rng.uniform(*self.floor_below_db) / 20), rng)
         return x.clamp(-1, 1)
+
+
+def noise_floor(length: int, rate: int, rms: float, rng: random.Random) -> torch.Tensor:
+    """`length` samples of steady hiss at `rms`: white, or (half the time) low-passed at 1-6 kHz, as
+    microphones and their preamps differ in how bright their floor is."""
+    noise = torch.randn(length, generator=torch.Generator().manual_seed(rng.getrandbits(63)))
+    if rng.random() < 0.5:
+        noise = AF.lowpass_biquad(noise, rate, rng.uniform(1000.0, min(6000.0, rate / 2 - 500)))
+    return noise * (rms / (noise.square().mean().sqrt() + 1e-12))
 
 
 def trim_lead(x: torch.Tensor, rate: int, keep_s: float = 0.0, below_peak_db: float = 30.0) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The training recipe end to end on a CPU: the tiny preset on a few real utterances."""
 
 import json
+import math
 import random
 
 import numpy as np
@@ -318,3 +319,30 @@ def test_lead_trim_starts_utterances_at_their_speech():
     Augment(lead_trim_prob=0.0, **plain)(x, 16000, a)
     Augment(**plain)(x, 16000, b)
     assert a.random() == b.random()  # the same draws as before the option existed
+
+
+def test_noise_floor_lies_under_the_pads_at_its_drawn_depth():
+    """A microphone's floor: with the floor on, the digital-silence pads carry a steady hiss 15-40 dB
+    under the utterance's level (not exact zeros), the speech is still there, and at probability 0
+    nothing is drawn (runs replay)."""
+    from models.data import noise_floor
+
+    tone = torch.sin(torch.arange(16000) / 16000 * 2 * torch.pi * 300) * 0.1
+    db = lambda v: 20 * math.log10(float(v.square().mean().sqrt()))  # noqa: E731
+    plain = dict(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
+                 digital_silence_prob=1.0, digital_silence_s=(0.5, 0.5))
+    for seed in range(6):
+        out = Augment(floor_prob=1.0, **plain)(tone, 16000, random.Random(seed))
+        assert len(out) >= 16000 + 8000
+        pad = out[:8000]  # the pad before (always at least one side, and the first)
+        assert 15.0 - 1.0 <= db(tone) - db(pad) <= 40.0 + 1.0
+        assert db(out) == pytest.approx(db(torch.nn.functional.pad(tone, (8000, len(out) - 24000))), abs=0.5)
+    quiet = Augment(floor_prob=0.0, **plain)(tone, 16000, random.Random(0))
+    assert torch.equal(quiet[:8000], torch.zeros(8000))
+    a, b = random.Random(1), random.Random(1)
+    Augment(floor_prob=0.0, **plain)(tone, 16000, a)
+    Augment(**plain)(tone, 16000, b)
+    assert a.random() == b.random()
+
+    dark = noise_floor(16000, 16000, 0.01, random.Random(3))  # level as asked, whatever its colour
+    assert db(dark) == pytest.approx(-40.0, abs=0.1)
