@@ -122,7 +122,7 @@ class Augment:
             rms = x.square().mean().sqrt()
             if rms > 0:
                 x = x * (10 ** (rng.uniform(*self.level_dbfs) / 20) / rms)
-        level = x.square().mean().sqrt()  # of the utterance, before any pad
+        level = x.square().mean().sqrt() if self.floor_prob else None  # the utterance's, before any pad
         if rng.random() < self.digital_silence_prob:
             before, after = (int(rate * rng.uniform(*self.digital_silence_s)) * rng.randint(0, 1) for _ in "ab")
             before = before or int(rate * self.digital_silence_s[0])  # at least one side

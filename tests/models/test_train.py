@@ -1,7 +1,6 @@
 """The training recipe end to end on a CPU: the tiny preset on a few real utterances."""
 
 import json
-import math
 import random
 
 import numpy as np
@@ -70,11 +69,19 @@ def test_augmentation_keeps_audio_usable(shared_data):
     assert torch.equal(padded[padded.abs() > 0][:100], x[x.abs() > 0][:100])
 
 
+def rms_db(y: torch.Tensor) -> float:
+    return float(20 * torch.log10(y.square().mean().sqrt()))
+
+
+# Augment with nothing drawn but what a test turns on (no speed, gain, level, band or pads)
+PLAIN = dict(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
+             digital_silence_prob=0.0)
+
+
 def test_level_augmentation_reaches_quiet_microphones():
     """Whatever the source's level, a share of utterances lands anywhere in -55..-15 dBFS RMS."""
     x = torch.from_numpy(np.sin(np.arange(16000) / 16000 * 2 * np.pi * 440).astype(np.float32)) * 0.5
     plain = dict(speed=(1.0,), telephone_prob=0.0, narrowband_prob=0.0, digital_silence_prob=0.0)
-    rms_db = lambda y: float(20 * torch.log10(y.square().mean().sqrt()))  # noqa: E731
     rng = random.Random(0)
     levels = [rms_db(Augment(level_prob=1.0, **plain)(x, 16000, rng)) for _ in range(200)]
     assert all(-55.01 <= v <= -14.99 for v in levels)
@@ -311,13 +318,11 @@ def test_lead_trim_starts_utterances_at_their_speech():
     assert torch.equal(trim_lead(torch.zeros(4000), 16000), torch.zeros(4000))  # nothing loud: kept whole
     assert torch.equal(trim_lead(tone, 16000), tone)  # already tight
 
-    plain = dict(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
-                 digital_silence_prob=0.0)
-    out = Augment(lead_trim_prob=1.0, **plain)(x, 16000, random.Random(0))
+    out = Augment(lead_trim_prob=1.0, **PLAIN)(x, 16000, random.Random(0))
     assert 8000 <= len(out) <= 8000 + 800 + 160
     a, b = random.Random(1), random.Random(1)
-    Augment(lead_trim_prob=0.0, **plain)(x, 16000, a)
-    Augment(**plain)(x, 16000, b)
+    Augment(lead_trim_prob=0.0, **PLAIN)(x, 16000, a)
+    Augment(**PLAIN)(x, 16000, b)
     assert a.random() == b.random()  # the same draws as before the option existed
 
 
@@ -328,15 +333,13 @@ def test_noise_floor_lies_under_the_pads_at_its_drawn_depth():
     from models.data import noise_floor
 
     tone = torch.sin(torch.arange(16000) / 16000 * 2 * torch.pi * 300) * 0.1
-    db = lambda v: 20 * math.log10(float(v.square().mean().sqrt()))  # noqa: E731
-    plain = dict(speed=(1.0,), gain_db=(0.0, 0.0), level_prob=0.0, telephone_prob=0.0, narrowband_prob=0.0,
-                 digital_silence_prob=1.0, digital_silence_s=(0.5, 0.5))
+    plain = {**PLAIN, "digital_silence_prob": 1.0, "digital_silence_s": (0.5, 0.5)}
     for seed in range(6):
         out = Augment(floor_prob=1.0, **plain)(tone, 16000, random.Random(seed))
         assert len(out) >= 16000 + 8000
         pad = out[:8000]  # the pad before (always at least one side, and the first)
-        assert 15.0 - 1.0 <= db(tone) - db(pad) <= 40.0 + 1.0
-        assert db(out) == pytest.approx(db(torch.nn.functional.pad(tone, (8000, len(out) - 24000))), abs=0.5)
+        assert 15.0 - 1.0 <= rms_db(tone) - rms_db(pad) <= 40.0 + 1.0
+        assert rms_db(out) == pytest.approx(rms_db(torch.nn.functional.pad(tone, (8000, len(out) - 24000))), abs=0.5)
     quiet = Augment(floor_prob=0.0, **plain)(tone, 16000, random.Random(0))
     assert torch.equal(quiet[:8000], torch.zeros(8000))
     a, b = random.Random(1), random.Random(1)
@@ -345,4 +348,4 @@ def test_noise_floor_lies_under_the_pads_at_its_drawn_depth():
     assert a.random() == b.random()
 
     dark = noise_floor(16000, 16000, 0.01, random.Random(3))  # level as asked, whatever its colour
-    assert db(dark) == pytest.approx(-40.0, abs=0.1)
+    assert rms_db(dark) == pytest.approx(-40.0, abs=0.1)
