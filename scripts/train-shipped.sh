@@ -193,6 +193,22 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
 }
 
+two_lanes() {  # COMMAND ITEM...: COMMAND ITEM for every ITEM, two at a time (a core each); fails where either lane did
+    local cmd="$1" lane pids=() rc=0
+    shift
+    for lane in 0 1; do
+        (for ((i = lane + 1; i <= $#; i += 2)); do "$cmd" "${!i}"; done) &  # set -e: a lane stops at its first failure
+        pids+=($!)
+    done
+    for lane in 0 1; do wait "${pids[lane]}" || rc=1; done
+    return $rc
+}
+under_lock() {  # NAME COMMAND...: COMMAND holding $OUT/NAME.lock, so what two calls of this script started together
+    # both ask for is made once (the second finds it made)
+    local lock="$OUT/$1.lock"
+    shift
+    ( flock 9; "$@" ) 9> "$lock"
+}
 compare_readings() {  # BASELINE.json CANDIDATE.json: two readings set side by side (`wavestream compare`), where nothing
     # rides on the outcome: "not shown better" (exit status 1) goes on; a file missing or unreadable (2) stops
     $WS compare "$@" || [[ $? -eq 1 ]]
@@ -467,12 +483,9 @@ nineteenth_synth() {  # synth-train5 and synth-digits2
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits2" --utterances "$(wc -l < "$OUT/synth-digits/manifest.jsonl")" \
         --seed 8 --exclude-voices $EXCLUDE --quiet
 }
-sixth_synth() {  # synth-train6 (the thirty-eighth phase's fresh sentences, seed 23); under a lock, as that phase's
-    # two calls both ask for it (the second finds it made: synth resumes, and makes nothing where all are there)
-    (
-        flock 9
-        fresh_synth synth-train6 23 synth-train synth-train2 synth-train3 synth-train4 synth-train5
-    ) 9> "$OUT/sixth-synth.lock"
+sixth_synth() {  # synth-train6 (the thirty-eighth phase's fresh sentences, seed 23), under a lock as that phase's two
+    # calls both ask for it (synth resumes, so the second makes nothing)
+    under_lock sixth-synth fresh_synth synth-train6 23 synth-train synth-train2 synth-train3 synth-train4 synth-train5
 }
 if has nineteenth; then
     nineteenth_synth
@@ -651,16 +664,12 @@ if has thirty-fifth; then one_model_phase "$OUT/thirty-fifth" wavenet-cpu 60 16 
 # copy with the same floor, a test. Where either ships, tune the blend again (STAGES=blend
 # BLEND_DIR=$OUT/thirty-seventh/blend).
 floor_sets() {  # digits-dev-floor65 and fsdd-theo-noise65: digits-dev at theo's level, and theo, with 0.5 s pads
-    # and white noise at -65 dBFS under all of it (as the model card's noise-floor table); made once where the two
-    # phases' calls both ask (the lock)
-    (
-        flock 9
-        [[ -s "$OUT/digits-dev/manifest.jsonl" ]] || isolated_digits_synth digits-dev 21
-        [[ -s "$OUT/digits-dev-floor65.jsonl" ]] || .venv/bin/python scripts/recipe_data.py variant \
-            "$OUT/digits-dev/manifest.jsonl" "$OUT/digits-dev-floor65" --gain-db -25 --pad-s 0.5 --noise-dbfs -65
-        [[ -s "$OUT/fsdd-theo-noise65.jsonl" ]] || .venv/bin/python scripts/recipe_data.py variant \
-            "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-noise65" --pad-s 0.5 --noise-dbfs -65
-    ) 9> "$OUT/floor-sets.lock"
+    # and white noise at -65 dBFS under all of it (as the model card's noise-floor table); what is there is kept
+    [[ -s "$OUT/digits-dev/manifest.jsonl" ]] || isolated_digits_synth digits-dev 21
+    [[ -s "$OUT/digits-dev-floor65.jsonl" ]] || .venv/bin/python scripts/recipe_data.py variant \
+        "$OUT/digits-dev/manifest.jsonl" "$OUT/digits-dev-floor65" --gain-db -25 --pad-s 0.5 --noise-dbfs -65
+    [[ -s "$OUT/fsdd-theo-noise65.jsonl" ]] || .venv/bin/python scripts/recipe_data.py variant \
+        "$OUT/fsdd-theo.jsonl" "$OUT/fsdd-theo-noise65" --pad-s 0.5 --noise-dbfs -65
 }
 floor_readings() {  # MODEL MODEL_DIR: the two floor sets with the LM, utterance by utterance
     dev_eval "$OUT/digits-dev-floor65.jsonl" "$1" "$2" --utterances > "$2/digits-dev-floor65.json"
@@ -669,7 +678,7 @@ floor_readings() {  # MODEL MODEL_DIR: the two floor sets with the LM, utterance
 floor_phase() {  # STAGE_DIR MODEL SEED [MINUTES]: one_model_phase with the floor, 65 minutes (MINUTES), one thread,
     # and the floor sets
     local f
-    floor_sets
+    under_lock floor-sets floor_sets  # the two phases' calls both ask for them
     one_model_phase "$1" "$2" "${4:-65}" "$3" --floor-prob 0.3
     floor_readings "$2" "$1/before" & floor_readings "$2" "$1/$2" & wait
     for f in digits-dev-floor65 theo-noise65; do compare_readings "$1/before/$f.json" "$1/$2/$f.json"; done \
@@ -683,7 +692,7 @@ if has thirty-seventh; then floor_phase "$OUT/thirty-seventh" wavenet-cpu 18; fi
 # without the floor) read the floor sets too, and set beside the thirty-seventh; and the two floor runs as a pair,
 # blended as the server's finals are (0.35, the delay matched: the shipped pair's), beside the shipped pair, on dev2,
 # the floor sets and the tests, utterance by utterance (nothing rides on any of it). Run after both phases above.
-blended_readings() {  # MODEL_DIR: the offline model blended with the streaming one, both from MODEL_DIR
+pair_readings() {  # MODEL_DIR: the offline model blended with the streaming one, both from MODEL_DIR
     WAVESTREAM_MODEL_DIR="$1" $WS eval "$OUT/synth-dev2/manifest.jsonl" "$OUT/digits-dev-floor65.jsonl" \
         "$OUT/fsdd-theo-noise65.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl" --model logmel-cnn-cpu --lm default --blend wavenet-cpu \
         --threads 1 --json --utterances > "$1/blended.json"
@@ -700,7 +709,7 @@ if has floor-control; then
     keep models/weights/wavenet-cpu "$d/shipped/wavenet-cpu"
     keep "$OUT/thirty-sixth/logmel-cnn-cpu/logmel-cnn-cpu" "$d/floor/logmel-cnn-cpu"
     keep "$OUT/thirty-seventh/wavenet-cpu/wavenet-cpu" "$d/floor/wavenet-cpu"
-    blended_readings "$d/shipped" & blended_readings "$d/floor" & wait
+    pair_readings "$d/shipped" & pair_readings "$d/floor" & wait
     for f in blended blended-digits; do compare_readings "$d/shipped/$f.json" "$d/floor/$f.json"; done \
         | tee "$d/blended.txt"
 fi
@@ -727,16 +736,14 @@ fi
 # they hear, or have they stopped fitting even their training audio? The shipped weights, greedy (no LM: the LM's
 # text holds the training sentences), on the first 1,000 utterances of synth-train5 (trained on in every phase since
 # the nineteenth), of synth-train6 (in none that shipped) and on dev2 (out/shipped/fit/MODEL.json).
+fit_reading() {  # MODEL: the three sets, greedy, into $OUT/fit/MODEL.json
+    $WS eval "$OUT/synth-train5/first-1000.jsonl" "$OUT/synth-train6/first-1000.jsonl" \
+        "$OUT/synth-dev2/manifest.jsonl" --model "$1" --threads 1 --json > "$OUT/fit/$1.json"
+}
 if has fit; then
     mkdir -p "$OUT/fit"
     for s in synth-train5 synth-train6; do head -1000 "$OUT/$s/manifest.jsonl" > "$OUT/$s/first-1000.jsonl"; done
-    pids=()
-    for m in logmel-cnn-cpu wavenet-cpu; do
-        $WS eval "$OUT/synth-train5/first-1000.jsonl" "$OUT/synth-train6/first-1000.jsonl" \
-            "$OUT/synth-dev2/manifest.jsonl" --model $m --threads 1 --json > "$OUT/fit/$m.json" &
-        pids+=($!)
-    done
-    for pid in "${pids[@]}"; do wait "$pid"; done  # a reading that failed stops the stage (a bare wait would not)
+    two_lanes fit_reading logmel-cnn-cpu wavenet-cpu
 fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
@@ -778,16 +785,6 @@ alone_reading() { offline_reading "$BLEND_DIR/$1-alone.json" "$1"; }  # SET
 delay_reading() { blended_readings 0.3 "$1" dev2; }  # DELAY: the larger dev set at share 0.3
 guarded_readings() { blended_readings "${1%%:*}" "${1#*:}" dev2 fsdd-train lj-train; }  # SHARE:DELAY
 chosen_reading() { blended_readings "$share" "$delay" "$1"; }  # SET: at the stage's chosen $share and $delay
-two_lanes() {  # COMMAND ITEM...: COMMAND ITEM for every ITEM, two at a time (a core each); fails where either lane did
-    local cmd="$1" lane pids=() rc=0
-    shift
-    for lane in 0 1; do
-        (for ((i = lane + 1; i <= $#; i += 2)); do "$cmd" "${!i}"; done) &  # set -e: a lane stops at its first failure
-        pids+=($!)
-    done
-    for lane in 0 1; do wait "${pids[lane]}" || rc=1; done
-    return $rc
-}
 if has blend; then
     d="$BLEND_DIR"
     mkdir -p "$d/shares"
