@@ -214,7 +214,8 @@ def cmd_train(args) -> int:
                                        ("floor_prob", args.floor_prob)) if v is not None},
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
-            distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow)
+            distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow,
+            spec_augment=args.spec_augment)
     except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
         sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
@@ -275,6 +276,17 @@ def count_type(minimum: int, allowed: str = "1 or more"):
 
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
+
+
+def mask_counts(text: str) -> tuple[int, int]:
+    """--spec-augment: 'FREQ,TIME', two counts of 0 or more."""
+    try:
+        freq, time_ = (int(n) for n in text.split(","))
+    except ValueError:
+        freq = time_ = -1
+    if min(freq, time_) < 0:
+        raise argparse.ArgumentTypeError(f"give two mask counts of 0 or more as FREQ,TIME (e.g. 0,0), got {text!r}")
+    return freq, time_
 
 
 def blend_delay(text: str) -> int | None:
@@ -574,6 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--floor-prob", type=float, default=None,
                     help="share of utterances given a steady hiss 15-40 dB under their level, pads included, as a "
                          "microphone's floor (default: 0)")
+    tr.add_argument("--spec-augment", type=mask_counts, default=None, metavar="FREQ,TIME",
+                    help="SpecAugment's frequency and time masks per utterance (default: the preset's, 2,2; 0,0: none)")
     tr.add_argument("--seed", type=int, default=None,
                     help="draws of batches, augmentation and new weights (default: the preset's, 0); another seed "
                          "is another run of the same settings")

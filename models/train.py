@@ -269,7 +269,8 @@ class _Run:
 
     def summary(self, hours: float) -> dict:
         h = dict(self.history, model=self.name, out=str(self.out), hours=hours, steps=self.step,
-                 seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()))
+                 seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()),
+                 spec_augment=[self.cfg.freq_masks, self.cfg.time_masks])
         if self.init:
             h["init"] = self.init
         if self.teacher is not None:
@@ -294,7 +295,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    init_from: str | Path | None = None, session_minutes: float | None = None,
                    teacher: str | None = None, distill_weight: float = 1.0,
                    distill_delay: int | None = None, seed: int | None = None,
-                   grow: list[int] | None = None) -> list[dict]:
+                   grow: list[int] | None = None, spec_augment: tuple[int, int] | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
@@ -305,11 +306,16 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     learns, with `distill_weight`, `distill_delay` frames late (None: measured on the dev set; see
     `models.distill`). `seed`: the draws of batches, augmentation and new weights (another run of the
     same settings; the presets' is 0). `grow`: dilations of blocks added to the `init_from` weights
-    (`models.recogniser.deepened`: they start out reading as those weights); a resumed run has them already."""
+    (`models.recogniser.deepened`: they start out reading as those weights); a resumed run has them already.
+    `spec_augment`: SpecAugment's frequency and time masks per utterance in place of the presets' ((0, 0): none)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
                                        batch_seconds=batch_seconds, lr=lr, seed=seed).items() if v is not None}
+    if spec_augment is not None:
+        if min(spec_augment) < 0:
+            raise ValueError(f"SpecAugment's mask counts must be 0 or more, got {spec_augment}")
+        overrides.update(freq_masks=spec_augment[0], time_masks=spec_augment[1])
     configs = []
     for preset in presets:
         model_cfg, cfg = PRESETS[preset]

@@ -135,12 +135,41 @@ def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
 
     r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
                         f"{digits_manifest}:2", "--out", str(tmp_path), "--steps", "6", "--threads", "1",
-                        "--vtlp-prob", "0", "--digital-silence-prob", "0", "--level-prob", "0", "--seed", "1", "--quiet"],
+                        "--vtlp-prob", "0", "--digital-silence-prob", "0", "--level-prob", "0", "--seed", "1",
+                        "--spec-augment", "0,1", "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["model"] == "wavenet-tiny" and summary["start_step"] == 0
+    assert summary["spec_augment"] == [0, 1]  # the run says which masks it trained with
     assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
+
+
+def test_spec_augment_masks_as_many_bands_as_asked_and_none_at_zero():
+    """--spec-augment 0,0 trains on the features as they are; the preset's masks blank some."""
+    from models.train import TrainConfig, spec_augment
+
+    torch.manual_seed(0)
+    feats = torch.rand(4, 80, 300) + 1.0  # no zeros of its own: a zero is a mask's
+    assert torch.equal(spec_augment(feats, TrainConfig(freq_masks=0, time_masks=0)), feats)
+    masked = spec_augment(feats, TrainConfig())
+    assert (masked == 0).any(dim=(1, 2)).all()  # every utterance masked somewhere
+    only_time = spec_augment(feats, TrainConfig(freq_masks=0, time_masks=2))
+    assert ((only_time == 0).all(dim=1) | (only_time != 0).all(dim=1)).all()  # whole frames, never bands
+
+
+def test_the_train_command_refuses_mask_counts_that_mean_nothing(digits_manifest, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    for bad in ("2", "-1,0", "a,b", "1,2,3"):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
+                            str(digits_manifest), "--out", str(tmp_path / "out"), f"--spec-augment={bad}"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "give two mask counts of 0 or more as FREQ,TIME" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_train_command_refuses_a_thread_count_that_means_nothing(digits_manifest, tmp_path):
