@@ -198,11 +198,17 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac
 }
 
-two_lanes() {  # COMMAND ITEM...: COMMAND ITEM for every ITEM, two at a time (a core each); fails where either lane did
-    local cmd="$1" lane pids=() rc=0
+two_lanes() {  # COMMAND [ARG... --] ITEM...: COMMAND ARG... ITEM for every ITEM, two at a time (a core each); fails
+    # where either lane did (a bare `A & B & wait` would not: wait with no pid returns 0)
+    local cmd=() lane pids=() rc=0
+    if [[ " $* " == *" -- "* ]]; then
+        while [[ "$1" != -- ]]; do cmd+=("$1"); shift; done
+    else
+        cmd=("$1")
+    fi
     shift
     for lane in 0 1; do
-        (for ((i = lane + 1; i <= $#; i += 2)); do "$cmd" "${!i}"; done) &  # set -e: a lane stops at its first failure
+        (for ((i = lane + 1; i <= $#; i += 2)); do "${cmd[@]}" "${!i}"; done) &  # set -e: a lane stops at its first failure
         pids+=($!)
     done
     for lane in 0 1; do wait "${pids[lane]}" || rc=1; done
@@ -446,10 +452,10 @@ compare_tests() {  # BEFORE_DIR AFTER_DIR: two test_readings set side by side (`
     local f
     for f in tests digits; do compare_readings "$1/$f.json" "$2/$f.json"; done
 }
+phase_test_reading() { test_readings "$2" "$OUT/$1/$2"; }  # NAME MODEL: phase NAME's run of MODEL on the tests
 phase_tests() {  # NAME [PREVIOUS]: each model's run of phase NAME read on the tests utterance by utterance, and
     # set beside phase PREVIOUS's readings (`wavestream compare`: told apart or not; nothing rides on it)
-    for m in logmel-cnn-cpu wavenet-cpu; do test_readings $m "$OUT/$1/$m" & done
-    wait
+    two_lanes phase_test_reading "$1" -- logmel-cnn-cpu wavenet-cpu
     [[ -n "${2:-}" ]] || return 0
     for m in logmel-cnn-cpu wavenet-cpu; do
         compare_tests "$OUT/$2/$m" "$OUT/$1/$m"
@@ -528,8 +534,7 @@ if has twentieth; then
     trim_phase logmel-cnn-cpu "$OUT/twentieth/control" 0.5 60 2e-4 --seed 1 &
     wait
     rule_grown_and_control twentieth
-    for run in grown control; do test_readings logmel-cnn-cpu "$OUT/twentieth/$run" & done
-    wait
+    two_lanes test_readings logmel-cnn-cpu -- "$OUT/twentieth/grown" "$OUT/twentieth/control"
     compare_tests "$OUT/twentieth/control" "$OUT/twentieth/grown" | tee "$OUT/twentieth/compare-tests.txt"
 fi
 
@@ -560,7 +565,7 @@ one_model_phase() {  # STAGE_DIR MODEL MINUTES SEED [more train options]: MODEL 
     [[ -d "$d/before" ]] || keep "models/weights/$2" "$d/before/$2"
     trim_phase "$2" "$d/$2" 0.5 "$3" 2e-4 --seed "$4" "${@:5}"
     ship_if_better "$d/$2" "$2"
-    test_readings "$2" "$d/before" & test_readings "$2" "$d/$2" & wait
+    two_lanes test_readings "$2" -- "$d/before" "$d/$2"
     compare_tests "$d/before" "$d/$2" | tee "$d/compare-tests.txt"
 }
 
@@ -643,7 +648,7 @@ if has thirty-fourth; then
     isolated_digits_synth digits-dev 21
     PHASE_EXTRA=("$OUT/synth-isolated/manifest.jsonl:0.3")
     one_model_phase "$OUT/thirty-fourth" wavenet-cpu 35 15 --threads 2
-    digits_dev_readings "$OUT/thirty-fourth/before" & digits_dev_readings "$OUT/thirty-fourth/wavenet-cpu" & wait
+    two_lanes digits_dev_readings "$OUT/thirty-fourth/before" "$OUT/thirty-fourth/wavenet-cpu"
     compare_readings "$OUT/thirty-fourth/before/digits-dev.json" "$OUT/thirty-fourth/wavenet-cpu/digits-dev.json" \
         | tee -a "$OUT/thirty-fourth/compare-tests.txt"
 fi
@@ -685,7 +690,7 @@ floor_phase() {  # STAGE_DIR MODEL SEED [MINUTES]: one_model_phase with the floo
     local f
     under_lock floor-sets floor_sets  # the two phases' calls both ask for them
     one_model_phase "$1" "$2" "${4:-65}" "$3" --floor-prob 0.3
-    floor_readings "$2" "$1/before" & floor_readings "$2" "$1/$2" & wait
+    two_lanes floor_readings "$2" -- "$1/before" "$1/$2"
     for f in digits-dev-floor65 theo-noise65; do compare_readings "$1/before/$f.json" "$1/$2/$f.json"; done \
         | tee -a "$1/compare-tests.txt"
 }
@@ -714,7 +719,7 @@ if has floor-control; then
     keep models/weights/wavenet-cpu "$d/shipped/wavenet-cpu"
     keep "$OUT/thirty-sixth/logmel-cnn-cpu/logmel-cnn-cpu" "$d/floor/logmel-cnn-cpu"
     keep "$OUT/thirty-seventh/wavenet-cpu/wavenet-cpu" "$d/floor/wavenet-cpu"
-    pair_readings "$d/shipped" & pair_readings "$d/floor" & wait
+    two_lanes pair_readings "$d/shipped" "$d/floor"
     for f in blended blended-digits; do compare_readings "$d/shipped/$f.json" "$d/floor/$f.json"; done \
         | tee "$d/blended.txt"
 fi
