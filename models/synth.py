@@ -36,7 +36,8 @@ RATE = 16000
 ENGLISH_ESPEAK = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029",
                   "en-us-nyc"]
 FLITE_VOICES = ["kal16", "awb", "rms", "slt"]  # kal (8 kHz) and awb_time (limited domain) left out
-FESTIVAL_VOICES = ["english/kal_diphone", "english/ked_diphone", "us/cmu_us_slt_arctic_hts"]
+# rab_diphone: the recipe trains on none of its speech (the dev set of a voice no model has heard)
+FESTIVAL_VOICES = ["english/kal_diphone", "english/ked_diphone", "us/cmu_us_slt_arctic_hts", "english/rab_diphone"]
 RHVOICE_ENGLISH = ["alan", "bdl", "clb", "slt"]
 PICO_LANGUAGES = ["en-US", "en-GB"]
 MBROLA_ENGLISH = ["us1", "us2", "us3", "en1"]  # non-commercial licence: check before shipping weights
@@ -99,7 +100,7 @@ def _render(voice: Voice, text: str, rate: float, pitch: float, wav: str) -> Non
 
 
 # text2wave's synthesis (/usr/bin/text2wave: tts_file, with hooks that gather the waves and a header rewritten
-# with their total) as a function, so that one festival process serves all of a worker's festival utterances:
+# with their total) as a function, so that one festival process serves all of a worker's utterances in a voice:
 # starting festival and loading its voices is most of what text2wave takes for a sentence (0.6 s of 0.75 s here).
 # The waves are text2wave's, sample for sample (tests/models/test_synth.py).
 _TEXT2WAVE_SCHEME = """
@@ -165,22 +166,31 @@ class FestivalProcess:
         self.proc.wait()
 
 
-_festival: FestivalProcess | None = None  # the worker process's own
+# The worker process's own, one a voice: a voice leaves state behind in festival that changes the next voice's waves
+# (rab_diphone's, by a step of the least bit, after the HTS voice), and text2wave starts each voice afresh.
+_festivals: dict[str, FestivalProcess] = {}
 
 
 def _festival_text2wave(voice: str, text: str, wav: str) -> None:
-    """What `text2wave -eval (voice_VOICE) -o WAV` makes of `text`, from the worker's festival process."""
-    global _festival
+    """What `text2wave -eval (voice_VOICE) -o WAV` makes of `text`, from the worker's festival process for `voice`."""
     text_file = wav + ".txt"
     Path(text_file).write_text(text)
-    if _festival is None or not _festival.alive():
-        _festival = FestivalProcess()
+    festival = _festivals.get(voice)
+    if festival is None or not festival.alive():
+        festival = _festivals[voice] = FestivalProcess()
     try:
-        _festival.call(f'(voice_{voice}) (wavestream_text2wave "{text_file}" "{wav}")', timeout=120)
+        festival.call(f'(voice_{voice}) (wavestream_text2wave "{text_file}" "{wav}")', timeout=120)
     except subprocess.SubprocessError:
-        _festival.close()  # its state is unknown: the next utterance starts a new one
-        _festival = None
+        festival.close()  # its state is unknown: the voice's next utterance starts a new one
+        del _festivals[voice]
         raise
+
+
+def close_festivals() -> None:
+    """Stops this process's festival processes (a worker's end stops them too)."""
+    for festival in _festivals.values():
+        festival.close()
+    _festivals.clear()
 
 
 def _job(args) -> dict | None:

@@ -93,8 +93,8 @@ def test_hours_are_met_without_much_over_and_utterances_are_the_seeds_first(tmp_
 
 
 def test_festival_kept_between_utterances_makes_text2waves_waves(tmp_path):
-    """A worker's one festival process (models.synth) writes the bytes text2wave writes, whichever voice spoke
-    before; a call that fails raises, and the next utterance gets a working process."""
+    """A worker's festival processes (models.synth, one a voice) write the bytes text2wave writes, whichever voice
+    spoke before; a call that fails raises, and the next utterance gets a working process."""
     import subprocess
 
     from models import synth
@@ -116,6 +116,4 @@ def test_festival_kept_between_utterances_makes_text2waves_waves(tmp_path):
         synth._festival_text2wave(voices[0], texts[0], str(tmp_path / "again.wav"))
         assert (tmp_path / "again.wav").read_bytes() == (tmp_path / "0.wav").read_bytes()
     finally:
-        if synth._festival is not None:
-            synth._festival.close()
-            synth._festival = None
+        synth.close_festivals()
