@@ -212,7 +212,8 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
 }
 # From the forty-second phase on, the rule has a guard (the fortieth and forty-first phases' runs read dev2 better and
 # every voice they had not heard worse): a run dev2 shows better ships only where a voice no run trains on does not
-# show it worse. dev2 speaks in the training voices, and a change can trade new voices for them.
+# show it worse. dev2 speaks in the training voices, and a change can trade new voices for them. (A stage of an earlier
+# phase run again where its rule.txt is missing, on a fresh machine, meets the guard too.)
 unheard_synth() {  # synth-unheard: the dev sentences in festival's rab_diphone, a voice no set trains on (EXCLUDE)
     # and not the test's; 300 utterances (seed 24)
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-unheard" --utterances 300 --seed 24 --voices festival:rab_diphone \
