@@ -807,10 +807,14 @@ fi
 # (the thirty-fifth for the streaming model, on the same data; the thirty-sixth for the offline one, with the
 # floor), read the same way: the minutes' share of any change. Where either ships, choose the blend again
 # (STAGES=blend BLEND_DIR=$OUT/forty-first/blend).
-unmasked_phase() {  # STAGE_DIR MODEL SEED MASKED_RUN_DIR: one_model_phase without SpecAugment, 60 minutes, one
-    # thread; the run, and MASKED_RUN_DIR where it is here, read as the fit stage reads the shipped weights
-    one_model_phase "$1" "$2" 60 "$3" --spec-augment 0,0
+masks_phase() {  # STAGE_DIR MODEL MINUTES SEED MASKS: one_model_phase with SpecAugment's MASKS (FREQ,TIME), and
+    # the run read as the fit stage reads the shipped weights
+    one_model_phase "$1" "$2" "$3" "$4" --spec-augment "$5"
     fit_reading "$2" "$1/$2" "$1/$2/fit.json"
+}
+unmasked_phase() {  # STAGE_DIR MODEL SEED MASKED_RUN_DIR: masks_phase without SpecAugment, 60 minutes; MASKED_RUN_DIR
+    # too, where it is here, read as the fit stage reads the shipped weights
+    masks_phase "$1" "$2" 60 "$3" 0,0
     if [[ -d "$4/$2" ]]; then fit_reading "$2" "$4" "$4/fit.json"; fi
 }
 if has fortieth; then unmasked_phase "$OUT/fortieth" logmel-cnn-cpu 21 "$OUT/thirty-sixth/logmel-cnn-cpu"; fi
@@ -821,14 +825,13 @@ if has forty-first; then unmasked_phase "$OUT/forty-first" wavenet-cpu 22 "$OUT/
 # thirty-third and twenty-ninth phases'), and the rule took its guard (ship_if_better, above). This stage puts the two
 # runs to that guard, as a later phase's run is put to it: synth-unheard, then each run and the shipped weights on it
 # (the verdict appended to the run's rule.txt). Run after fortieth and forty-first.
-unheard_run() {  # PHASE: that phase's run to the unheard voice's guard; a run shown worse is a verdict, not a failure
-    local m=logmel-cnn-cpu
-    [[ "$1" == forty-first ]] && m=wavenet-cpu
-    unheard_not_worse "$OUT/$1/$m" "$m" || [[ $? == 1 ]]
+unheard_verdict() {  # RUN_DIR MODEL: the run put to the unheard voice's guard; shown worse is a verdict, not a failure
+    unheard_not_worse "$1" "$2" || [[ $? == 1 ]]
 }
+unheard_run() { unheard_verdict "$OUT/${1%%:*}/${1#*:}" "${1#*:}"; }  # PHASE:MODEL: that phase's run of MODEL
 if has unheard; then
     under_lock unheard unheard_synth
-    two_lanes unheard_run fortieth forty-first
+    two_lanes unheard_run fortieth:logmel-cnn-cpu forty-first:wavenet-cpu
 fi
 
 # The other side. Without the masks the models fit their training voices better and new voices worse; do more masks
@@ -837,12 +840,9 @@ fi
 # other core runs other work), seed 23; the rule with its guard; its tests, fit readings and the unheard voice read
 # beside the weights it started from (the unheard voice whatever dev2 says: the guard reads it only after dev2 shows
 # a run better).
-masked_phase() {  # STAGE_DIR MODEL MINUTES SEED: one_model_phase with twice the masks; its fit readings and the
-    # unheard voice
-    local d="$1/$2"
-    one_model_phase "$1" "$2" "$3" "$4" --spec-augment 4,4
-    fit_reading "$2" "$d" "$d/fit.json"
-    [[ -s "$d/unheard.json" ]] || unheard_not_worse "$d" "$2" || [[ $? == 1 ]]
+masked_phase() {  # STAGE_DIR MODEL MINUTES SEED: masks_phase with twice the masks, and the unheard voice
+    masks_phase "$1" "$2" "$3" "$4" 4,4
+    [[ -s "$1/$2/unheard.json" ]] || unheard_verdict "$1/$2" "$2"
 }
 if has forty-second; then masked_phase "$OUT/forty-second" logmel-cnn-cpu 45 23; fi
 # The streaming model the same way, started beside the forty-second once the core it left to other work was free:
