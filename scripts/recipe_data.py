@@ -17,6 +17,10 @@
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
         after each clip, DB decibels of gain, and/or white noise of RMS N dBFS over all of it (seed SEED,
         0 by default: a microphone's noise floor); OUT_NAME/ (FLAC) and OUT_NAME.jsonl
+    .venv/bin/python scripts/recipe_data.py voices OUT_DIR MANIFEST ...
+        the manifests' utterances as one set, OUT_DIR/all.jsonl, and a set per voice (speaker),
+        OUT_DIR/<engine>-<voice>.jsonl (audio paths absolute): read in one `wavestream eval`, a
+        reading of the whole set and of each voice
     .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
         recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
     .venv/bin/python scripts/recipe_data.py pack MANIFEST|FOLDER ... --out DIR [--compression-level L] [--max-hours H]
@@ -172,6 +176,17 @@ def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0
     write_jsonl(f"{out_name}.jsonl", rows)
 
 
+def voices(out: str, manifests: list[str]) -> None:
+    rows = [{**r, "audio": str(manifest_audio(m, r["audio"]))} for m in manifests for r in map(json.loads, open(m))]
+    by_voice: dict[str, list[dict]] = {}
+    for r in rows:
+        by_voice.setdefault(r["speaker"], []).append(r)
+    write_jsonl(f"{out}/all.jsonl", rows)
+    for voice, voice_rows in sorted(by_voice.items()):
+        write_jsonl(f"{out}/{voice.replace(':', '-')}.jsonl", voice_rows)
+    print(json.dumps({"voices": out, "utterances": len(rows), **{v: len(r) for v, r in sorted(by_voice.items())}}))
+
+
 def levels(manifests: list[str], by_speaker: bool = False) -> None:
     for manifest in manifests:
         groups: dict[str, list[float]] = {}
@@ -278,6 +293,9 @@ def main(argv=None) -> int:
     v.add_argument("--gain-db", type=float, default=0.0)
     v.add_argument("--noise-dbfs", type=float, default=None)
     v.add_argument("--seed", type=int, default=0)
+    vs = sub.add_parser("voices")
+    vs.add_argument("out")
+    vs.add_argument("manifests", nargs="+")
     lv = sub.add_parser("levels")
     lv.add_argument("manifests", nargs="+")
     lv.add_argument("--by-speaker", action="store_true")
@@ -301,6 +319,8 @@ def main(argv=None) -> int:
         gcide(args.dict_file, args.out, args.held_out)
     elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db, args.noise_dbfs, args.seed)
+    elif args.what == "voices":
+        voices(args.out, args.manifests)
     elif args.what == "pack":
         pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours)
     elif args.what == "bf16":

@@ -134,6 +134,10 @@
 #        unheard voice read beside the weights it started from.
 # forty-third: (not in the default STAGES: run beside forty-second, started later) the streaming model likewise, 40
 #        more minutes, seed 24.
+# unheard-voices: (not in the default STAGES: run after forty-third; needs the mbrola voices, scripts/install-tts.sh
+#        --non-free) the guard's set from the forty-fourth phase on, five voices no run trains on (festival's rab and
+#        espeak-ng's four mbrola voices), and the shipped weights and the fortieth to forty-third phases' runs read on
+#        it, whole (each run's verdict appended to its rule.txt) and voice by voice (unheard-voices/compare.txt).
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
@@ -206,29 +210,46 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     dev2_readings "$2" "$1" > "$1/dev2.json" && dev2_readings "$2" > "$1/dev2-shipped.json" || return 1
     $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability "${3:-0.95}" | tee -a "$1/rule.txt" || rc=$?
     case $rc in
-        0) rc=0; unheard_not_worse "$1" "$2" || rc=$?
+        0) rc=0; unheard_not_worse "$1" "$2" unheard-voices || rc=$?
            case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac ;;
         1) ;;
         *) return 1 ;;
     esac
 }
 # From the forty-second phase on, the rule has a guard (the fortieth and forty-first phases' runs read dev2 better and
-# every voice they had not heard worse): a run dev2 shows better ships only where a voice no run trains on does not
-# show it worse. dev2 speaks in the training voices, and a change can trade new voices for them. (A stage of an earlier
-# phase run again where its rule.txt is missing, on a fresh machine, meets the guard too.)
+# every voice they had not heard worse): a run dev2 shows better ships only where voices no run trains on do not show
+# it worse. dev2 speaks in the training voices, and a change can trade new voices for them. The forty-second and
+# forty-third phases met it with one voice (synth-unheard); from the forty-fourth on it reads five (unheard-voices,
+# below). (A stage of an earlier phase run again where its rule.txt is missing, on a fresh machine, meets today's
+# guard.)
 unheard_synth() {  # synth-unheard: the dev sentences in festival's rab_diphone, a voice no set trains on (EXCLUDE)
     # and not the test's; 300 utterances (seed 24)
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-unheard" --utterances 300 --seed 24 --voices festival:rab_diphone \
         --quiet
 }
-unheard_not_worse() {  # RUN_DIR MODEL: 0 unless the unheard voice shows the run worse than the shipped weights (the
-    # shipped lower in 95% of 10,000 paired resamples), 1 then, 2 where a reading failed; the readings beside dev2's
-    local rc=0
-    [[ -s "$OUT/synth-unheard/manifest.jsonl" ]] || under_lock unheard unheard_synth || return 2
-    dev_eval "$OUT/synth-unheard/manifest.jsonl" "$2" "$1" --utterances > "$1/unheard.json" &&
-        dev_eval "$OUT/synth-unheard/manifest.jsonl" "$2" "" --utterances > "$1/unheard-shipped.json" || return 2
-    echo "the unheard voice, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
-    $WS compare "$1/unheard.json" "$1/unheard-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
+unheard_voices_sets() {  # unheard-voices: synth-unheard, and the dev sentences in espeak-ng's four mbrola voices
+    # (synth-unheard-mbrola: 1,200 utterances, seed 25), none of them a voice any set trains on (EXCLUDE) or the test's;
+    # $OUT/unheard-voices/all.jsonl (1,500 utterances) and a set per voice
+    local v
+    for v in us1 us2 us3 en1; do
+        [[ -d /usr/share/mbrola/$v ]] || { echo "no mbrola voice $v: scripts/install-tts.sh --non-free" >&2; return 1; }
+    done
+    [[ -s "$OUT/synth-unheard/manifest.jsonl" ]] || under_lock unheard unheard_synth
+    $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-unheard-mbrola" --utterances 1200 --seed 25 --voices mbrola --quiet
+    .venv/bin/python scripts/recipe_data.py voices "$OUT/unheard-voices" "$OUT/synth-unheard/manifest.jsonl" \
+        "$OUT/synth-unheard-mbrola/manifest.jsonl"
+}
+declare -A UNHEARD_SETS=([unheard]=synth-unheard/manifest.jsonl [unheard-voices]=unheard-voices/all.jsonl)
+declare -A UNHEARD_MAKERS=([unheard]=unheard_synth [unheard-voices]=unheard_voices_sets)
+unheard_not_worse() {  # RUN_DIR MODEL SET: 0 unless SET (unheard: the one voice; unheard-voices: the five) shows the
+    # run worse than the shipped weights (the shipped lower in 95% of 10,000 paired resamples), 1 then, 2 where a
+    # reading failed; the readings (RUN_DIR/SET.json, RUN_DIR/SET-shipped.json) beside dev2's
+    local rc=0 set="$OUT/${UNHEARD_SETS[$3]}"
+    [[ -s "$set" ]] || under_lock "$3" "${UNHEARD_MAKERS[$3]}" || return 2
+    dev_eval "$set" "$2" "$1" --utterances > "$1/$3.json" &&
+        dev_eval "$set" "$2" "" --utterances > "$1/$3-shipped.json" || return 2
+    echo "$3, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
+    $WS compare "$1/$3.json" "$1/$3-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
 }
 
@@ -825,8 +846,9 @@ if has forty-first; then unmasked_phase "$OUT/forty-first" wavenet-cpu 22 "$OUT/
 # thirty-third and twenty-ninth phases'), and the rule took its guard (ship_if_better, above). This stage puts the two
 # runs to that guard, as a later phase's run is put to it: synth-unheard, then each run and the shipped weights on it
 # (the verdict appended to the run's rule.txt). Run after fortieth and forty-first.
-unheard_verdict() {  # RUN_DIR MODEL: the run put to the unheard voice's guard; shown worse is a verdict, not a failure
-    unheard_not_worse "$1" "$2" || [[ $? == 1 ]]
+unheard_verdict() {  # RUN_DIR MODEL [SET]: the run put to the guard's SET (default: unheard, the one voice); shown
+    # worse is a verdict, not a failure
+    unheard_not_worse "$1" "$2" "${3:-unheard}" || [[ $? == 1 ]]
 }
 unheard_run() { unheard_verdict "$OUT/${1%%:*}/${1#*:}" "${1#*:}"; }  # PHASE:MODEL: that phase's run of MODEL
 if has unheard; then
@@ -848,6 +870,35 @@ if has forty-second; then masked_phase "$OUT/forty-second" logmel-cnn-cpu 45 23;
 # The streaming model the same way, started beside the forty-second once the core it left to other work was free:
 # 40 minutes (what the session had left), seed 24.
 if has forty-third; then masked_phase "$OUT/forty-third" wavenet-cpu 40 24; fi
+
+# One old diphone voice agreed with the tests when the masks came off and not when they doubled: a guard against a
+# trade, not a measure of new voices. From the forty-fourth phase on, the guard reads five voices no set trains on
+# (unheard-voices: festival's rab and espeak-ng's four mbrola voices; 1,500 utterances of the dev sentences), set down
+# here before any reading of it. This stage makes the set and reads the shipped weights and the fortieth to
+# forty-third phases' runs on it, as a whole (the guard's verdict, appended to each run's rule.txt) and voice by voice
+# (compare.txt: each voice, the run against the shipped weights): how the five would have judged the runs the one
+# judged. Nothing ships. Run after forty-third.
+voices_reading() {  # MODEL MODEL_DIR OUT_FILE: the unheard voices one by one, with the LM, utterance by utterance,
+    # from MODEL_DIR ("": models/weights)
+    WAVESTREAM_MODEL_DIR="$2" $WS eval "$OUT"/unheard-voices/*-*.jsonl --model "$1" --lm default --threads 1 \
+        --json --utterances > "$3"
+}
+voices_shipped() { voices_reading "$1" "" "$OUT/unheard-voices/shipped-$1.json"; }  # MODEL
+unheard_voices_run() {  # PHASE:MODEL: that phase's run of MODEL put to the five voices' guard, and read voice by voice
+    local dir="$OUT/${1%%:*}/${1#*:}"
+    unheard_verdict "$dir" "${1#*:}" unheard-voices
+    voices_reading "${1#*:}" "$dir" "$dir/unheard-voices-by-voice.json"
+}
+if has unheard-voices; then
+    under_lock unheard-voices unheard_voices_sets
+    two_lanes voices_shipped logmel-cnn-cpu wavenet-cpu
+    runs=(fortieth:logmel-cnn-cpu forty-first:wavenet-cpu forty-second:logmel-cnn-cpu forty-third:wavenet-cpu)
+    two_lanes unheard_voices_run "${runs[@]}"
+    for run in "${runs[@]}"; do
+        echo "$run, each voice: the shipped weights -> the run"
+        compare_readings "$OUT/unheard-voices/shipped-${run#*:}.json" "$OUT/${run%%:*}/${run#*:}/unheard-voices-by-voice.json"
+    done > "$OUT/unheard-voices/compare.txt"
+fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of this

@@ -127,3 +127,20 @@ def test_a_noisy_variant_has_the_floor_asked_for_under_the_speech_and_the_pads(t
     assert abs(dbfs(y[pad:-pad] - tone) - -40) < 0.5  # under the speech too
     again, _ = sf.read(json.loads((tmp_path / "again.jsonl").read_text())["audio"], dtype="float32")
     assert np.array_equal(y, again)  # seeded: the same set each time it is made
+
+
+def test_a_set_of_several_voices_is_read_whole_and_voice_by_voice(tmp_path):
+    for name, speakers in (("a", ["mbrola:us1", "mbrola:en1", "mbrola:us1"]), ("b", ["festival:rab_diphone"])):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.jsonl").write_text("".join(
+            json.dumps({"audio": f"audio/{i}.flac", "text": f"{name} {i}", "duration": 1.0, "speaker": s}) + "\n"
+            for i, s in enumerate(speakers)))
+    out = tmp_path / "voices"
+    recipe_data("voices", out, tmp_path / "a/manifest.jsonl", tmp_path / "b/manifest.jsonl")
+    read = {f.name: [json.loads(line) for line in f.read_text().splitlines()] for f in out.glob("*.jsonl")}
+    assert sorted(read) == ["all.jsonl", "festival-rab_diphone.jsonl", "mbrola-en1.jsonl", "mbrola-us1.jsonl"]
+    # every utterance once in the whole set, in the manifests' order, its audio where its own manifest put it
+    assert [r["text"] for r in read["all.jsonl"]] == ["a 0", "a 1", "a 2", "b 0"]
+    assert read["all.jsonl"][3]["audio"] == str((tmp_path / "b/audio/0.flac").resolve())
+    assert [r["text"] for r in read["mbrola-us1.jsonl"]] == ["a 0", "a 2"]
+    assert [r["text"] for r in read["festival-rab_diphone.jsonl"]] == ["b 0"]
