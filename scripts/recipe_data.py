@@ -24,9 +24,11 @@
     .venv/bin/python scripts/recipe_data.py levels MANIFEST ... [--by-speaker]
         recording level: each clip's RMS in dBFS, its mean and spread per manifest (or speaker)
     .venv/bin/python scripts/recipe_data.py pack MANIFEST|FOLDER ... --out DIR [--compression-level L] [--max-hours H]
+            [--max-mbytes M]
         the audio of manifests (or a folder's clips) as Ogg Opus, small enough to carry to a training machine: DIR/<name>/
         and DIR/<name>.jsonl (paths relative to DIR), <name> the manifest's file name or, for a
-        manifest.jsonl, its folder's. L is libsndfile's: 0.97 is about 13 kbps, 0.9 about 31
+        manifest.jsonl, its folder's. L is libsndfile's: 0.97 is about 13 kbps, 0.9 about 31. H, M: each
+        manifest's first utterances, up to H hours of audio or M megabytes packed
     .venv/bin/python scripts/recipe_data.py bf16 MODEL_DIR ... --out DIR
         trained models' weights in bfloat16 under DIR/<name>/ (half the bytes; loading casts them back):
         what a later lease carries beside the packed audio to start from (train-gpu.sh's INIT=DIR)
@@ -220,7 +222,24 @@ def _encode_all(jobs: list[tuple[str, str, float]], workers: int) -> int:
         return sum(pool.map(_encode_opus, jobs, chunksize=64))
 
 
-def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, max_hours: float = 0.0) -> None:
+def _encode_within(jobs: list[tuple[str, str, float]], workers: int, max_bytes: int) -> tuple[int, int]:
+    """Encode jobs in order, a round at a time, until the next would pass max_bytes: (jobs kept, their bytes).
+    The files of a last round's jobs past the limit stay for the caller to remove."""
+    kept, total, full = 0, 0, False
+    while kept < len(jobs) and not full:
+        with ProcessPoolExecutor(workers) as pool:
+            sizes = list(pool.map(_encode_opus, jobs[kept:kept + 64 * workers], chunksize=16))
+        for size in sizes:
+            full = total + size > max_bytes
+            if full:
+                break
+            total += size
+            kept += 1
+    return kept, total
+
+
+def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, max_hours: float = 0.0,
+         max_mbytes: float = 0.0) -> None:
     for manifest in manifests:
         path = Path(manifest)
         if path.is_dir():  # a folder of clips with no transcripts (noise, impulse responses)
@@ -241,7 +260,11 @@ def pack(manifests: list[str], out: str, level: float = 0.97, workers: int = 2, 
             dst = folder / f"{i:06d}.opus"
             jobs.append((str(u.audio), str(dst), level))
             rows.append({"audio": f"{name}/{dst.name}", "text": u.text, "speaker": u.speaker, "duration": u.duration})
-        size = _encode_all(jobs, workers)
+        if max_mbytes:  # the manifest's first utterances that fit in so many bytes
+            n, size = _encode_within(jobs, workers, int(max_mbytes * 1e6))
+            jobs, rows = jobs[:n], rows[:n]
+        else:
+            size = _encode_all(jobs, workers)
         kept = {Path(dst).name for _, dst, _ in jobs}
         for stale in folder.glob("*.opus"):  # from an earlier pack of more hours: the folder is what travels
             if stale.name not in kept:
@@ -305,6 +328,7 @@ def main(argv=None) -> int:
     pk.add_argument("--compression-level", type=float, default=0.97)
     pk.add_argument("--workers", type=int, default=2)
     pk.add_argument("--max-hours", type=float, default=0.0, help="each manifest's first H hours only")
+    pk.add_argument("--max-mbytes", type=float, default=0.0, help="each manifest's first utterances that fit in M MB")
     bf = sub.add_parser("bf16", help="model folders' weights in bfloat16 (half the bytes) under OUT/<name>/")
     bf.add_argument("model_dirs", nargs="+")
     bf.add_argument("--out", required=True)
@@ -322,7 +346,7 @@ def main(argv=None) -> int:
     elif args.what == "voices":
         voices(args.out, args.manifests)
     elif args.what == "pack":
-        pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours)
+        pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours, args.max_mbytes)
     elif args.what == "bf16":
         bf16_copies(args.model_dirs, args.out)
     else:

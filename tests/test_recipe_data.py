@@ -144,3 +144,23 @@ def test_a_set_of_several_voices_is_read_whole_and_voice_by_voice(tmp_path):
     assert read["all.jsonl"][3]["audio"] == str((tmp_path / "b/audio/0.flac").resolve())
     assert [r["text"] for r in read["mbrola-us1.jsonl"]] == ["a 0", "a 2"]
     assert [r["text"] for r in read["festival-rab_diphone.jsonl"]] == ["b 0"]
+
+
+def test_a_pack_held_to_a_size_keeps_the_first_utterances_that_fit(tmp_path):
+    rate = 16000
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(6):
+        sf.write(tmp_path / f"{i}.wav", (0.1 * rng.standard_normal(rate)).astype("float32"), rate)
+        rows.append({"audio": f"{i}.wav", "text": f"clip {i}", "duration": 1.0, "speaker": "s"})
+    (tmp_path / "set.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    whole = tmp_path / "whole"
+    recipe_data("pack", tmp_path / "set.jsonl", "--out", whole)
+    sizes = [(whole / "set" / f"{i:06d}.opus").stat().st_size for i in range(6)]
+    limit = sum(sizes[:3]) + sizes[3] // 2  # room for three clips and half a fourth
+    held = tmp_path / "held"
+    recipe_data("pack", tmp_path / "set.jsonl", "--out", held, "--max-mbytes", limit / 1e6)
+    assert [json.loads(line)["text"] for line in (held / "set.jsonl").read_text().splitlines()] == \
+        ["clip 0", "clip 1", "clip 2"]
+    # what travels is what the manifest names, nothing past the limit
+    assert sorted(f.name for f in (held / "set").iterdir()) == ["000000.opus", "000001.opus", "000002.opus"]
