@@ -269,6 +269,13 @@ two_lanes() {  # COMMAND [ARG... --] ITEM...: COMMAND ARG... ITEM for every ITEM
     for lane in 0 1; do wait "${pids[lane]}" || rc=1; done
     return $rc
 }
+pids=()  # the background jobs a stage starts side by side (`COMMAND & pids+=($!)`), for wait_each
+wait_each() {  # waits for every job in pids and empties it; fails where any failed (a bare `wait` returns 0)
+    local pid rc=0
+    for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+    pids=()
+    return $rc
+}
 under_lock() {  # NAME COMMAND...: COMMAND holding $OUT/NAME.lock, so what two calls of this script started together
     # both ask for is made once (the second finds it made)
     local lock="$OUT/$1.lock"
@@ -366,9 +373,9 @@ if has train; then
         $WS train --config "$1" --steps "${PHASE4_STEPS:-46000}" "${common[@]}" >> "$2" 2>&1
         $WS train --config "$1" --steps "${STEPS:-60000}" "${common[@]}" >> "$2" 2>&1
     }
-    phases wavenet-cpu "$OUT/train-wavenet.log" &
-    phases logmel-cnn-cpu "$OUT/train-logmel.log" &
-    wait
+    phases wavenet-cpu "$OUT/train-wavenet.log" & pids+=($!)
+    phases logmel-cnn-cpu "$OUT/train-logmel.log" & pids+=($!)
+    wait_each
     for m in wavenet-cpu logmel-cnn-cpu; do ship "$OUT/runs/$m" $m; done
 fi
 
@@ -388,16 +395,16 @@ trim_phase() {  # CONFIG OUT_DIR LEAD_TRIM_PROB MINUTES PEAK_LR [more train opti
 }
 if has trim; then
     mkdir -p "$OUT/trim"
-    trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 32 5e-4 &
-    trim_phase wavenet-cpu "$OUT/trim/control" 0 32 5e-4 &
-    wait
+    trim_phase wavenet-cpu "$OUT/trim/trim" 0.5 32 5e-4 & pids+=($!)
+    trim_phase wavenet-cpu "$OUT/trim/control" 0 32 5e-4 & pids+=($!)
+    wait_each
     ship_if_lower "$OUT/trim/trim" wavenet-cpu
 fi
 
 if has trim2; then
     mkdir -p "$OUT/trim2"
-    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 32 5e-4 & done
-    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/trim2/$m" 0.5 32 5e-4 & pids+=($!); done
+    wait_each
     for m in logmel-cnn-cpu wavenet-cpu; do ship_if_lower "$OUT/trim2/$m" $m; done
 fi
 
@@ -424,19 +431,19 @@ fi
 
 if has distill; then
     mkdir -p "$OUT/distill"
-    trim_phase wavenet-cpu "$OUT/distill/taught" 0.5 40 2e-4 --teacher logmel-cnn-cpu &
-    trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 2e-4 &
-    wait
+    trim_phase wavenet-cpu "$OUT/distill/taught" 0.5 40 2e-4 --teacher logmel-cnn-cpu & pids+=($!)
+    trim_phase wavenet-cpu "$OUT/distill/control" 0.5 40 2e-4 & pids+=($!)
+    wait_each
     for run in taught control; do ship_if_better "$OUT/distill/$run" wavenet-cpu 0.975; done
 fi
 
 both_phase() {  # NAME MINUTES: both models side by side on one thread each, MINUTES more from the shipped weights
     # at a peak learning rate of 2e-4, each put to the rule (`ship_if_better`, 95%: one run per model)
     mkdir -p "$OUT/$1"
-    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/$1/$m" 0.5 "$2" 2e-4 & done
-    wait
-    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/$1/$m" $m & done
-    wait
+    for m in logmel-cnn-cpu wavenet-cpu; do trim_phase $m "$OUT/$1/$m" 0.5 "$2" 2e-4 & pids+=($!); done
+    wait_each
+    for m in logmel-cnn-cpu wavenet-cpu; do ship_if_better "$OUT/$1/$m" $m & pids+=($!); done
+    wait_each
 }
 if has twelfth; then
     both_phase twelfth 50
@@ -476,10 +483,10 @@ fresh_phase() {  # NAME MODEL: MODEL 60 more minutes with half its synthetic spe
     fresh_synth synth-train2 4 synth-train
     mkdir -p "$OUT/$1"
     even_shares synth-train synth-train2
-    trim_phase "$2" "$OUT/$1/fresh" 0.5 60 2e-4 &
+    trim_phase "$2" "$OUT/$1/fresh" 0.5 60 2e-4 & pids+=($!)
     PHASE_DATA=("${LJ_ONCE[@]}")
-    trim_phase "$2" "$OUT/$1/control" 0.5 60 2e-4 &
-    wait
+    trim_phase "$2" "$OUT/$1/control" 0.5 60 2e-4 & pids+=($!)
+    wait_each
     for run in fresh control; do ship_if_better "$OUT/$1/$run" "$2" 0.975; done
 }
 if has fifteenth; then
@@ -585,9 +592,9 @@ rule_grown_and_control() {  # NAME: the rule on phase NAME's two runs (97.5% eac
 if has twentieth; then
     nineteenth_data
     mkdir -p "$OUT/twentieth"
-    trim_phase logmel-cnn-cpu "$OUT/twentieth/grown" 0.5 60 2e-4 --seed 1 --grow 1,2,4,8 &
-    trim_phase logmel-cnn-cpu "$OUT/twentieth/control" 0.5 60 2e-4 --seed 1 &
-    wait
+    trim_phase logmel-cnn-cpu "$OUT/twentieth/grown" 0.5 60 2e-4 --seed 1 --grow 1,2,4,8 & pids+=($!)
+    trim_phase logmel-cnn-cpu "$OUT/twentieth/control" 0.5 60 2e-4 --seed 1 & pids+=($!)
+    wait_each
     rule_grown_and_control twentieth
     two_lanes test_readings logmel-cnn-cpu -- "$OUT/twentieth/grown" "$OUT/twentieth/control"
     compare_tests "$OUT/twentieth/control" "$OUT/twentieth/grown" | tee "$OUT/twentieth/compare-tests.txt"
@@ -601,8 +608,9 @@ if has twenty-first; then
     mkdir -p "$OUT/twenty-first"
     for run in grown control; do
         INIT_FROM="$OUT/twentieth/$run" trim_phase logmel-cnn-cpu "$OUT/twenty-first/$run" 0.5 45 2e-4 --seed 2 &
+        pids+=($!)
     done
-    wait
+    wait_each
     rule_grown_and_control twenty-first
     # the tests: the control (the run the rule shipped when this stage ran) beside the nineteenth phase's readings
     test_readings logmel-cnn-cpu "$OUT/twenty-first/control"
@@ -992,9 +1000,9 @@ if has variance; then
         | tar -x -C "$OUT/variance/start" --strip-components=2
     PHASE_DATA=("${LJ_ONCE[@]}")
     for m in logmel-cnn-cpu wavenet-cpu; do
-        INIT_FROM="$OUT/variance/start" trim_phase $m "$OUT/variance/$m-seed1" 0.5 60 2e-4 --seed 1 &
+        INIT_FROM="$OUT/variance/start" trim_phase $m "$OUT/variance/$m-seed1" 0.5 60 2e-4 --seed 1 & pids+=($!)
     done
-    wait
+    wait_each
     seed_pair logmel-cnn-cpu "$OUT/fifteenth/control"
     seed_pair wavenet-cpu "$OUT/sixteenth/control"
 fi
@@ -1019,9 +1027,9 @@ if has lmtext; then
     $WS lm "$OUT/lm-text.txt" "$OUT/digits.txt" --min-count 1 --out "$d/before-no-lj.arpa.gz"
     $WS lm "${LM_TEXT_NO_LJ[@]}" --min-count 1 --out "$d/after-no-lj.arpa.gz"
     for m in logmel-cnn-cpu wavenet-cpu; do
-        { lm_readings $m "$d/before.arpa.gz" before && lm_readings $m "$d/after.arpa.gz" after; } &
+        { lm_readings $m "$d/before.arpa.gz" before && lm_readings $m "$d/after.arpa.gz" after; } & pids+=($!)
     done
-    wait
+    wait_each
     for m in logmel-cnn-cpu wavenet-cpu; do
         compare_readings "$d/$m/dev2-before.json" "$d/$m/dev2-after.json"
     done | tee "$d/rule.txt"
