@@ -138,6 +138,9 @@
 #        --non-free) the guard's set from the forty-fourth phase on, five voices no run trains on (festival's rab and
 #        espeak-ng's four mbrola voices), and the shipped weights and the fortieth to forty-third phases' runs read on
 #        it, whole (each run's verdict appended to its rule.txt) and voice by voice (unheard-voices/compare.txt).
+# voices-vs-tests: (not in the default STAGES: run after unheard-voices) the ten runs of the thirty-fourth to
+#        forty-third phases (none shipped) beside the shipped weights on dev2, the five voices pooled and the tests
+#        (unheard-voices/runs.txt): which dev set foretells the tests. Nothing rides on it.
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
@@ -906,6 +909,31 @@ if has unheard-voices; then
         echo "$run, each voice: the shipped weights -> the run"
         compare_readings "$OUT/unheard-voices/shipped-${run#*:}.json" "$OUT/${run%%:*}/${run#*:}/unheard-voices-by-voice.json"
     done > "$OUT/unheard-voices/compare.txt"
+fi
+
+# Which dev set foretells the tests? The ten runs of the thirty-fourth to forty-third phases all started from the
+# shipped weights and none shipped, so each run's readings and the shipped weights' are pairs of the same kind. This
+# stage reads the thirty-fourth to thirty-ninth runs and the shipped weights on the five voices, pooled, where not
+# read yet, and sets every run beside the shipped weights on dev2, the five voices and the tests (runs.txt; each
+# run's dev2 and test readings are its phase's). Nothing rides on it; run after unheard-voices.
+pooled_reading() {  # MODEL_DIR MODEL OUT_FILE: the five voices pooled, with the LM, unless OUT_FILE is there
+    [[ -s "$3" ]] || dev_eval "$OUT/unheard-voices/all.jsonl" "$2" "$1" --utterances > "$3"
+}
+run_pooled() { pooled_reading "$OUT/${1%%:*}/${1#*:}" "${1#*:}" "$OUT/${1%%:*}/${1#*:}/unheard-voices.json"; }  # PHASE:MODEL
+shipped_pooled() { pooled_reading "" "$1" "$OUT/unheard-voices/shipped-$1-all.json"; }  # MODEL
+if has voices-vs-tests; then
+    runs=(thirty-fourth:wavenet-cpu thirty-fifth:wavenet-cpu thirty-sixth:logmel-cnn-cpu thirty-seventh:wavenet-cpu
+          thirty-eighth:logmel-cnn-cpu thirty-ninth:wavenet-cpu fortieth:logmel-cnn-cpu forty-first:wavenet-cpu
+          forty-second:logmel-cnn-cpu forty-third:wavenet-cpu)
+    two_lanes shipped_pooled logmel-cnn-cpu wavenet-cpu
+    two_lanes run_pooled "${runs[@]}"
+    for run in "${runs[@]}"; do
+        dir="$OUT/${run%%:*}/${run#*:}"
+        echo "$run: dev2, the five voices, the tests; the shipped weights -> the run"
+        compare_readings "$dir/dev2-shipped.json" "$dir/dev2.json"
+        compare_readings "$OUT/unheard-voices/shipped-${run#*:}-all.json" "$dir/unheard-voices.json"
+        compare_readings "$OUT/${run%%:*}/before/tests.json" "$dir/tests.json"
+    done > "$OUT/unheard-voices/runs.txt"
 fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
