@@ -925,7 +925,10 @@ fi
 pooled_reading() {  # MODEL_DIR MODEL OUT_FILE: the five voices pooled, with the LM, unless OUT_FILE is there
     [[ -s "$3" ]] || dev_eval "$OUT/unheard-voices/all.jsonl" "$2" "$1" --utterances > "$3"
 }
-run_pooled() { pooled_reading "$OUT/${1%%:*}/${1#*:}" "${1#*:}" "$OUT/${1%%:*}/${1#*:}/unheard-voices.json"; }  # PHASE:MODEL
+run_pooled() {  # PHASE:MODEL: that phase's run of MODEL, into its folder's unheard-voices.json (the guard's name)
+    local dir="$OUT/${1%%:*}/${1#*:}"
+    pooled_reading "$dir" "${1#*:}" "$dir/unheard-voices.json"
+}
 shipped_pooled() { pooled_reading "" "$1" "$OUT/unheard-voices/shipped-$1-all.json"; }  # MODEL
 if has voices-vs-tests; then
     runs=(thirty-fourth:wavenet-cpu thirty-fifth:wavenet-cpu thirty-sixth:logmel-cnn-cpu thirty-seventh:wavenet-cpu
