@@ -226,15 +226,14 @@ def _encode_within(jobs: list[tuple[str, str, float]], workers: int, max_bytes: 
     """Encode jobs in order, a round at a time, until the next would pass max_bytes: (jobs kept, their bytes).
     The files of a last round's jobs past the limit stay for the caller to remove."""
     kept, total, full = 0, 0, False
-    while kept < len(jobs) and not full:
-        with ProcessPoolExecutor(workers) as pool:
-            sizes = list(pool.map(_encode_opus, jobs[kept:kept + 64 * workers], chunksize=16))
-        for size in sizes:
-            full = total + size > max_bytes
-            if full:
-                break
-            total += size
-            kept += 1
+    with ProcessPoolExecutor(workers) as pool:
+        while kept < len(jobs) and not full:
+            for size in pool.map(_encode_opus, jobs[kept:kept + 64 * workers], chunksize=16):
+                full = total + size > max_bytes
+                if full:
+                    break
+                total += size
+                kept += 1
     return kept, total
 
 

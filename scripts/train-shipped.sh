@@ -209,13 +209,27 @@ ship_if_lower() {  # RUN_DIR MODEL: the rule of the seventh to ninth phases (tri
 dev2_readings() {  # MODEL [MODEL_DIR]: every utterance of the larger dev set, as `wavestream compare` reads them
     dev_eval "$OUT/synth-dev2/manifest.jsonl" "$1" "${2:-}" --utterances
 }
+shipped_reading() {  # MANIFEST MODEL: the shipped weights' reading of MANIFEST (dev_eval --utterances) on stdout, made
+    # once per weights, LM, decoding defaults and set ($OUT/shipped-readings/): the runs put to the rule are set beside
+    # the same shipped weights, on dev2 and on the guard's voices, phase after phase until one ships
+    local key f
+    key=$( { cat "models/weights/$2/config.json" "models/weights/$2/model.safetensors" \
+                 models/weights/lm/english-3gram.arpa.gz models/decoding_defaults.py; echo "$1"; } | sha256sum | cut -c1-16)
+    f="$OUT/shipped-readings/$2-$key.json"
+    if [[ ! -s "$f" ]]; then  # renamed into place: two calls may make it at once
+        mkdir -p "$OUT/shipped-readings"
+        dev_eval "$1" "$2" "" --utterances > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+    fi
+    cat "$f"
+}
 ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: the run's last weights replace the
     # shipped ones where the larger dev set shows them better, not just lower: a lower WER in at least 95% (SHARE)
     # of 10,000 paired bootstrap resamples of its utterances (`wavestream compare`; exit status 1 is "not shown
     # better"). Where a stage puts several runs to it, the 5% is split between them (two runs: 97.5% each).
     local rc=0
     [[ -s "$1/rule.txt" ]] && return 0  # put to it once: a stage run again passes over it
-    dev2_readings "$2" "$1" > "$1/dev2.json" && dev2_readings "$2" > "$1/dev2-shipped.json" || return 1
+    dev2_readings "$2" "$1" > "$1/dev2.json" &&
+        shipped_reading "$OUT/synth-dev2/manifest.jsonl" "$2" > "$1/dev2-shipped.json" || return 1
     $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability "${3:-0.95}" | tee -a "$1/rule.txt" || rc=$?
     case $rc in
         0) rc=0; unheard_not_worse "$1" "$2" unheard-voices || rc=$?
@@ -255,7 +269,7 @@ unheard_not_worse() {  # RUN_DIR MODEL SET: 0 unless SET (unheard: the one voice
     local rc=0 set="$OUT/${UNHEARD_SETS[$3]}"
     [[ -s "$set" ]] || under_lock "$3" "${UNHEARD_MAKERS[$3]}" || return 2
     dev_eval "$set" "$2" "$1" --utterances > "$1/$3.json" &&
-        dev_eval "$set" "$2" "" --utterances > "$1/$3-shipped.json" || return 2
+        shipped_reading "$set" "$2" > "$1/$3-shipped.json" || return 2
     echo "$3, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
     $WS compare "$1/$3.json" "$1/$3-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
@@ -922,14 +936,15 @@ fi
 # stage reads the thirty-fourth to thirty-ninth runs and the shipped weights on the five voices, pooled, where not
 # read yet, and sets every run beside the shipped weights on dev2, the five voices and the tests (runs.txt; each
 # run's dev2 and test readings are its phase's). Nothing rides on it; run after unheard-voices.
-pooled_reading() {  # MODEL_DIR MODEL OUT_FILE: the five voices pooled, with the LM, unless OUT_FILE is there
-    [[ -s "$3" ]] || dev_eval "$OUT/unheard-voices/all.jsonl" "$2" "$1" --utterances > "$3"
-}
-run_pooled() {  # PHASE:MODEL: that phase's run of MODEL, into its folder's unheard-voices.json (the guard's name)
+run_pooled() {  # PHASE:MODEL: that phase's run of MODEL on the five voices pooled, with the LM, into its folder's
+    # unheard-voices.json (the guard's name: a run put to the guard has it already)
     local dir="$OUT/${1%%:*}/${1#*:}"
-    pooled_reading "$dir" "${1#*:}" "$dir/unheard-voices.json"
+    [[ -s "$dir/unheard-voices.json" ]] ||
+        dev_eval "$OUT/unheard-voices/all.jsonl" "${1#*:}" "$dir" --utterances > "$dir/unheard-voices.json"
 }
-shipped_pooled() { pooled_reading "" "$1" "$OUT/unheard-voices/shipped-$1-all.json"; }  # MODEL
+shipped_pooled() {  # MODEL: the shipped weights on the five voices pooled
+    shipped_reading "$OUT/unheard-voices/all.jsonl" "$1" > "$OUT/unheard-voices/shipped-$1-all.json"
+}
 if has voices-vs-tests; then
     runs=(thirty-fourth:wavenet-cpu thirty-fifth:wavenet-cpu thirty-sixth:logmel-cnn-cpu thirty-seventh:wavenet-cpu
           thirty-eighth:logmel-cnn-cpu thirty-ninth:wavenet-cpu fortieth:logmel-cnn-cpu forty-first:wavenet-cpu
