@@ -183,10 +183,24 @@ def cmd_compare(args) -> int:
 
 
 def cmd_lm(args) -> int:
-    from models.lm import build
+    from pathlib import Path
 
+    from models.lm import build, build_shipped, record_build
+    from models.registry import SHIPPED_LM, SHIPPED_LM_TEXT
+
+    if args.shipped == bool(args.text or args.out):
+        sys.exit("wavestream lm: give TEXT... --out FILE, or --shipped alone")
+    folders = {Path(t).parent.resolve() for t in args.text}
+    if args.record and len(folders) != 1:
+        sys.exit("wavestream lm: --record writes build.json beside the texts: give texts of one folder")
     try:
-        report = build(args.text, args.out, args.order, args.min_count)
+        if args.shipped:
+            report = build_shipped(SHIPPED_LM_TEXT, SHIPPED_LM)
+        else:
+            report = build(args.text, args.out, args.order, args.min_count)
+            if args.record:
+                names = [Path(t).name for t in args.text]  # FILE:N keeps its :N
+                report["recorded"] = str(record_build(folders.pop(), names, args.order, args.min_count, args.out))
     except (OSError, ValueError) as e:
         sys.exit(f"wavestream lm: {e}")
     print(json.dumps(report, indent=2))
@@ -533,9 +547,15 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     lm = sub.add_parser("lm", help="build a word n-gram language model (ARPA) from text, for the beam search")
-    lm.add_argument("text", nargs="+", help="text files, one normalised sentence a line (no evaluation sentences!); "
-                    "FILE:N counts FILE N times over")
-    lm.add_argument("--out", required=True, help="FILE.arpa or FILE.arpa.gz")
+    lm.add_argument("text", nargs="*", help="text files, one normalised sentence a line (no evaluation sentences!); "
+                    ".xz and .gz read as they are; FILE:N counts FILE N times over")
+    lm.add_argument("--out", help="FILE.arpa or FILE.arpa.gz")
+    lm.add_argument("--shipped", action="store_true",
+                    help="build the shipped LM from its text (models/weights/lm/text, as its build.json says; what "
+                         "`make lm` runs) and check it is the one the model card measured")
+    lm.add_argument("--record", action="store_true",
+                    help="write build.json beside the texts (one folder): what --shipped builds from them, and the "
+                         "hash it must come to (the recipe's lm stage, for models/weights/lm/text)")
     lm.add_argument("--order", type=int, default=3)
     lm.add_argument("--min-count", type=int, default=2, help="drop highest-order n-grams seen fewer times")
     lm.set_defaults(func=cmd_lm)

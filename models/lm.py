@@ -10,12 +10,19 @@ fewer than `min_count` times are pruned, and their contexts' back-off weights re
 
 No estimation tool (lmplz, SRILM) installs from a package registry here, hence this module;
 querying is KenLM's, through flashlight-text.
+
+The shipped LM travels as its text (`build_shipped`): the text, xz-compressed, is a sixth of the
+ARPA file's size, and the build gives the same model every time (checked against the hash the
+recipe recorded), in about a minute.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
+import lzma
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -156,17 +163,57 @@ def weighted_text(spec: str | Path) -> tuple[Path, int]:
     return Path(path), int(weight)
 
 
+def _open_text(path: Path):
+    """A text file, or one compressed as .xz or .gz (the shipped LM's text is .xz)."""
+    opener = {".xz": lzma.open, ".gz": gzip.open}.get(path.suffix, open)
+    return opener(path, "rt", encoding="utf-8")
+
+
 def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2) -> dict:
-    """Estimate from text files (one normalised sentence a line; FILE:N counts FILE N times over) and
-    write the ARPA file."""
+    """Estimate from text files (one normalised sentence a line; .xz and .gz read as they are; FILE:N
+    counts FILE N times over) and write the ARPA file."""
     texts = [weighted_text(t) for t in text_files]
 
     def lines():
         for path, times in texts:
             for _ in range(times):
-                with open(path, encoding="utf-8") as f:
+                with _open_text(path) as f:
                     yield from (line.strip() for line in f)
     model = estimate(lines(), order, min_count)
     path = write_arpa(model, out)
     return {"arpa": str(path), "order": order, "words": len(model["probs"][1]) - 3,  # less <s>, </s>, <unk>
             **{f"{n}-grams": len(model["probs"][n]) for n in range(1, order + 1)}}
+
+
+BUILD_FILE = "build.json"  # in a text folder: what `build_shipped` builds, and the hash it must come to
+
+
+def arpa_sha256(path: str | Path) -> str:
+    """The hash of an ARPA file's text (a .gz one's, uncompressed: zlib's bytes may differ between versions)."""
+    digest = hashlib.sha256()
+    with (gzip.open if str(path).endswith(".gz") else open)(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_build(text_dir: str | Path, texts: list[str], order: int, min_count: int, arpa: str | Path) -> Path:
+    """Writes TEXT_DIR/build.json: the texts (names in TEXT_DIR, FILE:N as `build` takes them), the
+    settings, and the hash of the ARPA file they built (the recipe's lm stage, after building it)."""
+    path = Path(text_dir) / BUILD_FILE
+    path.write_text(json.dumps({"texts": texts, "order": order, "min_count": min_count,
+                                "arpa_sha256": arpa_sha256(arpa)}, indent=2) + "\n")
+    return path
+
+
+def build_shipped(text_dir: str | Path, out: str | Path) -> dict:
+    """Builds the LM that TEXT_DIR/build.json describes into OUT, and checks it is the one recorded
+    (the LM whose readings the model card gives); a mismatch is an error, and OUT is not left behind."""
+    text_dir = Path(text_dir)
+    spec = json.loads((text_dir / BUILD_FILE).read_text())
+    report = build([text_dir / t for t in spec["texts"]], out, spec["order"], spec["min_count"])
+    if arpa_sha256(out) != spec["arpa_sha256"]:
+        Path(out).unlink()
+        raise ValueError(f"the LM built from {text_dir} is not the one {BUILD_FILE} records (its text or the "
+                         f"estimator changed): rebuild it with the recipe's lm stage, or check out its text again")
+    return report

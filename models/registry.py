@@ -17,7 +17,8 @@ from .config import BUILTIN_CONFIGS, ModelConfig
 from .recogniser import SpeechRecogniser
 
 SHIPPED_DIR = Path(__file__).parent / "weights"
-SHIPPED_LM = SHIPPED_DIR / "lm" / "english-3gram.arpa.gz"
+SHIPPED_LM = SHIPPED_DIR / "lm" / "english-3gram.arpa.gz"  # built from SHIPPED_LM_TEXT (`make lm`), not shipped
+SHIPPED_LM_TEXT = SHIPPED_DIR / "lm" / "text"
 
 
 class ModelNotFound(LookupError):
@@ -118,6 +119,10 @@ def resolve_lm(spec: str) -> Path | None:
     if spec in ("", "none"):
         return None
     if spec == "default":
+        if not SHIPPED_LM.exists() and (SHIPPED_LM_TEXT / "build.json").exists():
+            # its text ships and the LM is made from it on install: without it finals would quietly be greedy
+            raise ModelNotFound("the shipped language model is not built yet: run `make lm` (or `wavestream lm "
+                                "--shipped`, about a minute), or give --lm none")
         return SHIPPED_LM if SHIPPED_LM.exists() else None
     path = Path(spec)
     if not path.is_file():

@@ -21,6 +21,18 @@
 #                                                  as DEST/runs.tar.gz.part-* of 15 MiB (what a call returns;
 #                                                  all four models: about 71 MB in five parts)
 #
+# A lease in one call (a session lent a machine has 15 minutes of it, start included):
+#   scripts/train-gpu.sh wheels [DIR]              here: the Python packages the GPU machine's image lacks, as
+#                                                  wheels for its Python 3.12, in DIR (default .whl, ignored by git)
+#   scripts/train-gpu.sh lease                     there (carry .whl and out/packed.tar.gz): installs the wheels
+#                                                  into /tmp/site, trains with PYTHON=python3, the shipped sizes from
+#                                                  models/weights and the GPU sizes from models/progress where an
+#                                                  earlier lease left them (else from scratch), and writes
+#                                                  $OUT/weights.tar (every model, bfloat16) and $OUT/summary.json
+#   scripts/train-gpu.sh keep FROM [RUNS]          here: FROM (the call's returned folder) into RUNS (default
+#                                                  out/gpu-lease), and the GPU sizes into models/progress, which is
+#                                                  committed: the next lease goes on from there
+#
 # train: the shipped sizes go on from their shipped weights (fine-tuning, --init-from models/weights),
 # the GPU sizes (wavenet-gpu, logmel-cnn-gpu) start from scratch. The step count each reached is in
 # RUNS/summary.json; `--steps N` in place of `--minutes` replays the same length.
@@ -33,9 +45,9 @@ pack)
     OUT=${2:-out/shipped}
     PACKED=${3:-out/packed}
     DATA=$(realpath "${DATA:-../shared/data}")
-    # A lease carries at most 64 MiB: the repository's files (the LM alone is 25 MB), this archive, and what else a
-    # call carries (RESERVE_MB, default 8: the wheels, about 6 MB, and a margin; add what a lease starts from, such
-    # as bf16 weights). The real speech, digits, dev set and noise first; the synthetic sentences take the room
+    # A lease carries at most 64 MiB: the repository's files (about 11 MB: the LM is kept as its text, and is not
+    # built there), this archive, and what else a call carries (RESERVE_MB, default 8: the wheels, about 6 MB, and a
+    # margin; add what a lease starts from, such as bf16 weights). The real speech, digits, dev set and noise first; the synthetic sentences take the room
     # left, their first utterances (and no more than SYNTH_MAX_HOURS, where set). Speech at about 14 kbps, the
     # synthetic sentences at about 12 (coded so, the held-out lj-amateur clips' CER with the shipped offline model
     # moves from 35.0 to 35.8 and 36.5), noise at about 31. One archive: ten thousand small files cost more to send
@@ -102,8 +114,47 @@ bundle)
         | split -b 15M - "$3/runs.tar.gz.part-"
     ls -l "$3"/runs.tar.gz.part-*
     ;;
+wheels)
+    DIR=${2:-.whl}
+    # what models/ and the recipe import that the image (KINDS.md's package list) does not hold; --no-deps: their
+    # own needs are in the image or named here
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d "$DIR" soundfile cffi pycparser jiwer rapidfuzz flashlight-text
+    ls -l "$DIR"
+    ;;
+lease)
+    : "${OUT:?the device machine sets OUT, the folder whose files come back}"
+    export PYTHON=${PYTHON:-python3}  # there: the image's, which holds PyTorch
+    $PYTHON -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        "${WHEELS:-.whl}"/*.whl
+    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+    # one folder of weights to start from, by model name: the shipped sizes, and the GPU sizes a lease kept
+    rm -rf /tmp/init /tmp/lease && mkdir -p /tmp/init
+    for d in models/weights/* models/progress/*; do
+        if [ -f "$d/config.json" ]; then ln -sfn "$PWD/$d" "/tmp/init/$(basename "$d")"; fi
+    done
+    INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
+    mapfile -t MODELS < <(find /tmp/runs -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
+    $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
+    tar cf "$OUT/weights.tar" -C /tmp/lease .
+    cp /tmp/runs/summary.json "$OUT/"
+    ls -l "$OUT"
+    ;;
+keep)
+    FROM=$2
+    RUNS=${3:-out/gpu-lease}
+    mkdir -p "$RUNS" models/progress
+    tar xf "$FROM/weights.tar" -C "$RUNS"
+    cp "$FROM/summary.json" "$RUNS/"
+    # the GPU sizes go on from here in the next lease; the shipped sizes are the rule's to judge (ship_if_better)
+    for name in wavenet-gpu logmel-cnn-gpu; do
+        if [ -d "$RUNS/$name" ]; then rm -rf "models/progress/$name" && cp -r "$RUNS/$name" models/progress/; fi
+    done
+    ls -l "$RUNS" models/progress
+    ;;
 *)
-    sed -n 2,24p "$0"
+    sed -n 2,36p "$0"
     exit 2
     ;;
 esac

@@ -373,8 +373,17 @@ PY
     .venv/bin/python scripts/recipe_data.py gcide "$GCIDE" "$OUT/gcide-text.txt" \
         --held-out "$OUT/eval-sentences.txt" "$OUT/dev-sentences.txt" "$DATA/real/lj-amateur.jsonl"
     # every trigram kept (--min-count 1) since the tenth phase, where the larger dev set showed it better for
-    # both models than dropping those seen once (the default, and the LM before it)
-    $WS lm "${LM_TEXT[@]}" --min-count 1 --out models/weights/lm/english-3gram.arpa.gz
+    # both models than dropping those seen once (the default, and the LM before it). The repository keeps the text,
+    # xz-compressed, and build.json (`--record`: the texts and the LM's hash), not the LM: `make lm` builds it again
+    # on install (`wavestream lm --shipped`), checked against that hash
+    mkdir -p models/weights/lm/text
+    shipped_text=()
+    for spec in "${LM_TEXT[@]}"; do
+        file=${spec%%:*} times=${spec#"$file"}  # "digits.txt:3" -> digits.txt, :3
+        xz -9e -T1 -c "$file" > "models/weights/lm/text/$(basename "$file").xz"
+        shipped_text+=("models/weights/lm/text/$(basename "$file").xz$times")
+    done
+    $WS lm "${shipped_text[@]}" --min-count 1 --out models/weights/lm/english-3gram.arpa.gz --record
 fi
 
 TRAIN_DATA=("$OUT/synth-train/manifest.jsonl:1" "$OUT/synth-digits/manifest.jsonl:1"

@@ -94,3 +94,48 @@ def test_a_weight_that_is_not_a_whole_count_is_refused(tmp_path, weight):
     text.write_text("one two\n")
     with pytest.raises(ValueError, match="whole number"):
         build([f"{text}:{weight}"], tmp_path / "lm.arpa.gz")
+
+
+def test_the_shipped_lm_is_built_from_its_text_and_checked_against_the_recorded_hash(tmp_path):
+    """The repository keeps the LM's text (xz) and build.json; `make lm` builds it and must get the card's LM."""
+    import lzma
+
+    from models.lm import arpa_sha256, build_shipped, record_build
+
+    text_dir = tmp_path / "text"
+    text_dir.mkdir()
+    with lzma.open(text_dir / "sentences.txt.xz", "wt") as f:
+        f.write("\n".join(corpus()) + "\n")
+    (text_dir / "digits.txt").write_text("one two\nthree\n")
+    texts = ["sentences.txt.xz", "digits.txt:3"]
+    made = build([text_dir / t for t in texts], tmp_path / "made.arpa.gz", order=3, min_count=1)
+    record_build(text_dir, texts, 3, 1, tmp_path / "made.arpa.gz")
+
+    report = build_shipped(text_dir, tmp_path / "lm.arpa.gz")
+    assert report == {**made, "arpa": str(tmp_path / "lm.arpa.gz")}
+    assert arpa_sha256(tmp_path / "lm.arpa.gz") == arpa_sha256(tmp_path / "made.arpa.gz")
+
+    (text_dir / "digits.txt").write_text("one two\nthree four\n")  # the text changed since the LM was recorded
+    with pytest.raises(ValueError, match="not the one build.json records"):
+        build_shipped(text_dir, tmp_path / "other.arpa.gz")
+    assert not (tmp_path / "other.arpa.gz").exists()
+
+
+def test_the_checkouts_lm_is_the_one_its_text_records():
+    """`make lm` built it; an LM left from an older text would give other finals than the card's."""
+    import json
+
+    from models.lm import arpa_sha256
+    from models.registry import SHIPPED_LM, SHIPPED_LM_TEXT
+
+    recorded = json.loads((SHIPPED_LM_TEXT / "build.json").read_text())["arpa_sha256"]
+    assert arpa_sha256(SHIPPED_LM) == recorded, "run `make lm` again (rm models/weights/lm/english-3gram.arpa.gz)"
+
+
+def test_an_unbuilt_shipped_lm_is_a_clear_error_not_greedy_finals(tmp_path, monkeypatch):
+    from models import registry
+
+    monkeypatch.setattr(registry, "SHIPPED_LM", tmp_path / "english-3gram.arpa.gz")
+    with pytest.raises(registry.ModelNotFound, match="make lm"):
+        registry.resolve_lm("default")
+    assert registry.resolve_lm("none") is None
