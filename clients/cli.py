@@ -361,6 +361,21 @@ def cmd_bench_files(args) -> int:
     return 0 if report["same_finals"] else 1
 
 
+def cmd_bench_loader(args) -> int:
+    from clients import bench_loader
+    from models.weighted import parse_weighted
+
+    if args.seconds <= 0 or args.batch_seconds <= 0 or min(args.workers) < 0:
+        sys.exit("wavestream bench loader: --seconds and --batch-seconds must be above 0, --workers 0 or more")
+    try:
+        specs = [parse_weighted(d) for d in args.data]
+        report = bench_loader.run(specs, args.noise_dir, args.rir_dir, args.batch_seconds, args.seconds, args.workers)
+    except (OSError, ValueError) as e:
+        sys.exit(f"wavestream bench loader: {e}")
+    _print_report(args, report, bench_loader.format_table)
+    return 0
+
+
 def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
@@ -483,6 +498,18 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--repeat", type=int, default=3)
     bf.add_argument("--json", action="store_true")
     bf.set_defaults(func=cmd_bench_files)
+
+    bl = bsub.add_parser("loader", help="training batches made per second (augmented, in DataLoader workers), by "
+                                        "worker count: the ceiling they set on a GPU's steps")
+    bl.add_argument("--data", required=True, nargs="+", help="MANIFEST[:WEIGHT] as wavestream train takes them")
+    bl.add_argument("--noise-dir", default=None)
+    bl.add_argument("--rir-dir", default=None)
+    bl.add_argument("--batch-seconds", type=float, default=300.0, help="audio per batch (train-gpu.sh's 300)")
+    bl.add_argument("--seconds", type=float, default=30.0, help="how long each worker count is timed")
+    bl.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts, one row each (0: in "
+                                                                           "process)")
+    bl.add_argument("--json", action="store_true")
+    bl.set_defaults(func=cmd_bench_loader)
 
     so = bsub.add_parser("soak", help="sustained load with churn; server RSS, slots, threads, fds over time")
     so.add_argument("--streams", type=int, default=20)

@@ -72,3 +72,25 @@ def test_bench_files_says_what_is_wrong_with_its_audio(tmp_path):
     bad.write_bytes(b"RIFF not really")
     r = wavestream("bench", "files", "--audio", str(bad), "--minutes", "1")
     assert r.returncode != 0 and "cannot decode audio" in r.stderr
+
+
+def test_bench_loader_counts_the_augmented_audio_each_worker_count_makes(shared_data, tmp_path):
+    """What a GPU lease's steps are read against: seconds of training audio a second, in process and in workers."""
+    rows = [json.loads(line) for line in (shared_data / "real" / "fsdd.jsonl").read_text().splitlines()[:60]]
+    manifest = tmp_path / "fsdd.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "audio": str(shared_data / "real" / r["audio"])}) + "\n"
+                                for r in rows))
+    r = wavestream("bench", "loader", "--data", f"{manifest}:2", "--noise-dir", str(shared_data / "noise"),
+                   "--rir-dir", str(shared_data / "rir"), "--batch-seconds", "5", "--seconds", "2",
+                   "--workers", "0", "1", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert [row["workers"] for row in report["rows"]] == [0, 1]
+    assert all(row["batches"] > 0 and row["audio_s_per_s"] > 0 for row in report["rows"])
+    assert report["noise"] and report["rir"] and report["data_hours"] == round(sum(r["duration"] for r in rows) / 3600, 2)
+    assert report["command"].startswith("wavestream bench loader --data")
+
+
+def test_bench_loader_says_which_manifest_it_cannot_read(tmp_path):
+    r = wavestream("bench", "loader", "--data", str(tmp_path / "missing.jsonl"), "--seconds", "1")
+    assert r.returncode != 0 and "missing.jsonl" in r.stderr and "Traceback" not in r.stderr
