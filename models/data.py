@@ -105,7 +105,7 @@ class Augment:
         if self.rir_files and rng.random() < self.rir_prob:
             rir = self._load(rng.choice(self.rir_files), rate)[: rate]
             rir = rir / (rir.norm() + 1e-8)
-            x = AF.fftconvolve(x, rir)[: x.shape[0]]
+            x = reverberate(x, rir)
         if self.noise_files and rng.random() < self.noise_prob:
             noise = self._load(rng.choice(self.noise_files), rate)
             if noise.shape[0] < x.shape[0]:
@@ -130,6 +130,31 @@ class Augment:
         if self.floor_prob and rng.random() < self.floor_prob and level > 0:
             x = x + noise_floor(len(x), rate, float(level) * 10 ** (-rng.uniform(*self.floor_below_db) / 20), rng)
         return x.clamp(-1, 1)
+
+
+def fast_fft_length(n: int) -> int:
+    """The smallest 2^a 3^b 5^c at least n: an FFT of such a length is several times faster than one of a
+    length with a large prime factor, which an exact full convolution's length often has."""
+    best = 1 << max(0, n - 1).bit_length()
+    five = 1
+    while five < best:
+        three = five
+        while three < best:
+            m = three
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            three *= 3
+        five *= 5
+    return best
+
+
+def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
+    """x convolved with an impulse response, cut to x's length: torchaudio's fftconvolve, but at a fast FFT
+    length (zero padding past the full convolution changes nothing but rounding, about 1e-6 of the peak). It was
+    most of an augmenting worker's time: this made the workers about 1.8 times faster (README, "Training batches")."""
+    m = fast_fft_length(x.shape[0] + rir.shape[0] - 1)
+    return torch.fft.irfft(torch.fft.rfft(x, m) * torch.fft.rfft(rir, m), m)[: x.shape[0]]
 
 
 def noise_floor(length: int, rate: int, rms: float, rng: random.Random) -> torch.Tensor:

@@ -334,6 +334,34 @@ def test_the_schedule_ends_on_the_clock_or_at_the_step_count():
     assert lr_factor(cfg, 200, schedule_progress(TrainConfig(steps=1000, warmup_steps=100), 200, 600.0)) > 0.9
 
 
+@pytest.mark.parametrize("length", [16000, 50021, 96001])  # 50021 + 15999 - 1 = 66019 = 7 * 9431: slow for an FFT
+def test_reverberation_is_the_full_convolution_cut_to_the_utterance(length):
+    """At a fast FFT length (zero padding past the full convolution) the reverberant speech is torchaudio's
+    fftconvolve's, to float rounding."""
+    import torchaudio.functional as AF
+
+    from models.data import reverberate
+
+    g = torch.Generator().manual_seed(length)
+    x, rir = torch.randn(length, generator=g), torch.randn(15999, generator=g) * torch.linspace(1, 0, 15999)
+    expected = AF.fftconvolve(x, rir)[:length]
+    assert torch.allclose(reverberate(x, rir), expected, atol=1e-5 * float(expected.abs().max()))
+
+
+def test_the_fft_length_is_the_smallest_with_no_prime_factor_above_five():
+    from models.data import fast_fft_length
+
+    def smooth(m):
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        return m == 1
+
+    for n in range(1, 3000):
+        m = fast_fft_length(n)
+        assert m >= n and smooth(m) and not any(smooth(k) for k in range(n, m)), n
+
+
 def test_lead_trim_starts_utterances_at_their_speech():
     """Tightly cut clips start with speech: the trim cuts a clip's lead-in silence (its noise floor
     included) to at most the kept margin, and at probability 0 draws nothing (runs replay)."""
