@@ -25,9 +25,10 @@
 #   scripts/train-gpu.sh wheels [DIR]              here: the Python packages the GPU machine's image lacks, as
 #                                                  wheels for its Python 3.12, in DIR (default .whl, ignored by git)
 #   scripts/train-gpu.sh lease                     there (carry .whl and out/packed.tar.gz): installs the wheels
-#                                                  into /tmp/site, trains with PYTHON=python3, the shipped sizes from
-#                                                  models/weights and the GPU sizes from models/progress where an
-#                                                  earlier lease left them (else from scratch), and writes
+#                                                  into /tmp/site, trains with PYTHON=python3 the GPU sizes (CONFIGS
+#                                                  may add the shipped ones, from models/weights) from
+#                                                  models/progress where an earlier lease left them (else from
+#                                                  scratch), and writes
 #                                                  $OUT/weights.tar (every model, bfloat16), $OUT/summary.json and
 #                                                  $OUT/loader.json (`wavestream bench loader` there, first)
 #   scripts/train-gpu.sh keep FROM [RUNS]          here: FROM (the call's returned folder) into RUNS (default
@@ -147,7 +148,9 @@ lease)
             --rir-dir /tmp/runs/packed/rir --workers "${WORKERS:-14}" --seconds "${LOADER_SECONDS:-20}" --json \
             > "$OUT/loader.json"
     fi
-    INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
+    # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
+    # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
+    CONFIGS=${CONFIGS:-wavenet-gpu logmel-cnn-gpu} INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
     mapfile -t MODELS < <(find /tmp/runs -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
     tar cf "$OUT/weights.tar" -C /tmp/lease .
