@@ -32,6 +32,8 @@ def run(data_specs: list[tuple[str, float]], noise_dir: str | None, rir_dir: str
             _, lengths, _, _ = next(batches)
             made += float(lengths.sum()) / model_cfg.sample_rate
             count += 1
+        # persistent workers would go on making batches beside the next row's: stopped (DataLoader's own
+        # private stop; an in-process generator has none)
         shutdown = getattr(batches, "_shutdown_workers", None)
         if shutdown:
             shutdown()

@@ -151,8 +151,9 @@ def fast_fft_length(n: int) -> int:
 
 def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     """x convolved with an impulse response, cut to x's length: torchaudio's fftconvolve, but at a fast FFT
-    length (zero padding past the full convolution changes nothing but rounding, about 1e-6 of the peak). It was
-    most of an augmenting worker's time: this made the workers about 1.8 times faster (README, "Training batches")."""
+    length (zero padding past the full convolution changes nothing but rounding, about 1e-6 of the peak). Those
+    transforms were the largest share of an augmenting worker's time: this made the workers about 1.75 times faster
+    (README, "Training batches")."""
     m = fast_fft_length(x.shape[0] + rir.shape[0] - 1)
     return torch.fft.irfft(torch.fft.rfft(x, m) * torch.fft.rfft(rir, m), m)[: x.shape[0]]
 
