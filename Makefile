@@ -25,13 +25,13 @@ lm: $(LM)
 install: $(STAMP) $(LM)
 
 # The shipped streaming model (models/weights/wavenet-cpu) and word trigram (models/weights/lm).
-serve: $(STAMP) $(LM)
+serve: install
 	$(VENV)/bin/wavestream serve --host 127.0.0.1 --port 50051 --device cpu
 
-test: $(STAMP) $(LM)
+test: install
 	$(PY) -m pytest -q
 
-bench: $(STAMP) $(LM)
+bench: install
 	$(VENV)/bin/wavestream bench engine
 
 clean:

@@ -41,6 +41,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
+GPU_SIZES="wavenet-gpu logmel-cnn-gpu"  # the full configs: what a lease trains, and keeps in models/progress
 # what a lease trains on, from the packed archive's folder: the real reader's clips count three times
 training_data() {
     echo "$1/synth-train.jsonl:1" "$1/synth-digits.jsonl:1" "$1/fsdd-train.jsonl:1" "$1/lj-train.jsonl:3"
@@ -103,7 +104,7 @@ train)
     if [ $# -gt 3 ]; then cat "${@:4}" | tar xzf - -C "$RUNS"; fi
     SESSION=()
     if [ -n "${SESSION_MINUTES:-}" ]; then SESSION=(--session-minutes "$SESSION_MINUTES"); fi
-    read -r -a CONFIG <<< "${CONFIGS:-wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu}"
+    read -r -a CONFIG <<< "${CONFIGS:-wavenet-cpu logmel-cnn-cpu $GPU_SIZES}"
     read -r -a DATA_SPECS <<< "$(training_data "$PACKED")"
     $PY -m clients.cli train --config "${CONFIG[@]}" --data "${DATA_SPECS[@]}" \
         --dev "$PACKED/synth-dev.jsonl" --noise-dir "$PACKED/noise" --rir-dir "$PACKED/rir" \
@@ -150,7 +151,7 @@ lease)
     fi
     # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
     # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
-    CONFIGS=${CONFIGS:-wavenet-gpu logmel-cnn-gpu} INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
+    CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
     mapfile -t MODELS < <(find /tmp/runs -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
     tar cf "$OUT/weights.tar" -C /tmp/lease .
@@ -164,7 +165,7 @@ keep)
     tar xf "$FROM/weights.tar" -C "$RUNS"
     cp "$FROM"/*.json "$RUNS/"  # summary.json, loader.json
     # the GPU sizes go on from here in the next lease; the shipped sizes are the rule's to judge (ship_if_better)
-    for name in wavenet-gpu logmel-cnn-gpu; do
+    for name in $GPU_SIZES; do
         if [ -d "$RUNS/$name" ]; then
             mkdir -p models/progress && rm -rf "models/progress/$name" && cp -r "$RUNS/$name" models/progress/
         fi
