@@ -29,8 +29,13 @@
 #                                                  may add the shipped ones, from models/weights) from
 #                                                  models/progress where an earlier lease left them (else from
 #                                                  scratch), and writes
-#                                                  $OUT/weights.tar (every model, bfloat16), $OUT/summary.json and
-#                                                  $OUT/loader.json (`wavestream bench loader` there, first)
+#                                                  $OUT/weights.tar (every model, bfloat16), $OUT/summary.json,
+#                                                  $OUT/loader.json (`wavestream bench loader` there, first) and
+#                                                  $OUT/gpu.csv (the GPU's busy share and memory while it trains,
+#                                                  every 5 s). The minutes the first call leaves (a call runs at
+#                                                  most 10): a second call at once, while the machine is warm, with
+#                                                  RUNS=/tmp/runs2 PREVIOUS=/tmp/runs (start from the first call's
+#                                                  weights), LOADER_SECONDS=0 and a shorter MINUTES
 #   scripts/train-gpu.sh keep FROM [RUNS]          here: FROM (the call's returned folder) into RUNS (default
 #                                                  out/gpu-lease), and the GPU sizes into models/progress, which is
 #                                                  committed: the next lease goes on from there
@@ -134,28 +139,38 @@ lease)
     export PYTHON=${PYTHON:-python3}  # there: the image's, which holds PyTorch
     $PYTHON -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
         "${WHEELS:-.whl}"/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-    # one folder of weights to start from, by model name: the shipped sizes, and the GPU sizes a lease kept
+    # the repository too: `python3 scripts/recipe_data.py` puts scripts/, not the root, on the path (`-m` puts the root)
+    export PYTHONPATH=$PWD:/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+    RUNS=${RUNS:-/tmp/runs}
+    # one folder of weights to start from, by model name: the shipped sizes, the GPU sizes a lease kept, and (a
+    # second call on the same machine) what the first call trained, PREVIOUS: later ones replace earlier ones
     rm -rf /tmp/init /tmp/lease && mkdir -p /tmp/init
-    for d in models/weights/* models/progress/*; do
-        if [ -f "$d/config.json" ]; then ln -sfn "$PWD/$d" "/tmp/init/$(basename "$d")"; fi
+    for d in models/weights/* models/progress/* ${PREVIOUS:+"$PREVIOUS"/*}; do
+        if [ -f "$d/config.json" ]; then ln -sfn "$(realpath "$d")" "/tmp/init/$(basename "$d")"; fi
     done
     # the ceiling the augmenting workers set on a step (LOADER_SECONDS, default 20; 0: skip): on the CPU the
     # second lease's GPU sizes used about what 14 such workers make (the model card's "A lease in one call")
-    mkdir -p /tmp/runs && tar xzf out/packed.tar.gz -C /tmp/runs
+    mkdir -p "$RUNS" && tar xzf out/packed.tar.gz -C "$RUNS"
     if [ "${LOADER_SECONDS:-20}" != 0 ]; then
-        read -r -a DATA_SPECS <<< "$(training_data /tmp/runs/packed)"
-        $PYTHON -m clients.cli bench loader --data "${DATA_SPECS[@]}" --noise-dir /tmp/runs/packed/noise \
-            --rir-dir /tmp/runs/packed/rir --workers "${WORKERS:-14}" --seconds "${LOADER_SECONDS:-20}" --json \
+        read -r -a DATA_SPECS <<< "$(training_data "$RUNS/packed")"
+        $PYTHON -m clients.cli bench loader --data "${DATA_SPECS[@]}" --noise-dir "$RUNS/packed/noise" \
+            --rir-dir "$RUNS/packed/rir" --workers "${WORKERS:-14}" --seconds "${LOADER_SECONDS:-20}" --json \
             > "$OUT/loader.json"
+    fi
+    # the other bound: how busy the GPU is while it trains (the first lease of this script: about 42%, its workers
+    # making 2.4 times what the step used)
+    sampler=
+    if command -v nvidia-smi > /dev/null; then
+        nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 5 > "$OUT/gpu.csv" & sampler=$!
     fi
     # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
     # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
-    CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz /tmp/runs
-    mapfile -t MODELS < <(find /tmp/runs -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
+    CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz "$RUNS"
+    if [ -n "$sampler" ]; then kill "$sampler"; fi
+    mapfile -t MODELS < <(find "$RUNS" -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
     tar cf "$OUT/weights.tar" -C /tmp/lease .
-    cp /tmp/runs/summary.json "$OUT/"
+    cp "$RUNS/summary.json" "$OUT/"
     ls -l "$OUT"
     ;;
 keep)
@@ -163,7 +178,9 @@ keep)
     RUNS=${3:-out/gpu-lease}
     mkdir -p "$RUNS"
     tar xf "$FROM/weights.tar" -C "$RUNS"
-    cp "$FROM"/*.json "$RUNS/"  # summary.json, loader.json
+    for f in "$FROM"/*.json "$FROM"/gpu.csv; do  # summary.json, and where the call measured them loader.json, gpu.csv
+        if [ -f "$f" ]; then cp "$f" "$RUNS/"; fi
+    done
     # the GPU sizes go on from here in the next lease; the shipped sizes are the rule's to judge (ship_if_better)
     for name in $GPU_SIZES; do
         if [ -d "$RUNS/$name" ]; then
