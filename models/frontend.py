@@ -13,7 +13,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from .streaming import CausalWindow, State, StreamingModule
+from .streaming import CausalWindow, State, StreamingModule, to_device
 
 
 class LogMelFrontend(StreamingModule):
@@ -75,7 +75,7 @@ def vtlp_filterbanks(mel_fb: Tensor, alphas: Tensor, sample_rate: int, f_hi: flo
     n_freqs = mel_fb.shape[0]
     nyquist = sample_rate / 2
     f = torch.linspace(0, nyquist, n_freqs, device=mel_fb.device)
-    a = alphas.to(mel_fb.device, mel_fb.dtype)[:, None]
+    a = to_device(alphas, mel_fb.device).to(mel_fb.dtype)[:, None]
     boundary = f_hi * a.clamp(max=1) / a
     above = nyquist - (nyquist - f_hi * a.clamp(max=1)) / (nyquist - boundary) * (nyquist - f)
     warped = torch.where(f <= boundary, a * f, above)

@@ -37,13 +37,22 @@ def full_lengths(x: Tensor, time_dim: int = -1) -> Tensor:
     return torch.full((x.shape[0],), x.shape[time_dim], dtype=torch.long)
 
 
+def to_device(t: Tensor, device: torch.device) -> Tensor:
+    """A CPU tensor (lengths, targets) on `device` without waiting for the GPU. A plain copy to CUDA waits for
+    every kernel queued before it, and the lengths are copied at every masked layer: from pinned memory the copy
+    joins the queue instead."""
+    if device.type != "cuda" or t.is_cuda:
+        return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
+
+
 def gather_time(x: Tensor, start: Tensor, n: int, time_dim: int = -1) -> Tensor:
     """x[b, start[b] : start[b] + n] along the time axis for every b (zeros past the end)."""
     x = x.movedim(time_dim, -1)
     short = int(start.max()) + n - x.shape[-1] if len(start) else 0
     if short > 0:
         x = nn.functional.pad(x, (0, short))
-    idx = start.to(x.device).view(-1, *([1] * (x.dim() - 1))) + torch.arange(n, device=x.device)
+    idx = to_device(start, x.device).view(-1, *([1] * (x.dim() - 1))) + torch.arange(n, device=x.device)
     return torch.gather(x, -1, idx.expand(*x.shape[:-1], n)).movedim(-1, time_dim)
 
 
@@ -125,7 +134,7 @@ def mask_time(x: Tensor, lengths: Tensor | None, time_dim: int = -1) -> Tensor:
     if lengths is None:
         return x
     t = torch.arange(x.shape[time_dim], device=x.device)
-    keep = t[None, :] < lengths.to(x.device)[:, None]  # [B, T]
+    keep = t[None, :] < to_device(lengths, x.device)[:, None]  # [B, T]
     shape = [x.shape[0]] + [1] * (x.dim() - 1)
     shape[time_dim] = x.shape[time_dim]
     return x * keep.view(shape).to(x.dtype)

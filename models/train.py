@@ -8,10 +8,13 @@ set, the checkpoint with the lowest dev WER so far is kept apart in `DIR/best/<m
 beside it in `best.json`, written with the weights, so a run resumed from an older checkpoint still
 knows what it has to beat.
 
-Several configs train together on the same batches (one augmented batch feeds every model): on a
-GPU the models cost little and the augmentation, done by `workers` CPU processes, is what a step
-waits for. A time budget (`minutes`) ends the learning-rate schedule on the clock rather than at a
-step count, so a run fills a lent machine's time; the steps it reached are in its summary.
+Several configs train together on the same batches (one augmented batch feeds every model), augmented by
+`workers` CPU processes. On a GPU these small models' steps go as fast as this process queues their kernels
+(a lease measured its workers making 2.4 times what the step used, the GPU busy 42%), so the step waits for
+the GPU as little as the code can make it: lengths and targets go to it from pinned memory, and the losses come
+back every LOSS_READ_EVERY steps (PyTorch's CUDA CTC loss still copies its lengths with a wait). A time budget
+(`minutes`) ends the learning-rate schedule on the clock rather than at a step count, so a run fills a lent
+machine's time; the steps it reached are in its summary.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
 from .recogniser import SpeechRecogniser, deepened
 from .registry import load_from_dir, load_model, save_model
+from .streaming import to_device
 
 
 @dataclass
@@ -118,6 +122,9 @@ def spec_augment(feats: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
     return x.squeeze(1)
 
 
+LOSS_READ_EVERY = 25  # steps between reading the losses back from the device (_Run.read_losses)
+
+
 def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device, teacher: Teacher | None = None) -> torch.Tensor:
     """CTC, plus with a `teacher` its weighted divergence from the teacher's frame posteriors."""
     audio, lengths, targets, target_lengths = batch
@@ -132,8 +139,11 @@ def ctc_loss(model: SpeechRecogniser, batch, cfg: TrainConfig, device, teacher: 
     feats = spec_augment(feats, cfg)
     out = model.forward_features(feats, feat_lengths)
     log_probs = out.logits.float().log_softmax(-1)
-    loss = F.ctc_loss(log_probs.transpose(0, 1), targets.to(device), out.lengths.to(device),
-                      target_lengths.to(device), blank=0, zero_infinity=True)
+    # the lengths stay on the CPU, where ctc_loss reads them; the mean over target lengths is taken here, as
+    # reduction="mean" does, since its own divisor is a blocking copy to the GPU
+    per_utterance = F.ctc_loss(log_probs.transpose(0, 1), to_device(targets, device), out.lengths, target_lengths,
+                               blank=0, reduction="none", zero_infinity=True)
+    loss = (per_utterance / to_device(target_lengths, device).clamp_min(1)).mean()
     if teacher is not None:
         loss = loss + teacher.weight * teacher.divergence(log_probs, out.lengths, *teacher.log_probs(audio, lengths, mel_fb))
     return loss
@@ -223,6 +233,7 @@ class _Run:
         self.dev_log.write_text("".join(json.dumps({"step": s, "dev_wer": w}) + "\n" for s, w in earlier))
         self.history = {"loss": [], "dev_wer": earlier, "start_step": self.step}
         self.ema = None
+        self.unread: list[torch.Tensor] = []  # losses still on the device (read_losses)
 
     def teach(self, teacher: Teacher) -> None:
         teacher.check_student(self.model)
@@ -247,9 +258,16 @@ class _Run:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.opt.step()
         self.step += 1
-        value = float(loss.detach())
-        self.history["loss"].append(value)
-        self.ema = value if self.ema is None else 0.95 * self.ema + 0.05 * value
+        self.unread.append(loss.detach())
+
+    def read_losses(self) -> None:
+        """The losses since the last read into the history and the running mean: reading one waits for the GPU
+        to finish every step queued before it, so they are read a batch of steps at a time."""
+        if self.unread:
+            for value in torch.stack(self.unread).tolist():
+                self.history["loss"].append(value)
+                self.ema = value if self.ema is None else 0.95 * self.ema + 0.05 * value
+            self.unread = []
 
     def evaluate(self, dev: SpeechData) -> float:
         wer = dev_wer(self.model, dev)
@@ -268,6 +286,7 @@ class _Run:
                    self.state_path)
 
     def summary(self, hours: float) -> dict:
+        self.read_losses()
         h = dict(self.history, model=self.name, out=str(self.out), hours=hours, steps=self.step,
                  seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()),
                  spec_augment=[self.cfg.freq_masks, self.cfg.time_masks])
@@ -352,20 +371,28 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
             batch = next(batches)
             for run in pending:
                 run.train_step(batch)
-            for run in pending:  # the clock the time budget reads: the whole step, every model's part
+            read = [run for run in pending if run.step % LOSS_READ_EVERY == 0]
+            for run in read:
+                run.read_losses()
+            # the clock the time budget reads: the whole step, every model's part, and where the losses are read
+            # the wait for the GPU to finish the steps queued since the last read
+            for run in pending:
                 run.elapsed_s += time.perf_counter() - clock
             session_over = time.perf_counter() >= session_ends  # the rest is for the next session
-            postfix = {}
+            postfix, shown = {}, bool(read)
             for run in pending:
                 key = run.name if len(runs) > 1 else "loss"
-                postfix[key] = f"{run.ema:.3f}"
+                if run.ema is not None:
+                    postfix[key] = f"{run.ema:.3f}"
                 if dev is not None and run.cfg.eval_every and run.step % run.cfg.eval_every == 0:
                     postfix[f"{run.name} dev_wer" if len(runs) > 1 else "dev_wer"] = f"{run.evaluate(dev):.3f}"
+                    shown = True
                 if run.step % run.cfg.checkpoint_every == 0 or run.done or session_over:
                     run.checkpoint()
             if len(runs) == 1:
                 postfix["lr"] = f"{runs[0].opt.param_groups[0]['lr']:.1e}"
-            bar.set_postfix(postfix)
+            if shown:
+                bar.set_postfix(postfix)
             bar.update(min(r.step for r in pending) - bar.n)
             pending = [] if session_over else [r for r in pending if not r.done]
         bar.close()

@@ -110,6 +110,20 @@ def test_vtlp_moves_formants_and_keeps_the_band_edges():
     assert torch.allclose(warped[:, -1], fe.mel_fb[-1].expand(2, -1))  # Nyquist stays at Nyquist
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the CUDA path: needs CUDA")
+def test_tiny_preset_learns_on_cuda_from_pinned_batches(digits_manifest, tmp_path):
+    """On CUDA the batches come pinned from DataLoader workers, lengths and targets go to the GPU without a wait
+    and the losses come back in batches of steps: it learns as on the CPU, and every step's loss comes back."""
+    from models.streaming import gather_time, mask_time
+
+    x, lengths = torch.randn(3, 4, 50), torch.tensor([50, 20, 1])
+    assert torch.equal(mask_time(x.cuda(), lengths).cpu(), mask_time(x, lengths))
+    assert torch.equal(gather_time(x.cuda(), lengths - 1, 5).cpu(), gather_time(x, lengths - 1, 5))
+    r = train("tiny", [(str(digits_manifest), 1.0)], tmp_path / "out", steps=70, progress=False, device="cuda",
+              workers=2)
+    assert len(r["loss"]) == 70 and np.mean(r["loss"][-10:]) < 0.7 * np.mean(r["loss"][:10]), r["loss"]
+
+
 def test_tiny_preset_learns_and_its_checkpoint_loads_and_resumes(digits_manifest, tmp_path, monkeypatch):
     out = tmp_path / "out"
     first = train("tiny", [(str(digits_manifest), 1.0)], out, steps=30, progress=False)
