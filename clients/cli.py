@@ -376,6 +376,30 @@ def cmd_bench_loader(args) -> int:
     return 0
 
 
+def cmd_bench_train(args) -> int:
+    import torch
+
+    from clients import bench_train
+    from models.train import PRESETS
+    from models.weighted import parse_weighted
+
+    if args.seconds <= 0 or min(args.batch_seconds) <= 0:
+        sys.exit("wavestream bench train: --seconds and --batch-seconds must be above 0")
+    unknown = [c for c in args.config if c not in PRESETS]
+    if unknown:
+        sys.exit(f"wavestream bench train: no preset {', '.join(unknown)} (presets: {', '.join(PRESETS)})")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit(f"wavestream bench train: --device {args.device} was asked for but CUDA is not available")
+    try:
+        specs = [parse_weighted(d) for d in args.data]
+        report = bench_train.run(args.config, specs, args.noise_dir, args.rir_dir, args.batch_seconds, args.seconds,
+                                 args.device)
+    except (OSError, ValueError) as e:
+        sys.exit(f"wavestream bench train: {e}")
+    _print_report(args, report, bench_train.format_table)
+    return 0
+
+
 def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
@@ -510,6 +534,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                                            "process)")
     bl.add_argument("--json", action="store_true")
     bl.set_defaults(func=cmd_bench_loader)
+
+    bt = bsub.add_parser("train", help="training steps a second by batch size, the step alone (its batches made "
+                                       "beforehand): what larger batches would carry through a lease")
+    bt.add_argument("--config", nargs="+", default=["wavenet-gpu", "logmel-cnn-gpu"],
+                    help="presets trained together on the same batches, as wavestream train --config")
+    bt.add_argument("--data", required=True, nargs="+", help="MANIFEST[:WEIGHT] as wavestream train takes them")
+    bt.add_argument("--noise-dir", default=None)
+    bt.add_argument("--rir-dir", default=None)
+    bt.add_argument("--batch-seconds", type=float, nargs="+", default=[300.0],
+                    help="audio per batch, one row each (train-gpu.sh's 300)")
+    bt.add_argument("--seconds", type=float, default=30.0, help="how long each row is timed")
+    bt.add_argument("--device", default="cpu")
+    bt.add_argument("--json", action="store_true")
+    bt.set_defaults(func=cmd_bench_train)
 
     so = bsub.add_parser("soak", help="sustained load with churn; server RSS, slots, threads, fds over time")
     so.add_argument("--streams", type=int, default=20)

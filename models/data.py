@@ -8,6 +8,7 @@ A manifest is JSON lines, one utterance each:
 from __future__ import annotations
 
 import json
+import math
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -231,8 +232,12 @@ class SpeechData:
         picks = self.rng.choices(range(len(self.sets)), weights=weights, k=n)
         return [self.rng.choice(self.sets[i][0]) for i in picks]
 
-    def batches(self, batch_seconds: float, pool: int = 64):
-        """Endless batches: draw a pool, sort it by length (bucketing), cut by total seconds."""
+    def batches(self, batch_seconds: float, pool: int | None = None):
+        """Endless batches: draw a pool, sort it by length (bucketing), cut by total seconds. The pool is 64
+        utterances, or for batches of more than 48 s (a GPU's) one per 0.75 s of a batch, about four batches
+        of the recipe's mix (3.1 s an utterance): a batch is cut by its seconds, not ended by the pool (with 64
+        a batch of 300 s held about 200). Batches of 48 s or less draw as they always have."""
+        pool = pool or max(64, math.ceil(batch_seconds / 0.75))
         while True:
             drawn = sorted(self.draw(pool), key=lambda u: u.duration)
             batch, total = [], 0.0

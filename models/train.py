@@ -10,7 +10,7 @@ knows what it has to beat.
 
 Several configs train together on the same batches (one augmented batch feeds every model), augmented by
 `workers` CPU processes. On a GPU these small models' steps go as fast as this process queues their kernels
-(a lease measured its workers making 2.4 times what the step used, the GPU busy 42%), so the step waits for
+(a lease measured its workers making 3.3 times what the step used, the GPU busy 42%), so the step waits for
 the GPU as little as the code can make it: lengths and targets go to it from pinned memory, and the losses come
 back every LOSS_READ_EVERY steps (PyTorch's CUDA CTC loss still copies its lengths with a wait). A time budget
 (`minutes`) ends the learning-rate schedule on the clock rather than at a step count, so a run fills a lent
@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -335,19 +336,12 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
         if min(spec_augment) < 0:
             raise ValueError(f"SpecAugment's mask counts must be 0 or more, got {spec_augment}")
         overrides.update(freq_masks=spec_augment[0], time_masks=spec_augment[1])
-    configs = []
-    for preset in presets:
-        model_cfg, cfg = PRESETS[preset]
-        configs.append((replace(model_cfg, name=name) if name else model_cfg, replace(cfg, **overrides)))
-    if len({m.name for m, _ in configs}) < len(configs):
-        raise ValueError("two configs of the same model name")
+    configs = _configs(presets, name, overrides)
     first_model, first_cfg = configs[0]
     device = torch.device(device)
     torch.manual_seed(first_cfg.seed)
     out_dir = Path(out_dir)
     vocab = Vocabulary(first_model.vocab)
-    if any(m.vocab != vocab.chars or m.sample_rate != first_model.sample_rate for m, _ in configs):
-        raise ValueError("configs trained together need the same vocabulary and sample rate")
     augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
     data = SpeechData(data_specs, vocab, first_model.sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
     dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
@@ -397,6 +391,62 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
             pending = [] if session_over else [r for r in pending if not r.done]
         bar.close()
     return [r.summary(data.hours) for r in runs]
+
+
+def _configs(presets: list[str], name: str | None, overrides: dict) -> list[tuple[ModelConfig, TrainConfig]]:
+    """The presets' model and training configs, `overrides` applied, checked to train together."""
+    configs = []
+    for preset in presets:
+        model_cfg, cfg = PRESETS[preset]
+        configs.append((replace(model_cfg, name=name) if name else model_cfg, replace(cfg, **overrides)))
+    if len({m.name for m, _ in configs}) < len(configs):
+        raise ValueError("two configs of the same model name")
+    first = configs[0][0]
+    if any(m.vocab != first.vocab or m.sample_rate != first.sample_rate for m, _ in configs):
+        raise ValueError("configs trained together need the same vocabulary and sample rate")
+    return configs
+
+
+def step_rate(presets: list[str], data_specs: list[tuple[str, float]], batch_seconds: float, seconds: float,
+              device: str = "cpu", noise_dir: str | None = None, rir_dir: str | None = None, kept: int = 4) -> dict:
+    """Training steps a second of `presets` together on the same batches of `batch_seconds`, as
+    `train_together` steps them, for about `seconds` (the models new, a warm-up step first). The step alone: its
+    batches (`kept`, used in turn) are made beforehand, so the workers that make them in training (`wavestream
+    bench loader` measures those) do not count."""
+    configs = _configs(presets, None, {"batch_seconds": batch_seconds})
+    model_cfg, cfg = configs[0]
+    device = torch.device(device)
+    torch.manual_seed(cfg.seed)
+    data = SpeechData(data_specs, Vocabulary(model_cfg.vocab), model_cfg.sample_rate, cfg.max_seconds,
+                      Augment.from_dirs(noise_dir, rir_dir), cfg.seed)
+    made = data.batches(batch_seconds)
+    batches = [next(made) for _ in range(kept)]
+    if device.type == "cuda":  # as training's DataLoader hands them over
+        batches = [tuple(t.pin_memory() for t in batch) for batch in batches]
+    with tempfile.TemporaryDirectory() as out:
+        runs = [_Run(c, m, Path(out), device, data, resume=False, init_from=None) for m, c in configs]
+        for run in runs:
+            run.train_step(batches[0])
+            run.read_losses()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        steps, audio_s, start = 0, 0.0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            batch = batches[steps % kept]
+            for run in runs:
+                run.train_step(batch)
+            steps += 1
+            audio_s += float(batch[1].sum()) / model_cfg.sample_rate
+            if steps % LOSS_READ_EVERY == 0:
+                for run in runs:
+                    run.read_losses()
+        for run in runs:  # waits for the steps still queued on the GPU: they count
+            run.read_losses()
+        elapsed = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {"batch_seconds": batch_seconds, "steps": steps, "seconds": round(elapsed, 2),
+            "steps_per_s": steps / elapsed, "audio_s_per_s": audio_s / elapsed,
+            "peak_gpu_mib": None if peak is None else round(peak)}
 
 
 def _teacher(spec: str, weight: float, delay: int | None, first: _Run, dev: SpeechData | None, device) -> Teacher:

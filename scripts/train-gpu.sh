@@ -28,14 +28,17 @@
 #                                                  into /tmp/site, trains with PYTHON=python3 the GPU sizes (CONFIGS
 #                                                  may add the shipped ones, from models/weights) from
 #                                                  models/progress where an earlier lease left them (else from
-#                                                  scratch), and writes
+#                                                  scratch) for MINUTES (here default 7), and writes
 #                                                  $OUT/weights.tar (every model, bfloat16), $OUT/summary.json,
-#                                                  $OUT/loader.json (`wavestream bench loader` there, first) and
-#                                                  $OUT/gpu.csv (the GPU's busy share and memory while it trains,
-#                                                  every 5 s). The minutes the first call leaves (a call runs at
+#                                                  $OUT/loader.json (`wavestream bench loader` there, first),
+#                                                  $OUT/steps.json (`wavestream bench train`: the step alone at
+#                                                  300 and 600 s a batch) and $OUT/gpu.csv (the GPU's busy
+#                                                  share and memory while it trains, every 5 s; the third
+#                                                  lease's first call, without steps.json, took 498 s). The
+#                                                  minutes the first call leaves (a call runs at
 #                                                  most 10): a second call at once, while the machine is warm, with
 #                                                  RUNS=/tmp/runs2 PREVIOUS=/tmp/runs (start from the first call's
-#                                                  weights), LOADER_SECONDS=0 and a shorter MINUTES
+#                                                  weights), LOADER_SECONDS=0 STEP_SECONDS=0 and a shorter MINUTES
 #   scripts/train-gpu.sh keep FROM [RUNS]          here: FROM (the call's returned folder) into RUNS (default
 #                                                  out/gpu-lease), and the GPU sizes into models/progress, which is
 #                                                  committed: the next lease goes on from there
@@ -149,22 +152,30 @@ lease)
         if [ -f "$d/config.json" ]; then ln -sfn "$(realpath "$d")" "/tmp/init/$(basename "$d")"; fi
     done
     # the ceiling the augmenting workers set on a step (LOADER_SECONDS, default 20; 0: skip): on the third lease
-    # 14 made 8,483 seconds of audio a second, 2.4 times what the step used (the model card's "A third lease")
+    # 14 made 8,483 seconds of audio a second, 3.3 times what the step used (the model card's "A third lease")
     mkdir -p "$RUNS" && tar xzf out/packed.tar.gz -C "$RUNS"
+    read -r -a DATA_SPECS <<< "$(training_data "$RUNS/packed")"
     if [ "${LOADER_SECONDS:-20}" != 0 ]; then
-        read -r -a DATA_SPECS <<< "$(training_data "$RUNS/packed")"
         $PYTHON -m clients.cli bench loader --data "${DATA_SPECS[@]}" --noise-dir "$RUNS/packed/noise" \
             --rir-dir "$RUNS/packed/rir" --workers "${WORKERS:-14}" --seconds "${LOADER_SECONDS:-20}" --json \
             > "$OUT/loader.json"
     fi
-    # the other bound: how busy the GPU is while it trains (the third lease: 42% on average)
+    # the step alone, at 300 and 600 s of audio a batch (STEP_SECONDS a row, default 10; 0: skip): whether larger
+    # batches would carry more audio through a lease's minutes
+    read -r -a CONFIG <<< "${CONFIGS:-$GPU_SIZES}"
+    if [ "${STEP_SECONDS:-10}" != 0 ]; then
+        $PYTHON -m clients.cli bench train --config "${CONFIG[@]}" --data "${DATA_SPECS[@]}" \
+            --noise-dir "$RUNS/packed/noise" --rir-dir "$RUNS/packed/rir" --device "${DEVICE:-cuda}" \
+            --batch-seconds 300 600 --seconds "${STEP_SECONDS:-10}" --json > "$OUT/steps.json"
+    fi
+    # how busy the GPU is while it trains (the third lease: 42% on average)
     sampler=
     if command -v nvidia-smi > /dev/null; then
         nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 5 > "$OUT/gpu.csv" & sampler=$!
     fi
     # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
     # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
-    CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz "$RUNS"
+    MINUTES=${MINUTES:-7} CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz "$RUNS"
     if [ -n "$sampler" ]; then kill "$sampler"; fi
     mapfile -t MODELS < <(find "$RUNS" -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
@@ -177,7 +188,8 @@ keep)
     RUNS=${3:-out/gpu-lease}
     mkdir -p "$RUNS"
     tar xf "$FROM/weights.tar" -C "$RUNS"
-    for f in "$FROM"/*.json "$FROM"/gpu.csv; do  # summary.json, and where the call measured them loader.json, gpu.csv
+    for f in "$FROM"/*.json "$FROM"/gpu.csv; do  # summary.json, and where the call measured them loader.json,
+        # steps.json, gpu.csv
         if [ -f "$f" ]; then cp "$f" "$RUNS/"; fi
     done
     # the GPU sizes go on from here in the next lease; the shipped sizes are the rule's to judge (ship_if_better)

@@ -74,12 +74,18 @@ def test_bench_files_says_what_is_wrong_with_its_audio(tmp_path):
     assert r.returncode != 0 and "cannot decode audio" in r.stderr
 
 
-def test_bench_loader_counts_the_augmented_audio_each_worker_count_makes(shared_data, tmp_path):
-    """What a GPU lease's steps are read against: seconds of training audio a second, in process and in workers."""
-    rows = [json.loads(line) for line in (shared_data / "real" / "fsdd.jsonl").read_text().splitlines()[:60]]
+def _fsdd_manifest(shared_data, tmp_path, n: int = 60):
+    """The first n FSDD clips as a manifest of absolute paths, and its rows."""
+    rows = [json.loads(line) for line in (shared_data / "real" / "fsdd.jsonl").read_text().splitlines()[:n]]
     manifest = tmp_path / "fsdd.jsonl"
     manifest.write_text("".join(json.dumps({**r, "audio": str(shared_data / "real" / r["audio"])}) + "\n"
                                 for r in rows))
+    return manifest, rows
+
+
+def test_bench_loader_counts_the_augmented_audio_each_worker_count_makes(shared_data, tmp_path):
+    """What a GPU lease's steps are read against: seconds of training audio a second, in process and in workers."""
+    manifest, rows = _fsdd_manifest(shared_data, tmp_path)
     r = wavestream("bench", "loader", "--data", f"{manifest}:2", "--noise-dir", str(shared_data / "noise"),
                    "--rir-dir", str(shared_data / "rir"), "--batch-seconds", "5", "--seconds", "2",
                    "--workers", "0", "1", "--json", timeout=300)
@@ -94,4 +100,24 @@ def test_bench_loader_counts_the_augmented_audio_each_worker_count_makes(shared_
 
 def test_bench_loader_says_which_manifest_it_cannot_read(tmp_path):
     r = wavestream("bench", "loader", "--data", str(tmp_path / "missing.jsonl"), "--seconds", "1")
+    assert r.returncode != 0 and "missing.jsonl" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bench_train_times_the_training_step_for_each_batch_size(shared_data, tmp_path):
+    """The other bound on a lease's steps: the step alone, on batches made beforehand, one row per batch size."""
+    manifest, _ = _fsdd_manifest(shared_data, tmp_path)
+    r = wavestream("bench", "train", "--config", "tiny", "--data", str(manifest), "--batch-seconds", "3", "6",
+                   "--seconds", "2", "--json", timeout=300)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["configs"] == ["tiny"] and [row["batch_seconds"] for row in report["rows"]] == [3.0, 6.0]
+    assert all(row["steps"] > 0 and row["steps_per_s"] > 0 and row["audio_s_per_s"] > 0 for row in report["rows"])
+    assert all(row["peak_gpu_mib"] is None for row in report["rows"])  # on the CPU
+    assert report["command"].startswith("wavestream bench train --config tiny")
+
+
+def test_bench_train_says_what_it_cannot_use(tmp_path):
+    r = wavestream("bench", "train", "--config", "tiny-ish", "--data", str(tmp_path / "x.jsonl"))
+    assert r.returncode != 0 and "no preset tiny-ish" in r.stderr and "Traceback" not in r.stderr
+    r = wavestream("bench", "train", "--config", "tiny", "--data", str(tmp_path / "missing.jsonl"), "--seconds", "1")
     assert r.returncode != 0 and "missing.jsonl" in r.stderr and "Traceback" not in r.stderr

@@ -30,6 +30,25 @@ def test_manifests_read_and_mix_by_weight(digits_manifest, tmp_path):
     assert lengths.sum() / 16000 <= 3.0 + 1.0  # at most one utterance over the budget
 
 
+def test_a_large_batch_holds_its_seconds_of_audio(tmp_path):
+    """A GPU's batches of 300 s hold about 300 s: the pool they are cut from grows with them (64 utterances of
+    about 3 s ended every batch near 200 s). Small batches are cut from 64 utterances, as before."""
+    import soundfile as sf
+
+    rows = []
+    for i in range(4):
+        sf.write(tmp_path / f"{i}.flac", np.zeros(3 * 16000, dtype=np.int16), 16000, subtype="PCM_16")
+        rows.append({"audio": f"{i}.flac", "text": "three seconds", "duration": 3.0})
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = SpeechData([(str(tmp_path / "m.jsonl"), 1.0)], Vocabulary(" 'abcdefghijklmnopqrstuvwxyz"))
+    big = data.batches(batch_seconds=300.0)
+    held = [int(next(big)[1].sum()) / 16000 for _ in range(4)]
+    assert all(s == 300.0 for s in held), held  # 400 utterances a pool: four batches of 100
+    small = data.batches(batch_seconds=40.0)
+    held = sorted(int(next(small)[1].sum()) / 16000 for _ in range(5))
+    assert held == [36.0] + [39.0] * 4  # 64 utterances a pool: 13 a batch, four times, and 12
+
+
 def test_training_audio_is_kept_exactly_in_two_bytes_a_sample(tmp_path):
     """Every training utterance stays decoded for the whole run, so its memory is what a run of many hours
     needs: 16-bit recordings come back sample for sample, kept at 2 bytes a sample (float32 took 4: five
