@@ -38,7 +38,7 @@ def run(data_specs: list[tuple[str, float]], noise_dir: str | None, rir_dir: str
         if shutdown:
             shutdown()
         rows.append({"workers": workers, "batches": count, "audio_s_per_s": made / elapsed,
-                     "per_worker": made / elapsed / max(1, workers)})
+                     "per_worker": made / elapsed / max(1, workers), "audio_s_per_batch": made / max(1, count)})
     return {"data_hours": round(data.hours, 2), "batch_seconds": batch_seconds, "seconds": seconds,
             "preload_s": round(preload_s, 1), "noise": bool(noise_dir), "rir": bool(rir_dir), "rows": rows}
 
@@ -48,8 +48,8 @@ def format_table(report: dict) -> str:
              f"{report['batch_seconds']:g} s, augmented"
              + (" with noise" if report["noise"] else "") + (" and reverberation" if report["rir"] else "")
              + f"; {report['seconds']:g} s per row", "",
-             "| workers | batches | audio s per s | per worker |", "|---|---|---|---|"]
+             "| workers | batches | audio s per s | per worker | audio s per batch |", "|---|---|---|---|---|"]
     for r in report["rows"]:
         lines.append(f"| {r['workers'] or 'in process'} | {r['batches']} | {r['audio_s_per_s']:.0f} | "
-                     f"{r['per_worker']:.0f} |")
+                     f"{r['per_worker']:.0f} | {r['audio_s_per_batch']:.1f} |")
     return "\n".join(lines)

@@ -93,6 +93,7 @@ def test_bench_loader_counts_the_augmented_audio_each_worker_count_makes(shared_
     report = json.loads(r.stdout)
     assert [row["workers"] for row in report["rows"]] == [0, 1]
     assert all(row["batches"] > 0 and row["audio_s_per_s"] > 0 for row in report["rows"])
+    assert all(0 < row["audio_s_per_batch"] <= 5 * 1.2 for row in report["rows"])  # batches of 5 s (sped up <= 1.2x)
     assert report["noise"] and report["rir"]
     assert report["data_hours"] == round(sum(r["duration"] for r in rows) / 3600, 2)
     assert report["command"].startswith("wavestream bench loader --data")
