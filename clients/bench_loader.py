@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import time
 
-from models.ctc import Vocabulary
-from models.data import Augment, SpeechData
-from models.train import PRESETS, batch_stream
+from models.train import PRESETS, batch_stream, training_data
 
 
 def run(data_specs: list[tuple[str, float]], noise_dir: str | None, rir_dir: str | None, batch_seconds: float,
         seconds: float, worker_counts: list[int], preset: str = "wavenet-cpu") -> dict:
     model_cfg, train_cfg = PRESETS[preset]
-    data = SpeechData(data_specs, Vocabulary(model_cfg.vocab), model_cfg.sample_rate, train_cfg.max_seconds,
-                      Augment.from_dirs(noise_dir, rir_dir), train_cfg.seed)
+    data = training_data(data_specs, model_cfg, train_cfg, noise_dir, rir_dir)
     t0 = time.perf_counter()
     data.preload()
     preload_s = time.perf_counter() - t0

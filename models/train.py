@@ -342,8 +342,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     torch.manual_seed(first_cfg.seed)
     out_dir = Path(out_dir)
     vocab = Vocabulary(first_model.vocab)
-    augment = Augment.from_dirs(noise_dir, rir_dir, **(augment or {}))
-    data = SpeechData(data_specs, vocab, first_model.sample_rate, first_cfg.max_seconds, augment, first_cfg.seed)
+    data = training_data(data_specs, first_model, first_cfg, noise_dir, rir_dir, augment)
     dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
     runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None, grow)
             for m, cfg in configs]
@@ -363,11 +362,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
         while pending:
             clock = time.perf_counter()
             batch = next(batches)
-            for run in pending:
-                run.train_step(batch)
-            read = [run for run in pending if run.step % LOSS_READ_EVERY == 0]
-            for run in read:
-                run.read_losses()
+            read = _step(pending, batch)
             # the clock the time budget reads: the whole step, every model's part, and where the losses are read
             # the wait for the GPU to finish the steps queued since the last read
             for run in pending:
@@ -393,8 +388,28 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     return [r.summary(data.hours) for r in runs]
 
 
+def training_data(data_specs: list[tuple[str, float]], model_cfg: ModelConfig, cfg: TrainConfig,
+                  noise_dir: str | None = None, rir_dir: str | None = None, augment: dict | None = None) -> SpeechData:
+    """The training set as `train_together` draws it for a preset (`augment` overrides `Augment` fields)."""
+    return SpeechData(data_specs, Vocabulary(model_cfg.vocab), model_cfg.sample_rate, cfg.max_seconds,
+                      Augment.from_dirs(noise_dir, rir_dir, **(augment or {})), cfg.seed)
+
+
+def _step(runs: list[_Run], batch) -> list[_Run]:
+    """One step of every run on the same batch; the runs whose losses were read back (every LOSS_READ_EVERY)."""
+    for run in runs:
+        run.train_step(batch)
+    read = [run for run in runs if run.step % LOSS_READ_EVERY == 0]
+    for run in read:
+        run.read_losses()
+    return read
+
+
 def _configs(presets: list[str], name: str | None, overrides: dict) -> list[tuple[ModelConfig, TrainConfig]]:
     """The presets' model and training configs, `overrides` applied, checked to train together."""
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        raise ValueError(f"no preset {', '.join(unknown)} (presets: {', '.join(PRESETS)})")
     configs = []
     for preset in presets:
         model_cfg, cfg = PRESETS[preset]
@@ -417,8 +432,7 @@ def step_rate(presets: list[str], data_specs: list[tuple[str, float]], batch_sec
     model_cfg, cfg = configs[0]
     device = torch.device(device)
     torch.manual_seed(cfg.seed)
-    data = SpeechData(data_specs, Vocabulary(model_cfg.vocab), model_cfg.sample_rate, cfg.max_seconds,
-                      Augment.from_dirs(noise_dir, rir_dir), cfg.seed)
+    data = training_data(data_specs, model_cfg, cfg, noise_dir, rir_dir)
     made = data.batches(batch_seconds)
     batches = [next(made) for _ in range(kept)]
     if device.type == "cuda":  # as training's DataLoader hands them over
@@ -433,13 +447,9 @@ def step_rate(presets: list[str], data_specs: list[tuple[str, float]], batch_sec
         steps, audio_s, start = 0, 0.0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             batch = batches[steps % kept]
-            for run in runs:
-                run.train_step(batch)
+            _step(runs, batch)
             steps += 1
             audio_s += float(batch[1].sum()) / model_cfg.sample_rate
-            if steps % LOSS_READ_EVERY == 0:
-                for run in runs:
-                    run.read_losses()
         for run in runs:  # waits for the steps still queued on the GPU: they count
             run.read_losses()
         elapsed = time.perf_counter() - start

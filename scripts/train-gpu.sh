@@ -145,6 +145,9 @@ lease)
     # the repository too: `python3 scripts/recipe_data.py` puts scripts/, not the root, on the path (`-m` puts the root)
     export PYTHONPATH=$PWD:/tmp/site${PYTHONPATH:+:$PYTHONPATH}
     RUNS=${RUNS:-/tmp/runs}
+    # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
+    # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
+    export CONFIGS=${CONFIGS:-$GPU_SIZES}
     # one folder of weights to start from, by model name: the shipped sizes, the GPU sizes a lease kept, and (a
     # second call on the same machine) what the first call trained, PREVIOUS: later ones replace earlier ones
     rm -rf /tmp/init /tmp/lease && mkdir -p /tmp/init
@@ -163,7 +166,7 @@ lease)
     # the step alone, at 300 and 600 s of audio a batch (STEP_SECONDS a row, default 10; 0: skip): whether larger
     # batches would carry more audio through a lease's minutes. Both measurements are for reading, not for
     # training: where one fails the lease trains all the same
-    read -r -a CONFIG <<< "${CONFIGS:-$GPU_SIZES}"
+    read -r -a CONFIG <<< "$CONFIGS"
     if [ "${STEP_SECONDS:-10}" != 0 ]; then
         $PYTHON -m clients.cli bench train --config "${CONFIG[@]}" --data "${DATA_SPECS[@]}" \
             --noise-dir "$RUNS/packed/noise" --rir-dir "$RUNS/packed/rir" --device "${DEVICE:-cuda}" \
@@ -175,9 +178,7 @@ lease)
     if command -v nvidia-smi > /dev/null; then
         nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv -l 5 > "$OUT/gpu.csv" & sampler=$!
     fi
-    # the full configs by default: the shipped sizes have stopped gaining (the model card's runs since the
-    # thirty-third phase); CONFIGS="wavenet-cpu logmel-cnn-cpu wavenet-gpu logmel-cnn-gpu" trains all four
-    MINUTES=${MINUTES:-7} CONFIGS=${CONFIGS:-$GPU_SIZES} INIT=/tmp/init "$0" train out/packed.tar.gz "$RUNS"
+    MINUTES=${MINUTES:-7} INIT=/tmp/init "$0" train out/packed.tar.gz "$RUNS"
     if [ -n "$sampler" ]; then kill "$sampler"; fi
     mapfile -t MODELS < <(find "$RUNS" -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
