@@ -8,7 +8,7 @@ import os
 import sys
 
 from models.blend_delay import format_delay, parse_delay
-from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_WEIGHT
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
@@ -121,7 +121,8 @@ def cmd_eval(args) -> int:
                      "add --second-pass MODEL, or drop --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
-            blend = Blend(_load(args.blend, False), args.blend_weight, args.blend_delay) if args.blend else None
+            blend = (Blend(_load(args.blend, False), args.blend_weight, args.blend_delay, args.blend_rescore)
+                     if args.blend else None)
             second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, **pad)
                       if args.second_pass else None)
             rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second,
@@ -134,6 +135,7 @@ def cmd_eval(args) -> int:
         label += f" second pass {args.second_pass}" if args.second_pass else ""
         if args.blend:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
+            label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -577,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how many frames later the --blend model emits a letter (its frames are moved that many "
                          "earlier), or 'matched': per recording, where the two models' letters overlap most "
                          "(default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
+    ev.add_argument("--blend-rescore", type=int, default=BLEND_RESCORE, metavar="TEXTS",
+                    help="texts each of the final's searches (over the mix, and over each model alone) proposes, "
+                         "scored again by both models' probabilities of them; 0: the mix's search decides "
+                         "(default: models.decoding_defaults.BLEND_RESCORE)")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

@@ -8,6 +8,11 @@ frames are decoded again here:
   (`search_pool`: the search holds the GIL, so threads would take turns);
 - `Constraint(phrases=...)`: the final is the one phrase the audio most likely says (each
   phrase's exact CTC probability, computed for all of them; no beam search needed).
+
+With two models' readings of the audio (`decode_rescored`), the texts the searches find over each
+reading and over their frame-by-frame mix are scored again by each model's exact CTC probability
+of the text (the sum over all its alignments, so no frame of one model need line up with the
+other's) and the language model, and the best of them is the final.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,6 +94,8 @@ class BeamDecoder:
         self._search = (SearchPool(workers, vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score) if workers
                         else LexiconSearch(vocab.chars, lm, self.cfg.lm_weight, self.cfg.word_score, cache_size))
         self.concurrency = max(1, workers)  # searches that run side by side (one in the calling thread)
+        # a rescored final's searches (over the mix and over each reading) handed to the workers together
+        self._side_by_side = ThreadPoolExecutor(max(3, workers), thread_name_prefix="proposals") if workers else None
         self.sil = vocab.index[" "]  # the word separator's output
         # a phrase list's CTC targets, built on its first use and kept for the next requests
         self._phrase_targets = functools.lru_cache(cache_size)(self._encode_phrases)
@@ -121,6 +129,8 @@ class BeamDecoder:
     def close(self) -> None:
         """Stops the worker processes, if any (a decoder with workers is unusable after)."""
         self._search.close()
+        if self._side_by_side is not None:
+            self._side_by_side.shutdown()
 
     def _encode_phrases(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
         """The phrases as CTC targets, in groups of 256 (bounded memory for long lists)."""
@@ -154,26 +164,70 @@ class BeamDecoder:
         best.alternatives = rest
         return best
 
+    def decode_rescored(self, readings: list[Tensor], shares: list[float], mixed: Tensor,
+                        constraint: Constraint | None = None, time_offset_s: float = 0.0, alternatives: int = 1,
+                        candidates: int = 8) -> Hypothesis:
+        """Several models' logits [T, vocab] of one utterance (`readings`, their `shares` summing to
+        1) and their frame-by-frame mix -> the final: up to `candidates` texts from a search over
+        each of `mixed` and the readings, each scored as the shares' weighted sum of the readings'
+        CTC log-probabilities of it, plus the search's language score; best first, with up to
+        `alternatives` - 1 runners-up. Word times and confidences are those the mix's search found,
+        else the first reading's that found the text."""
+        if constraint and constraint.phrases:
+            return self._best_phrases(mixed, constraint, time_offset_s, alternatives, list(zip(readings, shares)))
+        if not self.available(constraint):
+            raise RuntimeError("no language model loaded and no constraint given")
+        end_s = time_offset_s + mixed.shape[0] * self.frame_s
+        opts = SearchOptions(self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
+        vocabulary = constraint.vocabulary if constraint else ()
+        n = max(1, candidates, alternatives)
+
+        def proposed(logits: Tensor) -> list[Reading]:
+            return self._search.search(logits.float().log_softmax(-1).numpy(), vocabulary, opts, n)
+
+        inputs = [mixed, *readings]
+        # with worker processes, the searches run side by side: a final waits for the slowest, not the sum
+        lists = list(self._side_by_side.map(proposed, inputs)) if self._side_by_side else [proposed(x) for x in inputs]
+        found: dict[str, Reading] = {}
+        for proposals in lists:  # the mix's first: a text it found keeps its word times
+            for r in proposals:
+                found.setdefault(r.text, r)
+        if not found:
+            return Hypothesis("", [], 0.0, True, end_s)
+        texts = list(found)
+        encoded = [self.vocab.encode(t) for t in texts]
+        targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
+        lengths = torch.tensor([len(e) for e in encoded])
+        scores = torch.tensor([found[t].language_score for t in texts], dtype=torch.float64)
+        for logits, share in zip(readings, shares):
+            if share:
+                scores += share * _log_likelihoods(logits.float().log_softmax(-1), targets, lengths).double()
+        order = [int(i) for i in scores.argsort(descending=True)[:max(1, alternatives)]]
+        best, *rest = [self._hypothesis(found[texts[i]], time_offset_s, end_s) for i in order]
+        best.alternatives = rest
+        return best
+
     def _hypothesis(self, r: Reading, offset: float, end_s: float) -> Hypothesis:
         words = [Word(w, offset + first * self.frame_s, offset + end * self.frame_s, conf)
                  for w, first, end, conf in r.words]
         conf = sum(w.confidence for w in words) / len(words) if words else 0.0
         return Hypothesis(r.text, words, conf, True, end_s)
 
-    def _best_phrases(self, logits: Tensor, constraint: Constraint, offset: float, n: int) -> Hypothesis:
+    def _best_phrases(self, logits: Tensor, constraint: Constraint, offset: float, n: int,
+                      scored_by: list[tuple[Tensor, float]] | None = None) -> Hypothesis:
         """The phrases the audio most likely says: each phrase's exact CTC probability (the sum over
-        all its alignments), best first; word times from its forced alignment; confidence is its
+        all its alignments; with `scored_by`, several readings' log-probabilities weighted by their
+        shares), best first; word times from its forced alignment in `logits`; confidence is its
         share of the probability of all the phrases."""
         phrases = constraint.phrases
         end_s = offset + logits.shape[0] * self.frame_s
         log_probs = logits.float().log_softmax(-1)
-        T = log_probs.shape[0]
-        scores = []
-        for targets, lengths in self._phrase_targets(constraint):
-            n_group = len(lengths)
-            scores.append(-F.ctc_loss(log_probs[:, None].expand(T, n_group, -1), targets,
-                                      torch.full((n_group,), T), lengths, blank=BLANK, reduction="none"))
-        scores = torch.cat(scores)
+        scores = 0.0
+        for reading, share in scored_by or [(logits, 1.0)]:
+            if share:
+                reading_log_probs = reading.float().log_softmax(-1)
+                scores = scores + share * torch.cat([_log_likelihoods(reading_log_probs, targets, lengths)
+                                                     for targets, lengths in self._phrase_targets(constraint)])
         shares = scores.softmax(0)
         top = [int(i) for i in scores.topk(min(max(1, n), len(phrases))).indices if torch.isfinite(scores[i])]
         if not top:  # too little audio for any phrase
@@ -198,3 +252,12 @@ class BeamDecoder:
         for w, text in zip(words, phrase.split()):
             w.word = text
         return Hypothesis(phrase, words, share, True, end_s)
+
+
+def _log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
+    """log_probs [T, vocab] of one utterance; targets: texts' outputs one after another, `lengths`
+    long -> each text's CTC log-probability (the sum over all its alignments; -inf where the frames
+    are too few for it)."""
+    T, n = log_probs.shape[0], len(lengths)
+    return -F.ctc_loss(log_probs[:, None].expand(T, n, -1), targets, torch.full((n,), T), lengths, blank=BLANK,
+                       reduction="none")

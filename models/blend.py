@@ -8,6 +8,12 @@ that, their letters' spikes miss each other and the mix reads far worse than eit
 it emits depends on what it hears (a word after others: a few frames; a word at the start of a short
 clip: hardly at all), so the delay can be matched per recording: the one at which the two readings'
 letters (their non-blank probability, frame by frame) overlap most.
+
+Where finals are beam-searched, the mix only proposes: with `rescore` (the default), the texts its
+search finds and those each model's own search finds are scored again by each model's exact
+probability of the text, weighted by the same shares (models.beam `decode_rescored`). That
+probability sums over every alignment of the text, so the two models' timing no longer has to
+agree, and a text one model reads well alone is still in the running.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_MAX_DELAY_FRAMES, BLEND_WEIGHT
+from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_MAX_DELAY_FRAMES, BLEND_RESCORE, BLEND_WEIGHT
 from .recogniser import SpeechRecogniser
 
 
@@ -27,6 +33,12 @@ def check_blend_weight(weight: float, name: str = "blend weight") -> None:
         raise ValueError(f"{name} must be between 0 and 1, got {weight:g}")
 
 
+def check_rescore(texts: int, name: str = "blend rescore") -> None:
+    """How many texts each search proposes: 0 (off) or more."""
+    if texts < 0:
+        raise ValueError(f"{name} must be 0 (off) or more texts, got {texts}")
+
+
 @dataclass(frozen=True)
 class Blend:
     """The model whose outputs are mixed into a recogniser's finals, and how."""
@@ -34,11 +46,13 @@ class Blend:
     weight: float = BLEND_WEIGHT              # its share of the mix (the recogniser's own: 1 - weight)
     delay_frames: int | None = BLEND_DELAY_FRAMES  # how many frames later it emits a letter; None: matched
                                                    # per recording (matched_delay)
+    rescore: int = BLEND_RESCORE  # texts each search proposes to be scored again (0: the mix's search decides)
 
     def __post_init__(self):
         check_blend_weight(self.weight)
         if self.delay_frames is not None and self.delay_frames < 0:
             raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
+        check_rescore(self.rescore)
 
     def check_matches(self, model: SpeechRecogniser) -> None:
         """The two models' frames must line up: the same vocabulary, sample rate and frame rate."""

@@ -13,7 +13,8 @@ WORD_SCORE = 0.0
 # searches run in worker processes side by side (--beam-workers; in its threads they took turns and
 # 64 was that widest); it gains 1.9 points of dev WER over 64 for the offline model (the tune
 # stage's --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work
-# that can wait: --beam-size 256.
+# that can wait: --beam-size 256. (Blended finals scored again, BLEND_RESCORE below, take three searches
+# and about 2.3 times as long at 10 streams: over a second there.)
 BEAM_SIZE = 128
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
@@ -35,6 +36,12 @@ END_PAD_S = 0.25
 # either model. 0 turns blending off.
 BLEND_WEIGHT = 0.35
 BLEND_DELAY_FRAMES = None
+# Finals searched for over the mix, and over each model's reading alone: each search's best BLEND_RESCORE texts
+# scored again by both models' exact CTC probabilities of them (the shares above) and the LM, the best one the
+# final (models.beam decode_rescored; 0: the mix's search decides, as before). It costs two more searches a final.
+# On the larger dev set (synth-dev2, 1,000 utterances; the thirty-third phase's streaming weights, the twenty-ninth's
+# offline ones) WER 31.53 -> 29.98 at 8: the model card's "Scoring the finals again".
+BLEND_RESCORE = 8
 # The most frames a delay matched per recording may be (a delay of None: models.blend.matched_delay).
 # 5, the fixed delay's tuning range: on the FSDD training speakers' digits (share 0.35, the twenty-fifth
 # phase's pair; scripts/tune_beam.py --blend-delays 3,matched, with this at 3, 5 and 8) matched delays

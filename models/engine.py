@@ -140,13 +140,18 @@ class Recogniser:
     def final_logits(self, audio, sample_rate: int | None = None) -> Tensor:
         """The logits a final is decoded from: the audio, then the end pad (with a blend: both
         models' readings of that, mixed)."""
-        x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        return self._mixed([out.logits[0, :int(out.lengths[0])].cpu()
-                            for out in self._padded_pass(x, len(self.end_pad), self._final_models())])
+        return self._mixed(self.final_readings(audio, sample_rate))
 
     @torch.inference_mode()
-    def final_logits_in_blocks(self, chunks: Iterable, block_s: float) -> tuple[Tensor, int]:
-        """`final_logits` of a recording that arrives as chunks of samples at the model's rate, read
+    def final_readings(self, audio, sample_rate: int | None = None) -> list[Tensor]:
+        """Each final model's logits of the audio then the end pad: this one's, then a blend's."""
+        x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
+        return [out.logits[0, :int(out.lengths[0])].cpu()
+                for out in self._padded_pass(x, len(self.end_pad), self._final_models())]
+
+    @torch.inference_mode()
+    def final_readings_in_blocks(self, chunks: Iterable, block_s: float) -> tuple[list[Tensor], int]:
+        """`final_readings` of a recording that arrives as chunks of samples at the model's rate, read
         in blocks of about `block_s` seconds, and its length in samples. Each block's frames come
         from a window reaching `context_frames` past the block on both sides, farther than any of
         its frames can see, so they are one pass's frames; the last window ends as one pass does
@@ -175,7 +180,7 @@ class Recogniser:
         last = self._padded_pass(buf[start * hop - buf_start:], len(self.end_pad), models)
         for reading, out in zip(readings, last):
             reading.append(out.logits[0, done - start:int(out.lengths[0])].cpu())
-        return self._mixed([torch.cat(r) for r in readings]), total
+        return [torch.cat(r) for r in readings], total
 
     def _padded_pass(self, x: Tensor, zeros_after: int, models: list[SpeechRecogniser]) -> list:
         # The end pad's zeros and the padding to the run length are one pad: one copy of the audio,
@@ -191,24 +196,26 @@ class Recogniser:
         """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up.
         `time_offset_s`: where the audio starts (word times are given from there)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        return self._decoded(self.final_logits(x), time_offset_s + len(x) / self.sample_rate, constraint,
+        return self._decoded(self.final_readings(x), time_offset_s + len(x) / self.sample_rate, constraint,
                              alternatives, time_offset_s)
 
     def transcribe_file(self, chunks: Iterable, block_s: float, constraint: Constraint | None = None,
                         alternatives: int = 1) -> tuple[list[Hypothesis], int]:
         """A recording of any length that arrives as chunks of samples at the model's rate, read in
-        blocks (`final_logits_in_blocks`) -> its finals, and its length in samples. Up to
+        blocks (`final_readings_in_blocks`) -> its finals, and its length in samples. Up to
         `MAX_BEAM_S`, one final: `transcribe`'s. A longer one is decoded in pieces cut at pauses
         (`pause_cuts`), a final each: the search's time grows faster than its input, and one piece
         loses the language model's context only across a pause. With a search in worker processes
         (`BeamDecoder(workers=N)`), N pieces are searched at once."""
-        logits, samples = self.final_logits_in_blocks(chunks, block_s)
+        readings, samples = self.final_readings_in_blocks(chunks, block_s)
         end_s = samples / self.sample_rate
-        bounds = [0, *pause_cuts(logits, int(MAX_BEAM_S / self.frame_s)), len(logits)]
+        mixed = self._mixed(readings)
+        bounds = [0, *pause_cuts(mixed, int(MAX_BEAM_S / self.frame_s)), len(mixed)]
 
         def piece(a_b: tuple[int, int]) -> Hypothesis:
             a, b = a_b
-            return self._decoded(logits[a:b], min(end_s, b * self.frame_s), constraint, alternatives, a * self.frame_s)
+            return self._decoded([r[a:b] for r in readings], min(end_s, b * self.frame_s), constraint, alternatives,
+                                 a * self.frame_s)
 
         pieces = list(zip(bounds, bounds[1:]))
         side_by_side = min(len(pieces), self.beam.concurrency if self.beam_applies(constraint) else 1)
@@ -221,10 +228,16 @@ class Recogniser:
             finals = [piece(p) for p in pieces]
         return [f for f in finals if f.text] or finals[-1:], samples
 
-    def _decoded(self, logits: Tensor, end_s: float, constraint: Constraint | None, alternatives: int,
+    def _decoded(self, readings: list[Tensor], end_s: float, constraint: Constraint | None, alternatives: int,
                  time_offset_s: float = 0.0) -> Hypothesis:
-        """`logits`' final, its times from `time_offset_s` and none past `end_s`."""
-        if self.beam_applies(constraint):
+        """The final of the final models' `readings` (`final_readings`), its times from `time_offset_s`
+        and none past `end_s`."""
+        logits = self._mixed(readings)
+        if self.beam_applies(constraint) and self.blend is not None and self.blend.rescore:
+            # the texts the searches find, scored again by each model's own probability of them
+            hyp = self.beam.decode_rescored(readings, [1 - self.blend.weight, self.blend.weight], logits, constraint,
+                                            time_offset_s, alternatives, self.blend.rescore)
+        elif self.beam_applies(constraint):
             hyp = self.beam.decode(logits, constraint, time_offset_s, alternatives)
         else:
             dec = GreedyDecoder(self.vocab, self.frame_s)

@@ -42,10 +42,13 @@ class SearchOptions:
 class Reading:
     """A text the search found, with its words as (word, first frame, end frame, confidence):
     a word spans its first letter's frame to its last letter's; confidence is the mean
-    probability of its letters' frames."""
+    probability of its letters' frames. `language_score`: the part of the search's score that is
+    not the audio's (the LM's score times its weight, plus the word score per word; 0 for a
+    constrained vocabulary), so the text can be scored again against other readings of the audio."""
 
     text: str
     words: list[tuple[str, int, int, float]]
+    language_score: float = 0.0
 
 
 @dataclass
@@ -149,7 +152,7 @@ class LexiconSearch:
             words = self._words(list(r.tokens)[1:T + 1], list(r.words)[1:T + 1], probs, lex.words)
             text = " ".join(w[0] for w in words)
             if text not in found:
-                found[text] = Reading(text, words)
+                found[text] = Reading(text, words, r.score - r.emittingModelScore)
                 if len(found) == max(1, n):
                     break
         return list(found.values())

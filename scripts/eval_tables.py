@@ -174,7 +174,7 @@ def render_targets(table: dict) -> str:
                  f"{'fewer' if fewer >= 0 else 'more'} in {lj[0]['words']}); {100 * lj[2]['wer']:.2f} offline alone, "
                  f"{100 * lj[3]['wer']:.2f} streaming",
                  _errors(lj[0]) < _errors(lj[1]),
-                 " (whether by more than noise: the blend stage's `compare-pocketsphinx.txt`)"))
+                 " (whether by more than noise: the rescore stage's `compare-pocketsphinx.txt`)"))
     held = [get("heldout", c) for c in ("blended", "logmel lm", "wavenet lm")]
     rows.append(("held-out synthetic voice: CER <= 10%",
                  f"{100 * held[0]['cer']:.1f} blended, {100 * held[1]['cer']:.1f} offline alone, "

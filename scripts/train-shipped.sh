@@ -146,6 +146,12 @@
 #        26), 30 more minutes each at a peak learning rate of 5e-5 (a quarter of the phases' since the eleventh); each
 #        put to the rule with the five voices' guard; their tests and the five voices read beside the weights they
 #        started from.
+# rescore: (not in the default STAGES: run after forty-fourth and forty-fifth, or on a fresh machine after data and
+#        eval, with the mbrola voices installed) nothing trained: the blended finals with the searches' texts scored
+#        again by both models (--blend-rescore 8, the default since) beside the mix's search alone (0), on the dev sets
+#        (dev2, the five unheard voices, the real training speech), then on the tests, where nothing rides
+#        (rescore/compare.txt), and pocketsphinx beside both on the real reader's held-out clips
+#        (rescore/compare-pocketsphinx.txt).
 # blend: (not in the default STAGES: run after twenty-third, and again after a later phase ships either model, with
 #        BLEND_DIR another folder than the default $OUT/blend) the offline model's finals blended with the streaming
 #        model's reading (models.blend): the delay and the share chosen by scripts/blend_rule.py from readings at
@@ -983,6 +989,53 @@ gentle_phase() {  # STAGE_DIR MODEL SEED: one_model_phase at a peak of 5e-5, 30 
 }
 if has forty-fourth; then gentle_phase "$OUT/forty-fourth" logmel-cnn-cpu 25; fi
 if has forty-fifth; then gentle_phase "$OUT/forty-fifth" wavenet-cpu 26; fi
+
+# The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
+# 12 to 14 frames), and a text one model reads well by itself is lost where the mix's search never proposes it. So the
+# final is chosen among the texts of three searches, over the mix and over each model's reading alone, each scored by
+# both models' exact CTC probability of it (the sum over all its alignments: no frame of one need line up with the
+# other's) at the blend's shares, plus the LM's score (models.beam decode_rescored; 8 texts a search, the one value
+# tried). Decided on the dev sets: dev2 better, the five unheard voices and the real training speech not worse. Nothing
+# is trained; where the dev sets show it better, --blend-rescore 8 is the default (models/decoding_defaults.py
+# BLEND_RESCORE).
+dev_sentences_from_lm() {  # dev-sentences.txt on a machine where the lm stage has not run: the training sentences the
+    # shipped LM's text leaves out (the lm stage writes that text as the training sentences less the dev ones)
+    [[ -s "$OUT/dev-sentences.txt" ]] && return 0
+    .venv/bin/python - "$OUT" <<'PY'
+import lzma, sys
+out = sys.argv[1]
+lm = {line.strip() for line in lzma.open("models/weights/lm/text/lm-text.txt.xz", "rt")}
+dev = sorted({s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()} - lm)
+open(f"{out}/dev-sentences.txt", "w").write("\n".join(dev) + "\n")
+print(f"dev-sentences.txt: {len(dev)} sentences")
+PY
+}
+rescored_readings() {  # TEXTS: the blended offline finals at --blend-rescore TEXTS, every set (dev, tests, digits)
+    local n=$1 d="$OUT/rescore" blend=(--blend wavenet-cpu --blend-rescore "$1" --threads 1 --json --utterances)
+    [[ -s "$d/dev-rescore-$n.json" ]] || $WS eval "$OUT/synth-dev2/manifest.jsonl" "$OUT/unheard-voices/all.jsonl" \
+        "$OUT/fsdd-train.jsonl" "$OUT/lj-train.jsonl" --model logmel-cnn-cpu --lm default "${blend[@]}" > "$d/dev-rescore-$n.json"
+    [[ -s "$d/tests-rescore-$n.json" ]] || $WS eval "$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" \
+        "$OUT/synth-heldout/test.jsonl" --model logmel-cnn-cpu --lm default "${blend[@]}" > "$d/tests-rescore-$n.json"
+    [[ -s "$d/lj-test-rescore-$n.json" ]] || $WS eval "$OUT/lj-test.jsonl" --model logmel-cnn-cpu --lm default \
+        "${blend[@]}" > "$d/lj-test-rescore-$n.json"
+    [[ -s "$d/digits-rescore-$n.json" ]] || digits_eval logmel-cnn-cpu "" "${blend[@]:0:4}" --utterances --errors \
+        > "$d/digits-rescore-$n.json"
+}
+if has rescore; then
+    mkdir -p "$OUT/rescore"
+    dev_sentences_from_lm
+    dev2_synth
+    [[ -s "$OUT/unheard-voices/all.jsonl" ]] || unheard_voices_sets
+    [[ -s "$OUT/synth-heldout/test.jsonl" ]] || { heldout_synth; heldout_test; }
+    two_lanes rescored_readings 0 8
+    for f in dev tests digits; do
+        compare_readings "$OUT/rescore/$f-rescore-0.json" "$OUT/rescore/$f-rescore-8.json"
+    done | tee "$OUT/rescore/compare.txt"
+    [[ -s "$OUT/rescore/lj-test-pocketsphinx.json" ]] || .venv/bin/python scripts/pocketsphinx_eval.py \
+        "$OUT/lj-test.jsonl" --utterances > "$OUT/rescore/lj-test-pocketsphinx.json"
+    for n in 0 8; do compare_readings "$OUT/rescore/lj-test-pocketsphinx.json" "$OUT/rescore/lj-test-rescore-$n.json"; done \
+        | tee "$OUT/rescore/compare-pocketsphinx.txt"
+fi
 
 # The offline model's finals blended with the streaming model's reading of the same audio (models.blend; the
 # server's default). The share and the delay by the rule in scripts/blend_rule.py, fixed before any reading of this

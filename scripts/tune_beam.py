@@ -12,7 +12,9 @@ the search's time per second of audio at each beam size with the default weights
 `models.decoding_defaults.BEAM_SIZE` (accuracy against the CPU time every final costs); the grid
 runs at --beam-size (default: that default). --blend: the WER at each share of that model's reading
 mixed into the model's (--blend-weights) and each delay of its frames (--blend-delays; models.blend),
-with the default beam values, for `models.decoding_defaults.BLEND_WEIGHT` and `BLEND_DELAY_FRAMES`.
+with the default beam values, for `models.decoding_defaults.BLEND_WEIGHT` and `BLEND_DELAY_FRAMES`: each the mix's
+search alone (as `--blend-rescore 0`); the recipe's blend stage reads its shares through `wavestream eval`, which
+scores the searches' texts again by default (`BLEND_RESCORE`).
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ class ServerConfig:
     # or None ("matched" as a flag): per recording, where the two models' letters overlap most (isolated words: a
     # delay near 0)
     blend_delay: int | None = decoding_defaults.BLEND_DELAY_FRAMES
+    # texts each of the finals' searches (over the mix, and over each model alone) proposes, scored again by both
+    # models' probabilities of them (models.blend); 0: the mix's search decides (one search a final, not three)
+    blend_rescore: int = decoding_defaults.BLEND_RESCORE
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend, check_blend_weight
+from models.blend import Blend, check_blend_weight, check_rescore
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -92,6 +92,7 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
     try:  # before the models load: a bad value stops at once
         check_blend_weight(cfg.blend_weight, "--blend-weight")
+        check_rescore(cfg.blend_rescore, "--blend-rescore")
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)
@@ -118,7 +119,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
     log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
-    blend = (Blend(model, cfg.blend_weight, cfg.blend_delay) if offline_model is not None and cfg.blend_weight > 0
+    blend = (Blend(model, cfg.blend_weight, cfg.blend_delay, cfg.blend_rescore)
+             if offline_model is not None and cfg.blend_weight > 0
              else None)
     try:
         offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend)
@@ -126,8 +128,9 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     except ValueError as e:  # models whose frames do not line up
         raise SystemExit(f"wavestream: cannot start: {e}; serve them with --blend-weight 0") from None
     if blend is not None:
-        log.info("offline finals: %s blended with %s at %g, delay %s", offline.name, model.cfg.name, cfg.blend_weight,
-                 "matched per recording" if blend.delay_frames is None else f"{blend.delay_frames} frames")
+        log.info("offline finals: %s blended with %s at %g, delay %s, %s", offline.name, model.cfg.name,
+                 cfg.blend_weight, "matched per recording" if blend.delay_frames is None else f"{blend.delay_frames} frames",
+                 f"{blend.rescore} texts a search scored again" if blend.rescore else "not scored again")
     second_pass = offline if cfg.second_pass else None
     if second_pass is not None:
         log.info("streams' finals: second pass by %s over each utterance", offline.name)

@@ -10,7 +10,7 @@ import torch
 from models.audio import read_audio
 from models.beam import BeamDecoder, Constraint
 from models.blend import Blend, blend_log_probs, matched_delay
-from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_WEIGHT
 from models.engine import Recogniser
 from models.recogniser import SpeechRecogniser
 from models.registry import SHIPPED_LM, load_model
@@ -59,6 +59,8 @@ def test_blend_settings_out_of_range_are_refused(shipped):
         Blend(streaming, 1.5)
     with pytest.raises(ValueError, match="0 or more frames"):
         Blend(streaming, 0.25, -1)
+    with pytest.raises(ValueError, match="0 \\(off\\) or more texts"):
+        Blend(streaming, 0.25, None, -1)
 
 
 def test_models_whose_frames_do_not_line_up_cannot_be_blended(shipped):
@@ -70,7 +72,7 @@ def test_models_whose_frames_do_not_line_up_cannot_be_blended(shipped):
 
 def test_a_blended_final_is_the_search_over_both_models_readings_mixed(shipped, sentence, shared_data):
     streaming, offline, beam = shipped
-    blended = Recogniser(offline, beam=beam, blend=Blend(streaming))
+    blended = Recogniser(offline, beam=beam, blend=Blend(streaming, rescore=0))  # the mix's search decides
     alone, causal = Recogniser(offline, beam=beam), Recogniser(streaming, max_streams=1, beam=beam)
     audio = sentence
     mixed = blend_log_probs(alone.final_logits(audio), causal.final_logits(audio), BLEND_WEIGHT,
@@ -95,3 +97,52 @@ def test_a_streams_second_pass_is_blended_and_its_partials_are_not(shipped, sent
         finals.append(s.finish().text)
     assert finals[0] == blended.transcribe(audio).text != finals[1]
     assert partials[0] == partials[1]
+
+
+def spoken(sure: dict[int, int], unsure: dict[int, int] | None = None, frames: int = 40, vocab: int = 29):
+    """Logits [frames, vocab] of a model that reads one output a frame: at the frames of `sure` {frame:
+    output} that output, at those of `unsure` that output or the blank (even odds), the blank elsewhere."""
+    logits = torch.full((frames, vocab), -8.0)
+    logits[:, 0] = 8.0
+    for t, out in sure.items():
+        logits[t, 0], logits[t, out] = -8.0, 8.0
+    for t, out in (unsure or {}).items():
+        logits[t, 0], logits[t, out] = 8.0, 8.0
+    return logits
+
+
+def test_a_rescored_final_is_the_text_both_readings_find_likely_whatever_their_timing():
+    # The offline model is sure of "two" at frames 5-7 and unsure whether a second "two" follows
+    # (a separator at 8, the word at 17-19); the streaming one is sure of one "two", 12 frames later
+    # (more than a matched delay may move it). Frame by frame, the mix hears the word twice. Scored over
+    # all of a text's alignments, "two" is as likely as "two two" in the offline reading and far likelier
+    # in the streaming one.
+    from models.ctc import Vocabulary
+    vocab = Vocabulary(load_model("wavenet-cpu").cfg.vocab)
+    beam = BeamDecoder(vocab, 0.04)
+    t, w, o, sep = vocab.encode("two ")
+    own = spoken({5: t, 6: w, 7: o}, {8: sep, 17: t, 18: w, 19: o})
+    later = spoken({17: t, 18: w, 19: o})
+    mixed = blend_log_probs(own, later, 0.35, None)
+    digits = Constraint.parse(vocabulary_set="digits")
+    assert beam.decode(mixed, digits).text == "two two"
+    rescored = beam.decode_rescored([own, later], [0.65, 0.35], mixed, digits, alternatives=2)
+    assert rescored.text == "two"
+    assert rescored.alternatives[0].text == "two two"  # the mix's reading, now the runner-up
+    # a phrase list is scored the same way: each reading's probability of each phrase
+    phrases = Constraint.parse(phrases=["two", "two two", "three"])
+    assert beam.decode(mixed, phrases).text == "two two"
+    assert beam.decode_rescored([own, later], [0.65, 0.35], mixed, phrases).text == "two"
+
+
+def test_finals_are_rescored_by_default_and_a_blend_can_turn_it_off(shipped, sentence):
+    streaming, offline, beam = shipped
+    rescored = Recogniser(offline, beam=beam, blend=Blend(streaming))
+    mix_only = Recogniser(offline, beam=beam, blend=Blend(streaming, rescore=0))
+    readings = rescored.final_readings(sentence)
+    mixed = blend_log_probs(*readings, BLEND_WEIGHT, BLEND_DELAY_FRAMES)
+    assert rescored.transcribe(sentence).text == beam.decode_rescored(
+        readings, [1 - BLEND_WEIGHT, BLEND_WEIGHT], mixed, candidates=BLEND_RESCORE).text
+    assert mix_only.transcribe(sentence).text == beam.decode(mixed).text
+    # this sentence is one the two read otherwise (else the test would not tell them apart)
+    assert rescored.transcribe(sentence).text != mix_only.transcribe(sentence).text

@@ -40,13 +40,15 @@ def chunked(x: np.ndarray, n: int):
 
 
 def test_a_recording_read_in_blocks_reads_as_one_pass(recogniser, speech):
-    whole = recogniser.final_logits(speech)
+    whole = recogniser.final_readings(speech)  # each model's: the offline one's and its blend's
+    assert len(whole) == 2
     # blocks shorter and longer than the margins, chunks that split frames and that hold several blocks
     for block_s, chunk in ((1.5, 4321), (7.3, 10 * RATE), (60.0, RATE)):
-        logits, samples = recogniser.final_logits_in_blocks(chunked(speech, chunk), block_s)
+        readings, samples = recogniser.final_readings_in_blocks(chunked(speech, chunk), block_s)
         assert samples == len(speech)
-        assert logits.shape == whole.shape
-        assert torch.allclose(logits, whole, atol=1e-5), (block_s, (logits - whole).abs().max())
+        for logits, one_pass in zip(readings, whole, strict=True):
+            assert logits.shape == one_pass.shape
+            assert torch.allclose(logits, one_pass, atol=1e-5), (block_s, (logits - one_pass).abs().max())
     one_pass = recogniser.transcribe(speech, alternatives=3)
     (final,), samples = recogniser.transcribe_file(chunked(speech, RATE), 2.0, alternatives=3)
     assert final.text == one_pass.text and final.text and samples == len(speech)
@@ -61,7 +63,7 @@ def test_the_models_never_run_over_more_than_a_block_and_its_margins(recogniser)
     hooks = [m.register_forward_pre_hook(lambda _m, args: ran.append(args[0].shape[-1])) for m in models]
     x = (0.05 * torch.randn(seconds * RATE, generator=torch.Generator().manual_seed(0))).numpy()
     try:
-        _, samples = recogniser.final_logits_in_blocks(chunked(x, RATE // 2), block_s)
+        _, samples = recogniser.final_readings_in_blocks(chunked(x, RATE // 2), block_s)
     finally:
         for h in hooks:
             h.remove()
@@ -109,7 +111,11 @@ def test_a_recording_past_the_searchs_limit_gets_a_final_a_piece_cut_at_pauses(r
     refs = " ".join(r["text"] for r in rows)
     one_by_one = " ".join(recogniser.transcribe(c).text for c in clips)
     in_pieces = " ".join(f.text for f in finals)
-    assert jiwer.wer(refs, in_pieces) <= jiwer.wer(refs, one_by_one) + 0.03  # no word lost to a cut
+    # no word lost to a cut (a piece reads its clips with the LM's context across them, one by one without:
+    # some words differ, as many either way)
+    pieces, alone = jiwer.process_words(refs, in_pieces), jiwer.process_words(refs, one_by_one)
+    assert pieces.deletions <= alone.deletions + 1
+    assert pieces.wer <= alone.wer + 0.05
 
 
 def test_with_search_workers_the_pieces_are_searched_side_by_side_to_the_same_finals(recogniser, paused_reading,
@@ -138,7 +144,9 @@ def test_with_search_workers_the_pieces_are_searched_side_by_side_to_the_same_fi
         side_by_side, _ = pooled.transcribe_file(chunked(x, RATE), 600.0, alternatives=2)
     finally:
         pooled_beam.close()
-    assert len(in_thread) >= 3 and most == 2
+    # searches asked of the pool at once: the pieces', and each final's three (over the mix and each model's
+    # reading); the two worker processes run two of them at a time
+    assert len(in_thread) >= 3 and most >= 2
     assert [(f.text, f.end_time_s, [(w.word, w.start_s, w.end_s) for w in f.words], [a.text for a in f.alternatives])
             for f in side_by_side] == \
            [(f.text, f.end_time_s, [(w.word, w.start_s, w.end_s) for w in f.words], [a.text for a in f.alternatives])

@@ -26,6 +26,8 @@ def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
     assert (cfg.max_streams, cfg.end_pad_s, cfg.second_pass, cfg.device) == (7, 0.5, False, "cuda")
     assert cfg.blend_delay is None  # matched per recording
     assert _config(monkeypatch, {}, "--blend-delay", "2").blend_delay == 2
+    assert _config(monkeypatch, {"WAVESTREAM_BLEND_RESCORE": "4"}).blend_rescore == 4
+    assert _config(monkeypatch, {}, "--blend-rescore", "0").blend_rescore == 0  # the mix's search alone
 
 
 def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
@@ -85,6 +87,13 @@ def test_a_blend_weight_out_of_range_stops_serve_with_a_message():
     r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--blend-weight", "1.5", "--port", "0",
                         "--metrics-port", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "--blend-weight must be between 0 and 1, got 1.5" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_negative_blend_rescore_stops_serve_with_a_message():
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120, env={**os.environ, "WAVESTREAM_BLEND_RESCORE": "-1"})
+    assert r.returncode != 0 and "--blend-rescore must be 0 (off) or more texts, got -1" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
 
 
