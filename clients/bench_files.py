@@ -16,6 +16,7 @@ import torch
 
 from models.beam import BeamDecoder
 from models.blend import Blend
+from models.decoding_defaults import BLEND_RESCORE
 from models.engine import MAX_BEAM_S, Recogniser
 from models.recogniser import SpeechRecogniser
 
@@ -36,14 +37,14 @@ def _finals_key(finals) -> list:
 
 
 def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths: list[str], minutes: float,
-        workers: int, repeat: int) -> dict:
+        workers: int, repeat: int, rescore: int = BLEND_RESCORE) -> dict:
     audio = looped(audio_paths, minutes * 60, RATE)
     torch.set_num_threads(1)  # as the server runs its models (README, "The models' CPU threads")
     readers = {}
     try:
         for n in sorted({1, workers}):
             readers[n] = Recogniser(model, beam=BeamDecoder.for_model(model.cfg, lm, workers=n),
-                                    blend=Blend(blend) if blend is not None else None)
+                                    blend=Blend(blend, rescore=rescore) if blend is not None else None)
         times: dict[int, list[float]] = {n: [] for n in readers}
         finals = {}
         for _ in range(repeat):
@@ -53,7 +54,7 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
                 times[n].append(time.perf_counter() - t0)
         # the logits alone, for the share of the time the search takes
         t0 = time.perf_counter()
-        readers[1].final_logits_in_blocks(_chunks(audio), BLOCK_S)
+        readers[1].final_readings_in_blocks(_chunks(audio), BLOCK_S)
         logits_s = time.perf_counter() - t0
     finally:
         for rec in readers.values():
@@ -63,13 +64,15 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
              "rtf": statistics.median(t) / (audio.size / RATE), "speedup": base / statistics.median(t)}
             for n, t in times.items()]
     return {"model": model.cfg.name, "blend": blend.cfg.name if blend is not None else None,
+            "blend_rescore": rescore if blend is not None else None,
             "lm": str(lm) if lm else None, "audio_files": len(audio_paths), "audio_s": audio.size / RATE,
             "pieces": len(finals[1]), "max_piece_s": MAX_BEAM_S, "repeat": repeat, "logits_s": logits_s,
             "same_finals": all(_finals_key(f) == _finals_key(finals[1]) for f in finals.values()), "rows": rows}
 
 
 def format_table(report: dict) -> str:
-    lines = [f"{report['model']}" + (f" blended with {report['blend']}" if report["blend"] else "")
+    rescored = f" (finals scored again: {report['blend_rescore']} texts a search)" if report["blend_rescore"] else ""
+    lines = [f"{report['model']}" + (f" blended with {report['blend']}{rescored}" if report["blend"] else "")
              + f", {report['audio_s'] / 60:.1f} min ({report['audio_files']} files end to end, repeated) in "
              f"{report['pieces']} pieces (at most "
              f"{report['max_piece_s']:g} s each); median of {report['repeat']}; the logits alone "

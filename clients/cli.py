@@ -350,13 +350,15 @@ def cmd_bench_files(args) -> int:
     from models.audio import AudioError
     from models.registry import ModelNotFound, resolve_lm
 
-    if args.minutes <= 0 or args.workers < 1 or args.repeat < 1:
-        sys.exit("wavestream bench files: --minutes must be above 0, --workers and --repeat at least 1")
+    if args.minutes <= 0 or args.workers < 1 or args.repeat < 1 or args.blend_rescore < 0:
+        sys.exit("wavestream bench files: --minutes must be above 0, --workers and --repeat at least 1, "
+                 "--blend-rescore 0 or more")
     model = _load(args.model, False)
     blend = _load(args.blend, False) if args.blend else None
     try:
         lm = resolve_lm(args.lm)
-        report = bench_files.run(model, blend, lm, args.audio, args.minutes, args.workers, args.repeat)
+        report = bench_files.run(model, blend, lm, args.audio, args.minutes, args.workers, args.repeat,
+                                 args.blend_rescore)
     except (ModelNotFound, AudioError, OSError, ValueError) as e:
         sys.exit(f"wavestream bench files: {e}")
     _print_report(args, report, bench_files.format_table)
@@ -514,6 +516,9 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--minutes", type=float, default=10.0)
     bf.add_argument("--model", default="logmel-cnn-cpu", help="the model that reads files (the server's default)")
     bf.add_argument("--blend", default=SHIPPED_STREAMING, help="the model blended into its finals ('' for none)")
+    bf.add_argument("--blend-rescore", type=int, default=BLEND_RESCORE, metavar="TEXTS",
+                    help="texts each search proposes to be scored again by both models (the server's "
+                         "--blend-rescore; 0: the mix's search decides)")
     bf.add_argument("--lm", default="default", help="the search's LM: default, none or an ARPA file")
     bf.add_argument("--workers", type=int, default=2, help="search workers set beside one (the server's "
                                                            "--beam-workers default)")

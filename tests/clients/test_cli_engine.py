@@ -65,6 +65,7 @@ def test_bench_files_times_one_and_two_search_workers_to_the_same_finals(shared_
     assert [row["search_workers"] for row in report["rows"]] == [1, 2]
     assert report["audio_s"] == 150.0 and all(row["wall_s_median"] > 0 for row in report["rows"])
     assert report["command"].startswith("wavestream bench files --audio")
+    assert report["blend_rescore"] == 8  # as the server reads files: blended, the searches' texts scored again
 
 
 def test_bench_files_says_what_is_wrong_with_its_audio(tmp_path):
