@@ -25,11 +25,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import torchaudio.functional as AF
 from torch import Tensor
 
-from .ctc import BLANK, Hypothesis, Vocabulary, Word
+from .ctc import BLANK, Hypothesis, Vocabulary, Word, text_log_likelihoods
 from .decoding_defaults import BEAM_SIZE, LM_WEIGHT, WORD_SCORE
 from .lexicon_search import LexiconSearch, Reading, SearchOptions
 from .search_pool import SearchPool
@@ -201,7 +200,7 @@ class BeamDecoder:
         scores = torch.tensor([found[t].language_score for t in texts], dtype=torch.float64)
         for logits, share in zip(readings, shares):
             if share:
-                scores += share * _log_likelihoods(logits.float().log_softmax(-1), targets, lengths).double()
+                scores += share * text_log_likelihoods(logits.float().log_softmax(-1), targets, lengths)
         order = [int(i) for i in scores.argsort(descending=True)[:max(1, alternatives)]]
         best, *rest = [self._hypothesis(found[texts[i]], time_offset_s, end_s) for i in order]
         best.alternatives = rest
@@ -226,7 +225,7 @@ class BeamDecoder:
         for reading, share in scored_by or [(logits, 1.0)]:
             if share:
                 reading_log_probs = reading.float().log_softmax(-1)
-                scores = scores + share * torch.cat([_log_likelihoods(reading_log_probs, targets, lengths)
+                scores = scores + share * torch.cat([text_log_likelihoods(reading_log_probs, targets, lengths)
                                                      for targets, lengths in self._phrase_targets(constraint)])
         shares = scores.softmax(0)
         top = [int(i) for i in scores.topk(min(max(1, n), len(phrases))).indices if torch.isfinite(scores[i])]
@@ -252,26 +251,3 @@ class BeamDecoder:
         for w, text in zip(words, phrase.split()):
             w.word = text
         return Hypothesis(phrase, words, share, True, end_s)
-
-
-# The cells of CTC's lattice one call may hold (texts x frames x (2 x the longest text + 1), float32: 64 MB): a
-# 120 s final proposes texts of ~1,800 letters over 3,000 frames, and 24 of them at once would take a gigabyte.
-CTC_CELLS = 1 << 24
-
-
-def _log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
-    """log_probs [T, vocab] of one utterance; targets: texts' outputs one after another, `lengths`
-    long -> each text's CTC log-probability (the sum over all its alignments; -inf where the frames
-    are too few for it). As many texts a call as CTC_CELLS allows (one at least)."""
-    T, n = log_probs.shape[0], len(lengths)
-    starts = [0, *lengths.cumsum(0).tolist()]
-    scores, i = [], 0
-    while i < n:
-        j, longest = i + 1, int(lengths[i])
-        while j < n and (j + 1 - i) * T * (2 * max(longest, int(lengths[j])) + 1) <= CTC_CELLS:
-            longest = max(longest, int(lengths[j]))
-            j += 1
-        scores.append(-F.ctc_loss(log_probs[:, None].expand(T, j - i, -1), targets[starts[i]:starts[j]],
-                                  torch.full((j - i,), T), lengths[i:j], blank=BLANK, reduction="none"))
-        i = j
-    return torch.cat(scores) if scores else torch.zeros(0)

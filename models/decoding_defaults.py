@@ -14,7 +14,7 @@ WORD_SCORE = 0.0
 # 64 was that widest); it gains 1.9 points of dev WER over 64 for the offline model (the tune
 # stage's --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work
 # that can wait: --beam-size 256. (Blended finals scored again, BLEND_RESCORE below, take three searches
-# and about 2.3 times as long at 10 streams: over a second there.)
+# and about 2.5 times as long at 10 streams: over a second there.)
 BEAM_SIZE = 128
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.ctc import BLANK, GreedyDecoder, Vocabulary, greedy_transcript
+from models.ctc import BLANK, GreedyDecoder, Vocabulary, greedy_transcript, text_log_likelihoods
 
 VOCAB = Vocabulary(" 'abcdefghijklmnopqrstuvwxyz")
 
@@ -45,3 +45,22 @@ def test_vocabulary_rejects_unknown_characters():
     with pytest.raises(ValueError, match="outside the vocabulary"):
         VOCAB.encode("hello!")
     assert VOCAB.encode("a b") == [3, 1, 4]
+
+
+def test_a_texts_probability_is_ctcs_sum_over_its_alignments():
+    # against PyTorch's CTC loss in float64: texts with repeated letters (a blank must come between),
+    # an empty text (all blanks), a text too long for its frames (impossible), one frame, long ones
+    torch.manual_seed(0)
+    for frames, texts in ((40, [[1, 1, 2], [3], [], [2, 2, 2, 2]]), (3, [[1, 1, 2], [1, 2], [4]]), (1, [[5], []]),
+                          (400, [list(range(1, 29)) * 5, [1, 2] * 100, [7] * 250])):
+        log_probs = torch.randn(frames, 29).log_softmax(-1)
+        lengths = torch.tensor([len(t) for t in texts])
+        targets = torch.tensor([c for t in texts for c in t], dtype=torch.long)
+        expected = -torch.nn.functional.ctc_loss(log_probs[:, None].double().expand(frames, len(texts), -1), targets,
+                                                 torch.full((len(texts),), frames), lengths, reduction="none")
+        got = text_log_likelihoods(log_probs, targets, lengths)
+        assert torch.equal(torch.isinf(got), torch.isinf(expected))
+        finite = torch.isfinite(expected)
+        assert torch.allclose(got[finite], expected[finite], rtol=1e-6, atol=1e-4)
+    assert (frames, torch.isinf(got).tolist()) == (400, [False, False, True])  # 250 of one letter need 499 frames
+    assert len(text_log_likelihoods(log_probs, torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))) == 0
