@@ -7,7 +7,7 @@
     s.finish()                                    # final hypothesis, slot freed
     rec.step([(s1, c1), (s2, c2), ...])           # one batched step over many streams
     Recogniser(model, second_pass=offline_rec)    # streams' finals re-decoded by an offline model
-    Recogniser(offline, blend=Blend(streaming))   # finals from both models' outputs, mixed
+    Recogniser(offline, blend=Blend(streaming))   # finals from both models' outputs (mixed, texts scored again)
 
 The server drives `step` from its scheduler; it never sees layers or state tensors.
 A stream whose finals are beam-searched keeps its current utterance's logits, or with a second
