@@ -128,10 +128,13 @@ def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) ->
     (-inf where the frames are too few for it).
 
     The forward algorithm over all the texts at once, frame by frame in probabilities rather than
-    logs, each text's cells rescaled to sum to 1 after every frame (the scales' logs summed): the
-    same values as `torch.nn.functional.ctc_loss` in float64, about ten times as fast on one CPU
-    thread for long texts, and holding one frame's cells, not the whole lattice (24 texts of a
-    120 s final: 0.3 s and a few hundred kB, against 2.9 s and a gigabyte)."""
+    logs (float64; each frame's divided by its likeliest output's), each text's cells rescaled to sum
+    to 1 after every frame and the scales' logs summed: `torch.nn.functional.ctc_loss`'s values in
+    float64, several times as fast on one CPU thread for long texts, holding one frame's cells rather
+    than the whole lattice (24 texts of a 120 s final: a few MB, where the lattice takes a gigabyte).
+    A cell more than float64's range (about e^-700) below its text's likeliest is dropped: negligible
+    for any text the audio could say (a far-fetched one may come out lower than it is); a text that
+    comes out impossible though its frames suffice is scored by `ctc_loss` itself, in logs."""
     frames, outputs = log_probs.shape
     n = len(lengths)
     if n == 0:
@@ -139,19 +142,21 @@ def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) ->
     cells = 2 * int(lengths.max()) + 1  # blank, letter, blank, ..., letter, blank
     # each cell's output; past a text's end an output that is never emitted (column `outputs`, probability 0)
     cell_out = torch.full((n, cells), outputs, dtype=torch.long)
-    may_skip = torch.zeros(n, cells)  # a letter reachable from two cells back: the blank between differs
-    ends = [0, *lengths.cumsum(0).tolist()]
+    may_skip = torch.zeros(n, cells, dtype=torch.float64)  # a letter reachable from two cells back: the blank
+    ends = [0, *lengths.cumsum(0).tolist()]                 # between differs
     for i in range(n):
         text = targets[ends[i]:ends[i + 1]]
         cell_out[i, :2 * len(text) + 1:2] = BLANK
         cell_out[i, 1:2 * len(text):2] = text
-        may_skip[i, 3:2 * len(text):2] = (text[1:] != text[:-1]).float()
-    probs = torch.cat([log_probs.float().exp(), torch.zeros(frames, 1)], 1)
+        may_skip[i, 3:2 * len(text):2] = (text[1:] != text[:-1]).double()
+    log_probs = log_probs.double()
+    frame_max = log_probs.max(1).values
+    probs = torch.cat([(log_probs - frame_max[:, None]).exp(), torch.zeros(frames, 1, dtype=torch.float64)], 1)
     flat = cell_out.view(-1)
-    padded = torch.zeros(n, cells + 2)  # two cells of zeros before each text's first: what its moves read
-    alpha = padded[:, 2:]
+    padded = torch.zeros(n, cells + 2, dtype=torch.float64)  # two cells of zeros before each text's first: what its
+    alpha = padded[:, 2:]                                    # moves read
     alpha[:, :2] = probs[0].index_select(0, flat).view(n, cells)[:, :2]
-    log_scale = torch.zeros(n, dtype=torch.float64)
+    log_scale = torch.full((n,), float(frame_max.sum()), dtype=torch.float64)
     for t in range(frames):
         if t:
             moved = alpha + padded[:, 1:-1]  # stay, or come from the cell before
@@ -160,9 +165,18 @@ def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) ->
         total = alpha.sum(1)
         alive = total > 0
         alpha.div_(torch.where(alive, total, torch.ones_like(total))[:, None])
-        log_scale += torch.where(alive, total.double().log(), torch.full((n,), float("-inf"), dtype=torch.float64))
+        log_scale += torch.where(alive, total.log(), torch.full((n,), float("-inf"), dtype=torch.float64))
     last = 2 * lengths  # a text ends in its last blank or its last letter
     rows = torch.arange(n)
-    end = alpha[rows, last].double() + torch.where(last > 0, alpha[rows, (last - 1).clamp(min=0)].double(),
-                                                   torch.zeros(n, dtype=torch.float64))
-    return log_scale + end.log()
+    end = alpha[rows, last] + torch.where(last > 0, alpha[rows, (last - 1).clamp(min=0)],
+                                          torch.zeros(n, dtype=torch.float64))
+    scores = log_scale + end.log()
+    # a text that fits its frames (one per letter, and one more between repeated letters) yet came out impossible
+    repeats = may_skip.new_tensor([int((targets[ends[i]:ends[i + 1]][1:] == targets[ends[i]:ends[i + 1]][:-1]).sum())
+                                   for i in range(n)])
+    underflowed = torch.isinf(scores) & (lengths.double() + repeats <= frames)
+    for i in underflowed.nonzero().flatten().tolist():
+        scores[i] = -torch.nn.functional.ctc_loss(log_probs[:, None], targets[ends[i]:ends[i + 1]][None],
+                                                  torch.tensor([frames]), lengths[i:i + 1], blank=BLANK,
+                                                  reduction="sum")
+    return scores

@@ -64,3 +64,19 @@ def test_a_texts_probability_is_ctcs_sum_over_its_alignments():
         assert torch.allclose(got[finite], expected[finite], rtol=1e-6, atol=1e-4)
     assert (frames, torch.isinf(got).tolist()) == (400, [False, False, True])  # 250 of one letter need 499 frames
     assert len(text_log_likelihoods(log_probs, torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))) == 0
+
+
+def test_a_text_far_less_likely_than_every_frame_says_keeps_a_finite_probability():
+    # a peaky model sure of the blank at every frame: another sentence's letters are each e^-60 less likely, far
+    # below what probabilities (not logs) can hold over a few frames, yet the text is possible: a finite score
+    frames = 200
+    logits = torch.full((frames, 29), -60.0)
+    logits[:, 0] = 0.0
+    log_probs = logits.log_softmax(-1)
+    texts = [[3, 4, 5] * 20, [7]]
+    lengths = torch.tensor([len(t) for t in texts])
+    targets = torch.tensor([c for t in texts for c in t], dtype=torch.long)
+    expected = -torch.nn.functional.ctc_loss(log_probs[:, None].double().expand(frames, 2, -1), targets,
+                                             torch.full((2,), frames), lengths, reduction="none")
+    got = text_log_likelihoods(log_probs, targets, lengths)
+    assert torch.isfinite(got).all() and torch.allclose(got, expected, rtol=1e-6)
