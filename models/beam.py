@@ -150,18 +150,8 @@ class BeamDecoder:
         `alternatives` - 1 runners-up (distinct texts, best first) in its `alternatives`."""
         if constraint and constraint.phrases:
             return self._best_phrases(logits, constraint, time_offset_s, alternatives)
-        if not self.available(constraint):
-            raise RuntimeError("no language model loaded and no constraint given")
-        end_s = time_offset_s + logits.shape[0] * self.frame_s
-        log_probs = logits.float().log_softmax(-1).numpy()
-        opts = SearchOptions(self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
-        vocabulary = constraint.vocabulary if constraint else ()
-        readings = self._search.search(log_probs, vocabulary, opts, max(1, alternatives))
-        if not readings:
-            return Hypothesis("", [], 0.0, True, end_s)
-        best, *rest = [self._hypothesis(r, time_offset_s, end_s) for r in readings]
-        best.alternatives = rest
-        return best
+        readings = self._searched(logits.float().log_softmax(-1), constraint, max(1, alternatives))
+        return self._ranked(readings, time_offset_s, time_offset_s + logits.shape[0] * self.frame_s)
 
     def decode_rescored(self, readings: list[Tensor], shares: list[float], mixed: Tensor,
                         constraint: Constraint | None = None, time_offset_s: float = 0.0, alternatives: int = 1,
@@ -174,35 +164,42 @@ class BeamDecoder:
         else the first reading's that found the text."""
         if constraint and constraint.phrases:
             return self._best_phrases(mixed, constraint, time_offset_s, alternatives, list(zip(readings, shares)))
-        if not self.available(constraint):
-            raise RuntimeError("no language model loaded and no constraint given")
-        end_s = time_offset_s + mixed.shape[0] * self.frame_s
-        opts = SearchOptions(self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
-        vocabulary = constraint.vocabulary if constraint else ()
+        log_probs = [x.float().log_softmax(-1) for x in (mixed, *readings)]
         n = max(1, candidates, alternatives)
 
-        def proposed(logits: Tensor) -> list[Reading]:
-            return self._search.search(logits.float().log_softmax(-1).numpy(), vocabulary, opts, n)
+        def proposed(x: Tensor) -> list[Reading]:
+            return self._searched(x, constraint, n)
 
-        inputs = [mixed, *readings]
         # with worker processes, the searches run side by side: a final waits for the slowest, not the sum
-        lists = list(self._side_by_side.map(proposed, inputs)) if self._side_by_side else [proposed(x) for x in inputs]
+        lists = list(self._side_by_side.map(proposed, log_probs)) if self._side_by_side else map(proposed, log_probs)
         found: dict[str, Reading] = {}
         for proposals in lists:  # the mix's first: a text it found keeps its word times
             for r in proposals:
                 found.setdefault(r.text, r)
-        if not found:
-            return Hypothesis("", [], 0.0, True, end_s)
         texts = list(found)
         encoded = [self.vocab.encode(t) for t in texts]
         targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
-        lengths = torch.tensor([len(e) for e in encoded])
+        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         scores = torch.tensor([found[t].language_score for t in texts], dtype=torch.float64)
-        for logits, share in zip(readings, shares):
-            if share:
-                scores += share * text_log_likelihoods(logits.float().log_softmax(-1), targets, lengths)
-        order = [int(i) for i in scores.argsort(descending=True)[:max(1, alternatives)]]
-        best, *rest = [self._hypothesis(found[texts[i]], time_offset_s, end_s) for i in order]
+        for reading_log_probs, share in zip(log_probs[1:], shares):
+            if share and texts:
+                scores += share * text_log_likelihoods(reading_log_probs, targets, lengths)
+        order = scores.argsort(descending=True)[:max(1, alternatives)].tolist()
+        return self._ranked([found[texts[i]] for i in order], time_offset_s,
+                            time_offset_s + mixed.shape[0] * self.frame_s)
+
+    def _searched(self, log_probs: Tensor, constraint: Constraint | None, n: int) -> list[Reading]:
+        """Up to n distinct texts the lexicon search finds in log_probs [T, vocab], best first."""
+        if not self.available(constraint):
+            raise RuntimeError("no language model loaded and no constraint given")
+        opts = SearchOptions(self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
+        return self._search.search(log_probs.numpy(), constraint.vocabulary if constraint else (), opts, n)
+
+    def _ranked(self, readings: list[Reading], offset: float, end_s: float) -> Hypothesis:
+        """The first reading as the final, the rest its alternatives (none: an empty final)."""
+        if not readings:
+            return Hypothesis("", [], 0.0, True, end_s)
+        best, *rest = [self._hypothesis(r, offset, end_s) for r in readings]
         best.alternatives = rest
         return best
 

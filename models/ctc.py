@@ -144,11 +144,14 @@ def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) ->
     cell_out = torch.full((n, cells), outputs, dtype=torch.long)
     may_skip = torch.zeros(n, cells, dtype=torch.float64)  # a letter reachable from two cells back: the blank
     ends = [0, *lengths.cumsum(0).tolist()]                 # between differs
+    fewest_frames = lengths.clone()  # one a letter, and one more between two of the same
     for i in range(n):
         text = targets[ends[i]:ends[i + 1]]
         cell_out[i, :2 * len(text) + 1:2] = BLANK
         cell_out[i, 1:2 * len(text):2] = text
-        may_skip[i, 3:2 * len(text):2] = (text[1:] != text[:-1]).double()
+        differs = text[1:] != text[:-1]
+        may_skip[i, 3:2 * len(text):2] = differs.double()
+        fewest_frames[i] += int((~differs).sum())
     log_probs = log_probs.double()
     frame_max = log_probs.max(1).values
     probs = torch.cat([(log_probs - frame_max[:, None]).exp(), torch.zeros(frames, 1, dtype=torch.float64)], 1)
@@ -171,10 +174,7 @@ def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) ->
     end = alpha[rows, last] + torch.where(last > 0, alpha[rows, (last - 1).clamp(min=0)],
                                           torch.zeros(n, dtype=torch.float64))
     scores = log_scale + end.log()
-    # a text that fits its frames (one per letter, and one more between repeated letters) yet came out impossible
-    repeats = may_skip.new_tensor([int((targets[ends[i]:ends[i + 1]][1:] == targets[ends[i]:ends[i + 1]][:-1]).sum())
-                                   for i in range(n)])
-    underflowed = torch.isinf(scores) & (lengths.double() + repeats <= frames)
+    underflowed = torch.isinf(scores) & (fewest_frames <= frames)  # impossible, yet its frames suffice
     for i in underflowed.nonzero().flatten().tolist():
         scores[i] = -torch.nn.functional.ctc_loss(log_probs[:, None], targets[ends[i]:ends[i + 1]][None],
                                                   torch.tensor([frames]), lengths[i:i + 1], blank=BLANK,

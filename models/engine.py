@@ -196,7 +196,8 @@ class Recogniser:
         """The final hypothesis; beam-searched ones carry up to `alternatives` - 1 runners-up.
         `time_offset_s`: where the audio starts (word times are given from there)."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
-        return self._decoded(self.final_readings(x), time_offset_s + len(x) / self.sample_rate, constraint,
+        readings = self.final_readings(x)
+        return self._decoded(readings, self._mixed(readings), time_offset_s + len(x) / self.sample_rate, constraint,
                              alternatives, time_offset_s)
 
     def transcribe_file(self, chunks: Iterable, block_s: float, constraint: Constraint | None = None,
@@ -209,13 +210,13 @@ class Recogniser:
         (`BeamDecoder(workers=N)`), N pieces are searched at once."""
         readings, samples = self.final_readings_in_blocks(chunks, block_s)
         end_s = samples / self.sample_rate
-        mixed = self._mixed(readings)
+        mixed = self._mixed(readings)  # once, over the whole recording (its delay matched on all of it)
         bounds = [0, *pause_cuts(mixed, int(MAX_BEAM_S / self.frame_s)), len(mixed)]
 
         def piece(a_b: tuple[int, int]) -> Hypothesis:
             a, b = a_b
-            return self._decoded([r[a:b] for r in readings], min(end_s, b * self.frame_s), constraint, alternatives,
-                                 a * self.frame_s)
+            return self._decoded([r[a:b] for r in readings], mixed[a:b], min(end_s, b * self.frame_s), constraint,
+                                 alternatives, a * self.frame_s)
 
         pieces = list(zip(bounds, bounds[1:]))
         side_by_side = min(len(pieces), self.beam.concurrency if self.beam_applies(constraint) else 1)
@@ -228,11 +229,10 @@ class Recogniser:
             finals = [piece(p) for p in pieces]
         return [f for f in finals if f.text] or finals[-1:], samples
 
-    def _decoded(self, readings: list[Tensor], end_s: float, constraint: Constraint | None, alternatives: int,
-                 time_offset_s: float = 0.0) -> Hypothesis:
-        """The final of the final models' `readings` (`final_readings`), its times from `time_offset_s`
-        and none past `end_s`."""
-        logits = self._mixed(readings)
+    def _decoded(self, readings: list[Tensor], logits: Tensor, end_s: float, constraint: Constraint | None,
+                 alternatives: int, time_offset_s: float = 0.0) -> Hypothesis:
+        """The final of the final models' `readings` (`final_readings`) and their mix `logits` (`_mixed`),
+        its times from `time_offset_s` and none past `end_s`."""
         if self.beam_applies(constraint) and self.blend is not None and self.blend.rescore:
             # the texts the searches find, scored again by each model's own probability of them
             hyp = self.beam.decode_rescored(readings, [1 - self.blend.weight, self.blend.weight], logits, constraint,

@@ -444,12 +444,12 @@ def step_rate(presets: list[str], data_specs: list[tuple[str, float]], batch_sec
             run.read_losses()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        batch_audio_s = [float(batch[1].sum()) / model_cfg.sample_rate for batch in batches]
         steps, audio_s, start = 0, 0.0, time.perf_counter()
         while time.perf_counter() - start < seconds:
-            batch = batches[steps % kept]
-            _step(runs, batch)
+            _step(runs, batches[steps % kept])
+            audio_s += batch_audio_s[steps % kept]
             steps += 1
-            audio_s += float(batch[1].sum()) / model_cfg.sample_rate
         for run in runs:  # waits for the steps still queued on the GPU: they count
             run.read_losses()
         elapsed = time.perf_counter() - start
