@@ -8,7 +8,7 @@ import os
 import sys
 
 from models.blend_delay import format_delay, parse_delay
-from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_WEIGHT
+from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_RESCORE_BEAM, BLEND_WEIGHT
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
@@ -110,7 +110,8 @@ def cmd_eval(args) -> int:
         if args.lm == "default" and lm is None:
             sys.exit("wavestream eval: --lm default, but no language model ships in this checkout")
         if lm or constraint:
-            given = {"beam_size": args.beam_size, "lm_weight": args.lm_weight, "word_score": args.word_score}
+            given = {"beam_size": args.beam_size, "beam_threshold": args.beam_threshold, "lm_weight": args.lm_weight,
+                     "word_score": args.word_score}
             # with several utterances in flight, their searches in as many worker processes
             beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}),
                                          workers=args.jobs if args.jobs > 1 else 0)
@@ -121,8 +122,8 @@ def cmd_eval(args) -> int:
                      "add --second-pass MODEL, or drop --streaming")
         try:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
-            blend = (Blend(_load(args.blend, False), args.blend_weight, args.blend_delay, args.blend_rescore)
-                     if args.blend else None)
+            blend = (Blend(_load(args.blend, False), args.blend_weight, args.blend_delay, args.blend_rescore,
+                           args.blend_rescore_beam) if args.blend else None)
             second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, **pad)
                       if args.second_pass else None)
             rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second,
@@ -136,6 +137,7 @@ def cmd_eval(args) -> int:
         if args.blend:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
             label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
+            label += f" beam {args.blend_rescore_beam}" if args.blend_rescore and args.blend_rescore_beam else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -290,6 +292,16 @@ def count_type(minimum: int, allowed: str = "1 or more"):
     return parse
 
 
+def _above_zero(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
 
@@ -350,15 +362,14 @@ def cmd_bench_files(args) -> int:
     from models.audio import AudioError
     from models.registry import ModelNotFound, resolve_lm
 
-    if args.minutes <= 0 or args.workers < 1 or args.repeat < 1 or args.blend_rescore < 0:
-        sys.exit("wavestream bench files: --minutes must be above 0, --workers and --repeat at least 1, "
-                 "--blend-rescore 0 or more")
+    if args.minutes <= 0 or args.workers < 1 or args.repeat < 1:
+        sys.exit("wavestream bench files: --minutes must be above 0, --workers and --repeat at least 1")
     model = _load(args.model, False)
     blend = _load(args.blend, False) if args.blend else None
     try:
         lm = resolve_lm(args.lm)
         report = bench_files.run(model, blend, lm, args.audio, args.minutes, args.workers, args.repeat,
-                                 args.blend_rescore)
+                                 args.blend_rescore, args.blend_rescore_beam)
     except (ModelNotFound, AudioError, OSError, ValueError) as e:
         sys.exit(f"wavestream bench files: {e}")
     _print_report(args, report, bench_files.format_table)
@@ -472,6 +483,18 @@ def add_constraint_args(p) -> None:
     g.add_argument("--phrases-file", default=None, help="only these phrases, one a line (e.g. commands)")
 
 
+def add_rescore_args(p) -> None:
+    """How blended finals are scored again (the server's flags of the same names)."""
+    p.add_argument("--blend-rescore", type=count_type(0, "0 (off) or more"), default=BLEND_RESCORE, metavar="TEXTS",
+                   help="texts each of the final's searches (over the mix, and over each model alone) proposes, "
+                        "scored again by both models' probabilities of them; 0: the mix's search decides "
+                        "(default: models.decoding_defaults.BLEND_RESCORE)")
+    p.add_argument("--blend-rescore-beam", type=count_type(0, "0 (the mix's beam) or more"),
+                   default=BLEND_RESCORE_BEAM, metavar="HYPOTHESES",
+                   help="hypotheses each model's own search keeps when finals are scored again (the mix's search "
+                        "keeps --beam-size; 0: as many; default: models.decoding_defaults.BLEND_RESCORE_BEAM)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wavestream", description="Streaming speech recognition.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -516,9 +539,7 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--minutes", type=float, default=10.0)
     bf.add_argument("--model", default="logmel-cnn-cpu", help="the model that reads files (the server's default)")
     bf.add_argument("--blend", default=SHIPPED_STREAMING, help="the model blended into its finals ('' for none)")
-    bf.add_argument("--blend-rescore", type=int, default=BLEND_RESCORE, metavar="TEXTS",
-                    help="texts each search proposes to be scored again by both models (the server's "
-                         "--blend-rescore; 0: the mix's search decides)")
+    add_rescore_args(bf)
     bf.add_argument("--lm", default="default", help="the search's LM: default, none or an ARPA file")
     bf.add_argument("--workers", type=int, default=2, help="search workers set beside one (the server's "
                                                            "--beam-workers default)")
@@ -571,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--lm-weight", type=float, default=None, help="(default: the tuned BeamConfig value)")
     ev.add_argument("--word-score", type=float, default=None)
     ev.add_argument("--beam-size", type=int, default=None)
+    ev.add_argument("--beam-threshold", type=_above_zero, default=None,
+                    help="drop hypotheses this far below the best (default: models.decoding_defaults.BEAM_THRESHOLD)")
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
     ev.add_argument("--chunk-ms", type=float, default=160)
     ev.add_argument("--second-pass", default=None, metavar="MODEL",
@@ -584,10 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how many frames later the --blend model emits a letter (its frames are moved that many "
                          "earlier), or 'matched': per recording, where the two models' letters overlap most "
                          "(default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
-    ev.add_argument("--blend-rescore", type=int, default=BLEND_RESCORE, metavar="TEXTS",
-                    help="texts each of the final's searches (over the mix, and over each model alone) proposes, "
-                         "scored again by both models' probabilities of them; 0: the mix's search decides "
-                         "(default: models.decoding_defaults.BLEND_RESCORE)")
+    add_rescore_args(ev)
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

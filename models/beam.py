@@ -29,7 +29,7 @@ import torchaudio.functional as AF
 from torch import Tensor
 
 from .ctc import BLANK, Hypothesis, Vocabulary, Word, text_log_likelihoods
-from .decoding_defaults import BEAM_SIZE, LM_WEIGHT, WORD_SCORE
+from .decoding_defaults import BEAM_SIZE, BEAM_THRESHOLD, LM_WEIGHT, WORD_SCORE
 from .lexicon_search import LexiconSearch, Reading, SearchOptions
 from .search_pool import SearchPool
 
@@ -75,7 +75,7 @@ class Constraint:
 @dataclass
 class BeamConfig:
     beam_size: int = BEAM_SIZE
-    beam_threshold: float = 20.0
+    beam_threshold: float = BEAM_THRESHOLD
     lm_weight: float = LM_WEIGHT
     word_score: float = WORD_SCORE
     sil_score: float = 0.0
@@ -155,23 +155,27 @@ class BeamDecoder:
 
     def decode_rescored(self, readings: list[Tensor], shares: list[float], mixed: Tensor,
                         constraint: Constraint | None = None, time_offset_s: float = 0.0, alternatives: int = 1,
-                        candidates: int = 8) -> Hypothesis:
+                        candidates: int = 8, reading_beam: int = 0) -> Hypothesis:
         """Several models' logits [T, vocab] of one utterance (`readings`, their `shares` summing to
         1) and their frame-by-frame mix -> the final: up to `candidates` texts from a search over
         each of `mixed` and the readings, each scored as the shares' weighted sum of the readings'
         CTC log-probabilities of it, plus the search's language score; best first, with up to
-        `alternatives` - 1 runners-up. Word times and confidences are those the mix's search found,
-        else the first reading's that found the text."""
+        `alternatives` - 1 runners-up. The readings' own searches keep `reading_beam` hypotheses (0: as
+        many as the mix's). Word times and confidences are those the mix's search found, else the
+        first reading's that found the text."""
         if constraint and constraint.phrases:
             return self._best_phrases(mixed, constraint, time_offset_s, alternatives, list(zip(readings, shares)))
         log_probs = [x.float().log_softmax(-1) for x in (mixed, *readings)]
         n = max(1, candidates, alternatives)
 
-        def proposed(x: Tensor) -> list[Reading]:
-            return self._searched(x, constraint, n)
+        beams = [self.cfg.beam_size] + [reading_beam or self.cfg.beam_size] * len(readings)
+
+        def proposed(x: Tensor, beam_size: int) -> list[Reading]:
+            return self._searched(x, constraint, n, beam_size)
 
         # with worker processes, the searches run side by side: a final waits for the slowest, not the sum
-        lists = list(self._side_by_side.map(proposed, log_probs)) if self._side_by_side else map(proposed, log_probs)
+        lists = (list(self._side_by_side.map(proposed, log_probs, beams)) if self._side_by_side
+                 else map(proposed, log_probs, beams))
         found: dict[str, Reading] = {}
         for proposals in lists:  # the mix's first: a text it found keeps its word times
             for r in proposals:
@@ -188,11 +192,13 @@ class BeamDecoder:
         return self._ranked([found[texts[i]] for i in order], time_offset_s,
                             time_offset_s + mixed.shape[0] * self.frame_s)
 
-    def _searched(self, log_probs: Tensor, constraint: Constraint | None, n: int) -> list[Reading]:
-        """Up to n distinct texts the lexicon search finds in log_probs [T, vocab], best first."""
+    def _searched(self, log_probs: Tensor, constraint: Constraint | None, n: int,
+                  beam_size: int = 0) -> list[Reading]:
+        """Up to n distinct texts the lexicon search finds in log_probs [T, vocab], best first, keeping
+        beam_size hypotheses (0: the config's)."""
         if not self.available(constraint):
             raise RuntimeError("no language model loaded and no constraint given")
-        opts = SearchOptions(self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
+        opts = SearchOptions(beam_size or self.cfg.beam_size, self.cfg.beam_threshold, self.cfg.sil_score)
         return self._search.search(log_probs.numpy(), constraint.vocabulary if constraint else (), opts, n)
 
     def _ranked(self, readings: list[Reading], offset: float, end_s: float) -> Hypothesis:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .decoding_defaults import BLEND_DELAY_FRAMES, BLEND_MAX_DELAY_FRAMES, BLEND_RESCORE, BLEND_WEIGHT
+from .decoding_defaults import (BLEND_DELAY_FRAMES, BLEND_MAX_DELAY_FRAMES, BLEND_RESCORE, BLEND_RESCORE_BEAM,
+                                BLEND_WEIGHT)
 from .recogniser import SpeechRecogniser
 
 
@@ -39,6 +40,12 @@ def check_rescore(texts: int, name: str = "blend rescore") -> None:
         raise ValueError(f"{name} must be 0 (off) or more texts, got {texts}")
 
 
+def check_rescore_beam(beam: int, name: str = "blend rescore beam") -> None:
+    """How many hypotheses each model's own search keeps: 1 or more, or 0 (as many as the mix's search)."""
+    if beam < 0:
+        raise ValueError(f"{name} must be 0 (the mix's beam) or more hypotheses, got {beam}")
+
+
 @dataclass(frozen=True)
 class Blend:
     """The model whose outputs are mixed into a recogniser's finals, and how."""
@@ -47,12 +54,14 @@ class Blend:
     delay_frames: int | None = BLEND_DELAY_FRAMES  # how many frames later it emits a letter; None: matched
                                                    # per recording (matched_delay)
     rescore: int = BLEND_RESCORE  # texts each search proposes to be scored again (0: the mix's search decides)
+    rescore_beam: int = BLEND_RESCORE_BEAM  # hypotheses each model's own search keeps (0: as the mix's search)
 
     def __post_init__(self):
         check_blend_weight(self.weight)
         if self.delay_frames is not None and self.delay_frames < 0:
             raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
         check_rescore(self.rescore)
+        check_rescore_beam(self.rescore_beam)
 
     def check_matches(self, model: SpeechRecogniser) -> None:
         """The two models' frames must line up: the same vocabulary, sample rate and frame rate."""

@@ -14,8 +14,13 @@ WORD_SCORE = 0.0
 # 64 was that widest); it gains 1.9 points of dev WER over 64 for the offline model (the tune
 # stage's --beam-sizes; `bench service` with WAVESTREAM_BEAM_SIZE; README Benchmarks). Batch work
 # that can wait: --beam-size 256. (Blended finals scored again, BLEND_RESCORE below, take three searches
-# and about 2.5 times as long at 10 streams: over a second there.)
+# and about 2.5 times as long at 10 streams: over a second there at threshold 20, under it at BEAM_THRESHOLD.)
 BEAM_SIZE = 128
+# How far below the best hypothesis (in the search's log-score) another may fall and still be kept. 12: every final
+# of every dev set as at 20 (the search library's usual value, this project's until then: synth-dev2, the unheard
+# voices, the FSDD and real reader's training clips, digits-dev and its quiet copy under the digits vocabulary; 14,100
+# finals) with finals about a fifth sooner; at 10 dev2 reads 0.12 points worse (the model card's "The beam's threshold").
+BEAM_THRESHOLD = 12.0
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream
 # finishes. Both models learnt word ends with silence after them (and a causal one emits a letter
@@ -42,6 +47,10 @@ BLEND_DELAY_FRAMES = None
 # On the larger dev set (synth-dev2, 1,000 utterances; the thirty-third phase's streaming weights, the twenty-ninth's
 # offline ones) WER 31.53 -> 29.98 at 8: the model card's "Scoring the finals again".
 BLEND_RESCORE = 8
+# Hypotheses each model's own search keeps when finals are scored again (the mix's search keeps BEAM_SIZE); 0: as many
+# as the mix's. Narrower is cheaper and reads worse: dev2 31.27 at 32, 31.00 at 64, 29.98 at 128 (the mix's search
+# alone: 31.53; the model card's "The beam's threshold").
+BLEND_RESCORE_BEAM = 0
 # The most frames a delay matched per recording may be (a delay of None: models.blend.matched_delay).
 # 5, the fixed delay's tuning range: on the FSDD training speakers' digits (share 0.35, the twenty-fifth
 # phase's pair; scripts/tune_beam.py --blend-delays 3,matched, with this at 3, 5 and 8) matched delays

@@ -236,7 +236,7 @@ class Recogniser:
         if self.beam_applies(constraint) and self.blend is not None and self.blend.rescore:
             # the texts the searches find, scored again by each model's own probability of them
             hyp = self.beam.decode_rescored(readings, [1 - self.blend.weight, self.blend.weight], logits, constraint,
-                                            time_offset_s, alternatives, self.blend.rescore)
+                                            time_offset_s, alternatives, self.blend.rescore, self.blend.rescore_beam)
         elif self.beam_applies(constraint):
             hyp = self.beam.decode(logits, constraint, time_offset_s, alternatives)
         else:

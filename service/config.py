@@ -24,6 +24,7 @@ class ServerConfig:
     lm_weight: float = decoding_defaults.LM_WEIGHT    # beam search: LM score weight
     word_score: float = decoding_defaults.WORD_SCORE  # bonus per word (longer vs shorter transcripts)
     beam_size: int = decoding_defaults.BEAM_SIZE
+    beam_threshold: float = decoding_defaults.BEAM_THRESHOLD  # hypotheses this far below the best are dropped
     beam_workers: int = 2               # processes running finals' beam searches (0: in the server's threads)
     second_pass: bool = True            # streams' finals re-decoded by the offline model (where one is served)
     # the offline model's finals (files' and the second pass's) mixed with the streaming model's reading of the same
@@ -36,6 +37,9 @@ class ServerConfig:
     # texts each of the finals' searches (over the mix, and over each model alone) proposes, scored again by both
     # models' probabilities of them (models.blend); 0: the mix's search decides (one search a final, not three)
     blend_rescore: int = decoding_defaults.BLEND_RESCORE
+    # hypotheses each model's own search keeps when finals are scored again (the mix's search keeps --beam-size);
+    # 0: as many as the mix's
+    blend_rescore_beam: int = decoding_defaults.BLEND_RESCORE_BEAM
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED

@@ -16,7 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend, check_blend_weight, check_rescore
+from models.blend import Blend, check_blend_weight, check_rescore, check_rescore_beam
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -90,9 +90,12 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     those past --offline-max-s in blocks). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
+    if cfg.beam_threshold <= 0:
+        raise SystemExit(f"wavestream: cannot start: --beam-threshold must be above 0, got {cfg.beam_threshold:g}")
     try:  # before the models load: a bad value stops at once
         check_blend_weight(cfg.blend_weight, "--blend-weight")
         check_rescore(cfg.blend_rescore, "--blend-rescore")
+        check_rescore_beam(cfg.blend_rescore_beam, "--blend-rescore-beam")
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)
@@ -112,14 +115,15 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     if cfg.beam_workers < 0:
         raise SystemExit(f"wavestream: cannot start: --beam-workers must be 0 or more, got {cfg.beam_workers}")
     try:
-        beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, lm_weight=cfg.lm_weight,
-                                                               word_score=cfg.word_score), workers=cfg.beam_workers)
+        beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_size=cfg.beam_size, beam_threshold=cfg.beam_threshold,
+                                                               lm_weight=cfg.lm_weight, word_score=cfg.word_score),
+                                     workers=cfg.beam_workers)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
     log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
-    blend = (Blend(model, cfg.blend_weight, cfg.blend_delay, cfg.blend_rescore)
+    blend = (Blend(model, cfg.blend_weight, cfg.blend_delay, cfg.blend_rescore, cfg.blend_rescore_beam)
              if offline_model is not None and cfg.blend_weight > 0
              else None)
     try:

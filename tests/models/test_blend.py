@@ -61,6 +61,8 @@ def test_blend_settings_out_of_range_are_refused(shipped):
         Blend(streaming, 0.25, -1)
     with pytest.raises(ValueError, match="0 \\(off\\) or more texts"):
         Blend(streaming, 0.25, None, -1)
+    with pytest.raises(ValueError, match="0 \\(the mix's beam\\) or more hypotheses"):
+        Blend(streaming, 0.25, None, 8, -1)
 
 
 def test_models_whose_frames_do_not_line_up_cannot_be_blended(shipped):
@@ -146,3 +148,20 @@ def test_finals_are_rescored_by_default_and_a_blend_can_turn_it_off(shipped, sen
     assert mix_only.transcribe(sentence).text == beam.decode(mixed).text
     # this sentence is one the two read otherwise (else the test would not tell them apart)
     assert rescored.transcribe(sentence).text != mix_only.transcribe(sentence).text
+
+
+def test_each_models_own_search_keeps_the_rescore_beam_and_the_mixs_the_decoders(shipped, sentence, monkeypatch):
+    streaming, offline, beam = shipped
+    kept = []
+    search = beam._search.search
+
+    def spied(log_probs, vocabulary, opts, n=1):
+        kept.append(opts.beam_size)
+        return search(log_probs, vocabulary, opts, n)
+
+    monkeypatch.setattr(beam._search, "search", spied)
+    Recogniser(offline, beam=beam, blend=Blend(streaming, rescore_beam=16)).transcribe(sentence)
+    assert kept == [beam.cfg.beam_size, 16, 16]  # the mix's search, then each model's own
+    kept.clear()
+    Recogniser(offline, beam=beam, blend=Blend(streaming, rescore_beam=0)).transcribe(sentence)
+    assert kept == [beam.cfg.beam_size] * 3

@@ -28,6 +28,8 @@ def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
     assert _config(monkeypatch, {}, "--blend-delay", "2").blend_delay == 2
     assert _config(monkeypatch, {"WAVESTREAM_BLEND_RESCORE": "4"}).blend_rescore == 4
     assert _config(monkeypatch, {}, "--blend-rescore", "0").blend_rescore == 0  # the mix's search alone
+    assert _config(monkeypatch, {"WAVESTREAM_BLEND_RESCORE_BEAM": "32"}).blend_rescore_beam == 32
+    assert _config(monkeypatch, {"WAVESTREAM_BEAM_THRESHOLD": "12.5"}).beam_threshold == 12.5
 
 
 def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
@@ -90,10 +92,14 @@ def test_a_blend_weight_out_of_range_stops_serve_with_a_message():
     assert "Traceback" not in r.stderr
 
 
-def test_a_negative_blend_rescore_stops_serve_with_a_message():
+@pytest.mark.parametrize("variable, value, message", [
+    ("WAVESTREAM_BLEND_RESCORE", "-1", "--blend-rescore must be 0 (off) or more texts, got -1"),
+    ("WAVESTREAM_BLEND_RESCORE_BEAM", "-1", "--blend-rescore-beam must be 0 (the mix's beam) or more hypotheses, got -1"),
+    ("WAVESTREAM_BEAM_THRESHOLD", "0", "--beam-threshold must be above 0, got 0")])
+def test_a_decoding_setting_out_of_range_stops_serve_with_a_message(variable, value, message):
     r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=120, env={**os.environ, "WAVESTREAM_BLEND_RESCORE": "-1"})
-    assert r.returncode != 0 and "--blend-rescore must be 0 (off) or more texts, got -1" in r.stderr, r.stderr
+                       capture_output=True, text=True, timeout=120, env={**os.environ, variable: value})
+    assert r.returncode != 0 and message in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
 
 
