@@ -14,9 +14,9 @@ import time
 import numpy as np
 import torch
 
-from models.beam import BeamDecoder
+from models.beam import BeamConfig, BeamDecoder
 from models.blend import Blend
-from models.decoding_defaults import BLEND_RESCORE, BLEND_RESCORE_BEAM
+from models.decoding_defaults import BEAM_THRESHOLD, BLEND_RESCORE, BLEND_RESCORE_BEAM
 from models.engine import MAX_BEAM_S, Recogniser
 from models.recogniser import SpeechRecogniser
 
@@ -37,13 +37,15 @@ def _finals_key(finals) -> list:
 
 
 def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths: list[str], minutes: float,
-        workers: int, repeat: int, rescore: int = BLEND_RESCORE, rescore_beam: int = BLEND_RESCORE_BEAM) -> dict:
+        workers: int, repeat: int, rescore: int = BLEND_RESCORE, rescore_beam: int = BLEND_RESCORE_BEAM,
+        beam_threshold: float = BEAM_THRESHOLD) -> dict:
     audio = looped(audio_paths, minutes * 60, RATE)
     torch.set_num_threads(1)  # as the server runs its models (README, "The models' CPU threads")
     readers = {}
     try:
         for n in sorted({1, workers}):
-            readers[n] = Recogniser(model, beam=BeamDecoder.for_model(model.cfg, lm, workers=n),
+            search = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_threshold=beam_threshold), workers=n)
+            readers[n] = Recogniser(model, beam=search,
                                     blend=Blend(blend, rescore=rescore, rescore_beam=rescore_beam)
                                     if blend is not None else None)
         times: dict[int, list[float]] = {n: [] for n in readers}
@@ -67,7 +69,7 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
     return {"model": model.cfg.name, "blend": blend.cfg.name if blend is not None else None,
             "blend_rescore": rescore if blend is not None else None,
             "blend_rescore_beam": rescore_beam if blend is not None and rescore else None,
-            "lm": str(lm) if lm else None, "audio_files": len(audio_paths), "audio_s": audio.size / RATE,
+            "beam_threshold": beam_threshold, "lm": str(lm) if lm else None, "audio_files": len(audio_paths), "audio_s": audio.size / RATE,
             "pieces": len(finals[1]), "max_piece_s": MAX_BEAM_S, "repeat": repeat, "logits_s": logits_s,
             "same_finals": all(_finals_key(f) == _finals_key(finals[1]) for f in finals.values()), "rows": rows}
 
@@ -76,6 +78,7 @@ def format_table(report: dict) -> str:
     beam = f", each model's own search at beam {report['blend_rescore_beam']}" if report["blend_rescore_beam"] else ""
     rescored = f" (finals scored again: {report['blend_rescore']} texts a search{beam})" if report["blend_rescore"] else ""
     lines = [f"{report['model']}" + (f" blended with {report['blend']}{rescored}" if report["blend"] else "")
+             + f", threshold {report['beam_threshold']:g}"
              + f", {report['audio_s'] / 60:.1f} min ({report['audio_files']} files end to end, repeated) in "
              f"{report['pieces']} pieces (at most "
              f"{report['max_piece_s']:g} s each); median of {report['repeat']}; the logits alone "

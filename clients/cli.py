@@ -8,7 +8,7 @@ import os
 import sys
 
 from models.blend_delay import format_delay, parse_delay
-from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_RESCORE_BEAM, BLEND_WEIGHT
+from models.decoding_defaults import BEAM_THRESHOLD, BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_RESCORE_BEAM, BLEND_WEIGHT
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
@@ -369,7 +369,7 @@ def cmd_bench_files(args) -> int:
     try:
         lm = resolve_lm(args.lm)
         report = bench_files.run(model, blend, lm, args.audio, args.minutes, args.workers, args.repeat,
-                                 args.blend_rescore, args.blend_rescore_beam)
+                                 args.blend_rescore, args.blend_rescore_beam, args.beam_threshold)
     except (ModelNotFound, AudioError, OSError, ValueError) as e:
         sys.exit(f"wavestream bench files: {e}")
     _print_report(args, report, bench_files.format_table)
@@ -483,6 +483,12 @@ def add_constraint_args(p) -> None:
     g.add_argument("--phrases-file", default=None, help="only these phrases, one a line (e.g. commands)")
 
 
+def add_beam_threshold_arg(p) -> None:
+    p.add_argument("--beam-threshold", type=_above_zero, default=BEAM_THRESHOLD,
+                   help="the search drops hypotheses this far below the best (the server's --beam-threshold; "
+                        "default: models.decoding_defaults.BEAM_THRESHOLD)")
+
+
 def add_rescore_args(p) -> None:
     """How blended finals are scored again (the server's flags of the same names)."""
     p.add_argument("--blend-rescore", type=count_type(0, "0 (off) or more"), default=BLEND_RESCORE, metavar="TEXTS",
@@ -540,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--model", default="logmel-cnn-cpu", help="the model that reads files (the server's default)")
     bf.add_argument("--blend", default=SHIPPED_STREAMING, help="the model blended into its finals ('' for none)")
     add_rescore_args(bf)
+    add_beam_threshold_arg(bf)
     bf.add_argument("--lm", default="default", help="the search's LM: default, none or an ARPA file")
     bf.add_argument("--workers", type=int, default=2, help="search workers set beside one (the server's "
                                                            "--beam-workers default)")
@@ -592,8 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--lm-weight", type=float, default=None, help="(default: the tuned BeamConfig value)")
     ev.add_argument("--word-score", type=float, default=None)
     ev.add_argument("--beam-size", type=int, default=None)
-    ev.add_argument("--beam-threshold", type=_above_zero, default=None,
-                    help="drop hypotheses this far below the best (default: models.decoding_defaults.BEAM_THRESHOLD)")
+    add_beam_threshold_arg(ev)
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")
     ev.add_argument("--chunk-ms", type=float, default=160)
     ev.add_argument("--second-pass", default=None, metavar="MODEL",

@@ -121,7 +121,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"
-    log.info("finals: %s; searches in %s", f"beam search with {lm}, beam {cfg.beam_size}" if lm
+    log.info("finals: %s; searches in %s",
+             f"beam search with {lm}, beam {cfg.beam_size}, threshold {cfg.beam_threshold:g}" if lm
              else "greedy (no LM); beam search for constrained requests", where)
     blend = (Blend(model, cfg.blend_weight, cfg.blend_delay, cfg.blend_rescore, cfg.blend_rescore_beam)
              if offline_model is not None and cfg.blend_weight > 0
