@@ -69,14 +69,16 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
     return {"model": model.cfg.name, "blend": blend.cfg.name if blend is not None else None,
             "blend_rescore": rescore if blend is not None else None,
             "blend_rescore_beam": rescore_beam if blend is not None and rescore else None,
-            "beam_threshold": beam_threshold, "lm": str(lm) if lm else None, "audio_files": len(audio_paths), "audio_s": audio.size / RATE,
+            "beam_threshold": beam_threshold, "lm": str(lm) if lm else None, "audio_files": len(audio_paths),
+            "audio_s": audio.size / RATE,
             "pieces": len(finals[1]), "max_piece_s": MAX_BEAM_S, "repeat": repeat, "logits_s": logits_s,
             "same_finals": all(_finals_key(f) == _finals_key(finals[1]) for f in finals.values()), "rows": rows}
 
 
 def format_table(report: dict) -> str:
     beam = f", each model's own search at beam {report['blend_rescore_beam']}" if report["blend_rescore_beam"] else ""
-    rescored = f" (finals scored again: {report['blend_rescore']} texts a search{beam})" if report["blend_rescore"] else ""
+    rescored = (f" (finals scored again: {report['blend_rescore']} texts a search{beam})" if report["blend_rescore"]
+                else "")
     lines = [f"{report['model']}" + (f" blended with {report['blend']}{rescored}" if report["blend"] else "")
              + f", threshold {report['beam_threshold']:g}"
              + f", {report['audio_s'] / 60:.1f} min ({report['audio_files']} files end to end, repeated) in "

@@ -19,7 +19,8 @@ BEAM_SIZE = 128
 # How far below the best hypothesis (in the search's log-score) another may fall and still be kept. 12: every final
 # of every dev set as at 20 (the search library's usual value, this project's until then: synth-dev2, the unheard
 # voices, the FSDD and real reader's training clips, digits-dev and its quiet copy under the digits vocabulary; 14,100
-# finals) with finals about a fifth sooner; at 10 dev2 reads 0.12 points worse (the model card's "The beam's threshold").
+# finals) with finals about a fifth sooner; at 10 dev2 reads 0.12 points worse (the model card's "The beam's
+# threshold").
 BEAM_THRESHOLD = 12.0
 
 # Exact zeros put after the end of the audio before its final is decoded, offline and when a stream

@@ -150,7 +150,7 @@ def test_finals_are_rescored_by_default_and_a_blend_can_turn_it_off(shipped, sen
     assert rescored.transcribe(sentence).text != mix_only.transcribe(sentence).text
 
 
-def test_each_models_own_search_keeps_the_rescore_beam_and_the_mixs_the_decoders(shipped, sentence, monkeypatch):
+def test_the_mixs_search_keeps_the_decoders_beam_and_each_models_own_the_rescore_beam(shipped, sentence, monkeypatch):
     streaming, offline, beam = shipped
     kept = []
     search = beam._search.search

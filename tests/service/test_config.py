@@ -94,7 +94,8 @@ def test_a_blend_weight_out_of_range_stops_serve_with_a_message():
 
 @pytest.mark.parametrize("variable, value, message", [
     ("WAVESTREAM_BLEND_RESCORE", "-1", "--blend-rescore must be 0 (off) or more texts, got -1"),
-    ("WAVESTREAM_BLEND_RESCORE_BEAM", "-1", "--blend-rescore-beam must be 0 (the mix's beam) or more hypotheses, got -1"),
+    ("WAVESTREAM_BLEND_RESCORE_BEAM", "-1",
+     "--blend-rescore-beam must be 0 (the mix's beam) or more hypotheses, got -1"),
     ("WAVESTREAM_BEAM_THRESHOLD", "0", "--beam-threshold must be above 0, got 0")])
 def test_a_decoding_setting_out_of_range_stops_serve_with_a_message(variable, value, message):
     r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--port", "0", "--metrics-port", "0"], cwd=ROOT,
