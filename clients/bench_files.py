@@ -44,8 +44,8 @@ def run(model: SpeechRecogniser, blend: SpeechRecogniser | None, lm, audio_paths
     readers = {}
     try:
         for n in sorted({1, workers}):
-            search = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_threshold=beam_threshold), workers=n)
-            readers[n] = Recogniser(model, beam=search,
+            decoder = BeamDecoder.for_model(model.cfg, lm, BeamConfig(beam_threshold=beam_threshold), workers=n)
+            readers[n] = Recogniser(model, beam=decoder,
                                     blend=Blend(blend, rescore=rescore, rescore_beam=rescore_beam)
                                     if blend is not None else None)
         times: dict[int, list[float]] = {n: [] for n in readers}

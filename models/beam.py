@@ -28,7 +28,7 @@ import torch
 import torchaudio.functional as AF
 from torch import Tensor
 
-from .ctc import BLANK, Hypothesis, Vocabulary, Word, text_log_likelihoods
+from .ctc import BLANK, CtcTexts, Hypothesis, Vocabulary, Word
 from .decoding_defaults import BEAM_SIZE, BEAM_THRESHOLD, LM_WEIGHT, WORD_SCORE
 from .lexicon_search import LexiconSearch, Reading, SearchOptions
 from .search_pool import SearchPool
@@ -96,8 +96,8 @@ class BeamDecoder:
         # a rescored final's searches (over the mix and over each reading) handed to the workers together
         self._side_by_side = ThreadPoolExecutor(max(3, workers), thread_name_prefix="proposals") if workers else None
         self.sil = vocab.index[" "]  # the word separator's output
-        # a phrase list's CTC targets, built on its first use and kept for the next requests
-        self._phrase_targets = functools.lru_cache(cache_size)(self._encode_phrases)
+        # a phrase list's CTC cells, built on its first use and kept for the next requests
+        self._phrase_texts = functools.lru_cache(cache_size)(self._encode_phrases)
 
     @classmethod
     def for_model(cls, model_cfg, lm_path: str | Path | None = None, cfg: BeamConfig | None = None,
@@ -131,13 +131,23 @@ class BeamDecoder:
         if self._side_by_side is not None:
             self._side_by_side.shutdown()
 
-    def _encode_phrases(self, c: Constraint) -> list[tuple[Tensor, Tensor]]:
-        """The phrases as CTC targets, in groups of 256 (bounded memory for long lists)."""
-        groups = []
-        for i in range(0, len(c.phrases), 256):
-            encoded = [torch.tensor(self.vocab.encode(p)) for p in c.phrases[i:i + 256]]
-            groups.append((torch.cat(encoded), torch.tensor([len(t) for t in encoded])))
-        return groups
+    def _encode_phrases(self, c: Constraint) -> list[CtcTexts]:
+        """The phrases as CTC cells, in groups of 256 (bounded memory for long lists)."""
+        return [self._texts(c.phrases[i:i + 256]) for i in range(0, len(c.phrases), 256)]
+
+    def _texts(self, texts) -> CtcTexts:
+        encoded = [self.vocab.encode(t) for t in texts]
+        return CtcTexts.of(torch.tensor([i for e in encoded for i in e], dtype=torch.long),
+                           torch.tensor([len(e) for e in encoded], dtype=torch.long))
+
+    @staticmethod
+    def _scored(scores: Tensor, scored_by: list[tuple[Tensor, float]], groups: list[CtcTexts]) -> Tensor:
+        """`scores` plus, for each reading's log-probabilities in `scored_by`, its share times each text's
+        CTC log-probability (the texts in `groups`, one after another)."""
+        for log_probs, share in scored_by:
+            if share:
+                scores = scores + share * torch.cat([g.log_likelihoods(log_probs) for g in groups])
+        return scores
 
     def available(self, constraint: Constraint | None) -> bool:
         """Whether finals under this constraint get a beam search (an LM, or a constraint)."""
@@ -181,13 +191,9 @@ class BeamDecoder:
             for r in proposals:
                 found.setdefault(r.text, r)
         texts = list(found)
-        encoded = [self.vocab.encode(t) for t in texts]
-        targets = torch.tensor([i for e in encoded for i in e], dtype=torch.long)
-        lengths = torch.tensor([len(e) for e in encoded], dtype=torch.long)
         scores = torch.tensor([found[t].language_score for t in texts], dtype=torch.float64)
-        for reading_log_probs, share in zip(log_probs[1:], shares):
-            if share and texts:
-                scores += share * text_log_likelihoods(reading_log_probs, targets, lengths)
+        if texts:
+            scores = self._scored(scores, list(zip(log_probs[1:], shares)), [self._texts(texts)])
         order = scores.argsort(descending=True)[:max(1, alternatives)].tolist()
         return self._ranked([found[texts[i]] for i in order], time_offset_s,
                             time_offset_s + mixed.shape[0] * self.frame_s)
@@ -224,12 +230,8 @@ class BeamDecoder:
         phrases = constraint.phrases
         end_s = offset + logits.shape[0] * self.frame_s
         log_probs = logits.float().log_softmax(-1)
-        scores = 0.0
-        for reading, share in scored_by or [(logits, 1.0)]:
-            if share:
-                reading_log_probs = reading.float().log_softmax(-1)
-                scores = scores + share * torch.cat([text_log_likelihoods(reading_log_probs, targets, lengths)
-                                                     for targets, lengths in self._phrase_targets(constraint)])
+        readings = [(log_probs, 1.0)] if scored_by is None else [(r.float().log_softmax(-1), s) for r, s in scored_by]
+        scores = self._scored(torch.zeros(len(phrases), dtype=torch.float64), readings, self._phrase_texts(constraint))
         shares = scores.softmax(0)
         top = [int(i) for i in scores.topk(min(max(1, n), len(phrases))).indices if torch.isfinite(scores[i])]
         if not top:  # too little audio for any phrase

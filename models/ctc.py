@@ -122,61 +122,88 @@ def greedy_transcript(logits: Tensor, vocab: Vocabulary, frame_s: float) -> Hypo
     return dec.hypothesis(is_final=True)
 
 
+@dataclass(frozen=True)
+class CtcTexts:
+    """Texts laid out as the cells of the CTC forward pass (blank, letter, blank, ..., letter, blank),
+    built once and scored against any number of readings of the audio (`log_likelihoods`)."""
+
+    targets: Tensor        # the texts' outputs one after another
+    lengths: Tensor        # each text's length
+    cell_out: Tensor       # [texts, cells]: each cell's output; -1 past a text's end (never emitted)
+    may_skip: Tensor       # [texts, cells] float64: a letter reachable from two cells back (the blank between differs)
+    fewest_frames: Tensor  # [texts]: one a letter, and one more between two of the same
+
+    @classmethod
+    def of(cls, targets: Tensor, lengths: Tensor) -> "CtcTexts":
+        n = len(lengths)
+        cells = 2 * int(lengths.max()) + 1 if n else 1
+        cell_out = torch.full((n, cells), -1, dtype=torch.long)
+        may_skip = torch.zeros(n, cells, dtype=torch.float64)
+        fewest_frames = lengths.clone()
+        ends = _ends(lengths)
+        for i, (a, b) in enumerate(zip(ends, ends[1:])):
+            text = targets[a:b]
+            cell_out[i, :2 * len(text) + 1:2] = BLANK
+            cell_out[i, 1:2 * len(text):2] = text
+            differs = text[1:] != text[:-1]
+            may_skip[i, 3:2 * len(text):2] = differs.double()
+            fewest_frames[i] += int((~differs).sum())
+        return cls(targets, lengths, cell_out, may_skip, fewest_frames)
+
+    def log_likelihoods(self, log_probs: Tensor) -> Tensor:
+        """log_probs [T, outputs] of one utterance -> [texts] float64: each text's CTC log-probability,
+        the sum over all its alignments (-inf where the frames are too few for it).
+
+        The forward algorithm over all the texts at once, frame by frame in probabilities rather than
+        logs (float64; each frame's divided by its likeliest output's), each text's cells rescaled to
+        sum to 1 after every frame and the scales' logs summed: `torch.nn.functional.ctc_loss`'s values
+        in float64, several times as fast on one CPU thread for long texts, holding one frame's cells
+        rather than the whole lattice (24 texts of a 120 s final: a few MB, where the lattice takes a
+        gigabyte). A cell more than float64's range (about e^-700) below its text's likeliest is dropped:
+        negligible for any text the audio could say (a far-fetched one may come out lower than it is); a
+        text that comes out impossible though its frames suffice is scored by `ctc_loss` itself, in logs."""
+        frames, outputs = log_probs.shape
+        n, cells = self.cell_out.shape
+        if n == 0:
+            return torch.zeros(0, dtype=torch.float64)
+        log_probs = log_probs.double()
+        frame_max = log_probs.max(1).values
+        # past a text's end: column `outputs`, an output of probability 0
+        probs = torch.cat([(log_probs - frame_max[:, None]).exp(), torch.zeros(frames, 1, dtype=torch.float64)], 1)
+        flat = torch.where(self.cell_out < 0, outputs, self.cell_out).view(-1)
+        padded = torch.zeros(n, cells + 2, dtype=torch.float64)  # two cells of zeros before each text's first: what
+        alpha = padded[:, 2:]                                    # its moves read
+        alpha[:, :2] = probs[0].index_select(0, flat).view(n, cells)[:, :2]
+        log_scale = torch.full((n,), float(frame_max.sum()), dtype=torch.float64)
+        for t in range(frames):
+            if t:
+                moved = alpha + padded[:, 1:-1]  # stay, or come from the cell before
+                moved.addcmul_(padded[:, :-2], self.may_skip)  # or skip the blank between two letters
+                alpha.copy_(moved.mul_(probs[t].index_select(0, flat).view(n, cells)))
+            total = alpha.sum(1)
+            alive = total > 0
+            alpha.div_(torch.where(alive, total, torch.ones_like(total))[:, None])
+            log_scale += torch.where(alive, total.log(), torch.full((n,), float("-inf"), dtype=torch.float64))
+        last = 2 * self.lengths  # a text ends in its last blank or its last letter
+        rows = torch.arange(n)
+        end = alpha[rows, last] + torch.where(last > 0, alpha[rows, (last - 1).clamp(min=0)],
+                                              torch.zeros(n, dtype=torch.float64))
+        scores = log_scale + end.log()
+        underflowed = torch.isinf(scores) & (self.fewest_frames <= frames)  # impossible, yet its frames suffice
+        ends = _ends(self.lengths)
+        for i in underflowed.nonzero().flatten().tolist():
+            scores[i] = -torch.nn.functional.ctc_loss(log_probs[:, None], self.targets[ends[i]:ends[i + 1]][None],
+                                                      torch.tensor([frames]), self.lengths[i:i + 1], blank=BLANK,
+                                                      reduction="sum")
+        return scores
+
+
+def _ends(lengths: Tensor) -> list[int]:
+    """Where each text starts in the texts' outputs one after another, and where the last ends."""
+    return [0, *lengths.cumsum(0).tolist()]
+
+
 def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
     """log_probs [T, outputs] of one utterance; targets: texts' outputs one after another, `lengths`
-    long -> [len(lengths)] float64: each text's CTC log-probability, the sum over all its alignments
-    (-inf where the frames are too few for it).
-
-    The forward algorithm over all the texts at once, frame by frame in probabilities rather than
-    logs (float64; each frame's divided by its likeliest output's), each text's cells rescaled to sum
-    to 1 after every frame and the scales' logs summed: `torch.nn.functional.ctc_loss`'s values in
-    float64, several times as fast on one CPU thread for long texts, holding one frame's cells rather
-    than the whole lattice (24 texts of a 120 s final: a few MB, where the lattice takes a gigabyte).
-    A cell more than float64's range (about e^-700) below its text's likeliest is dropped: negligible
-    for any text the audio could say (a far-fetched one may come out lower than it is); a text that
-    comes out impossible though its frames suffice is scored by `ctc_loss` itself, in logs."""
-    frames, outputs = log_probs.shape
-    n = len(lengths)
-    if n == 0:
-        return torch.zeros(0, dtype=torch.float64)
-    cells = 2 * int(lengths.max()) + 1  # blank, letter, blank, ..., letter, blank
-    # each cell's output; past a text's end an output that is never emitted (column `outputs`, probability 0)
-    cell_out = torch.full((n, cells), outputs, dtype=torch.long)
-    may_skip = torch.zeros(n, cells, dtype=torch.float64)  # a letter reachable from two cells back: the blank
-    ends = [0, *lengths.cumsum(0).tolist()]                 # between differs
-    fewest_frames = lengths.clone()  # one a letter, and one more between two of the same
-    for i in range(n):
-        text = targets[ends[i]:ends[i + 1]]
-        cell_out[i, :2 * len(text) + 1:2] = BLANK
-        cell_out[i, 1:2 * len(text):2] = text
-        differs = text[1:] != text[:-1]
-        may_skip[i, 3:2 * len(text):2] = differs.double()
-        fewest_frames[i] += int((~differs).sum())
-    log_probs = log_probs.double()
-    frame_max = log_probs.max(1).values
-    probs = torch.cat([(log_probs - frame_max[:, None]).exp(), torch.zeros(frames, 1, dtype=torch.float64)], 1)
-    flat = cell_out.view(-1)
-    padded = torch.zeros(n, cells + 2, dtype=torch.float64)  # two cells of zeros before each text's first: what its
-    alpha = padded[:, 2:]                                    # moves read
-    alpha[:, :2] = probs[0].index_select(0, flat).view(n, cells)[:, :2]
-    log_scale = torch.full((n,), float(frame_max.sum()), dtype=torch.float64)
-    for t in range(frames):
-        if t:
-            moved = alpha + padded[:, 1:-1]  # stay, or come from the cell before
-            moved.addcmul_(padded[:, :-2], may_skip)  # or skip the blank between two letters
-            alpha.copy_(moved.mul_(probs[t].index_select(0, flat).view(n, cells)))
-        total = alpha.sum(1)
-        alive = total > 0
-        alpha.div_(torch.where(alive, total, torch.ones_like(total))[:, None])
-        log_scale += torch.where(alive, total.log(), torch.full((n,), float("-inf"), dtype=torch.float64))
-    last = 2 * lengths  # a text ends in its last blank or its last letter
-    rows = torch.arange(n)
-    end = alpha[rows, last] + torch.where(last > 0, alpha[rows, (last - 1).clamp(min=0)],
-                                          torch.zeros(n, dtype=torch.float64))
-    scores = log_scale + end.log()
-    underflowed = torch.isinf(scores) & (fewest_frames <= frames)  # impossible, yet its frames suffice
-    for i in underflowed.nonzero().flatten().tolist():
-        scores[i] = -torch.nn.functional.ctc_loss(log_probs[:, None], targets[ends[i]:ends[i + 1]][None],
-                                                  torch.tensor([frames]), lengths[i:i + 1], blank=BLANK,
-                                                  reduction="sum")
-    return scores
+    long -> [len(lengths)] float64: each text's CTC log-probability (`CtcTexts.log_likelihoods`)."""
+    return CtcTexts.of(targets, lengths).log_likelihoods(log_probs)

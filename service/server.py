@@ -115,9 +115,9 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     if cfg.beam_workers < 0:
         raise SystemExit(f"wavestream: cannot start: --beam-workers must be 0 or more, got {cfg.beam_workers}")
     try:
-        search = BeamConfig(beam_size=cfg.beam_size, beam_threshold=cfg.beam_threshold, lm_weight=cfg.lm_weight,
-                            word_score=cfg.word_score)
-        beam = BeamDecoder.for_model(model.cfg, lm, search, workers=cfg.beam_workers)
+        beam_cfg = BeamConfig(beam_size=cfg.beam_size, beam_threshold=cfg.beam_threshold, lm_weight=cfg.lm_weight,
+                              word_score=cfg.word_score)
+        beam = BeamDecoder.for_model(model.cfg, lm, beam_cfg, workers=cfg.beam_workers)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     where = f"{cfg.beam_workers} worker processes" if cfg.beam_workers else "the server's threads"

@@ -227,4 +227,3 @@ def test_search_workers_that_cannot_read_the_lm_refuse_to_start(tmp_path):
     bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tcat\nnot an arpa line\n")
     with pytest.raises(ValueError, match="could not load .*lm.arpa"):
         BeamDecoder(VOCAB, FRAME_S, bad, workers=1)
-
