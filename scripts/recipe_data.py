@@ -32,6 +32,10 @@
     .venv/bin/python scripts/recipe_data.py bf16 MODEL_DIR ... --out DIR
         trained models' weights in bfloat16 under DIR/<name>/ (half the bytes; loading casts them back):
         what a later lease carries beside the packed audio to start from (train-gpu.sh's INIT=DIR)
+    .venv/bin/python scripts/recipe_data.py average MODEL_DIR ... --out DIR
+        one model's weights from several runs (the same config) averaged parameter by parameter, under
+        DIR/<name>/: weight averaging of runs that share a start (the same buffers, such as the feature
+        normalisation, or it stops)
 """
 
 from __future__ import annotations
@@ -288,6 +292,29 @@ def bf16_copies(model_dirs: list[str], out: str) -> None:
         print(json.dumps({"model": model.cfg.name, "from": d, "out": str(dest), "mbytes": round(size / 1e6, 1)}))
 
 
+def average(model_dirs: list[str], out: str) -> None:
+    """The runs' weights averaged parameter by parameter under OUT/<model name>/. Averaging only means
+    something for runs of one model from one start, so their configs and buffers must be the same."""
+    import torch
+
+    from models.registry import load_from_dir, save_model
+
+    models = [load_from_dir(d) for d in model_dirs]
+    first = models[0]
+    for d, m in zip(model_dirs[1:], models[1:]):
+        if m.cfg != first.cfg:
+            raise SystemExit(f"{d}: not the same model as {model_dirs[0]} (configs differ)")
+        for (name, a), (_, b) in zip(first.named_buffers(), m.named_buffers()):
+            if not torch.equal(a, b):
+                raise SystemExit(f"{d}: buffer {name} differs from {model_dirs[0]}'s: not runs from one start")
+    params = [dict(m.named_parameters()) for m in models]
+    with torch.no_grad():
+        for name, p in first.named_parameters():
+            p.copy_(torch.stack([ps[name].double() for ps in params]).mean(0))
+    dest = save_model(first, Path(out) / first.cfg.name)
+    print(json.dumps({"model": first.cfg.name, "from": model_dirs, "out": str(dest)}))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="what", required=True)
@@ -331,6 +358,9 @@ def main(argv=None) -> int:
     bf = sub.add_parser("bf16", help="model folders' weights in bfloat16 (half the bytes) under OUT/<name>/")
     bf.add_argument("model_dirs", nargs="+")
     bf.add_argument("--out", required=True)
+    av = sub.add_parser("average", help="one model's runs averaged parameter by parameter under OUT/<name>/")
+    av.add_argument("model_dirs", nargs="+")
+    av.add_argument("--out", required=True)
     args = p.parse_args(argv)
     if args.what == "fsdd":
         fsdd_split(args.data, args.out, args.dev)
@@ -348,6 +378,8 @@ def main(argv=None) -> int:
         pack(args.manifests, args.out, args.compression_level, args.workers, args.max_hours, args.max_mbytes)
     elif args.what == "bf16":
         bf16_copies(args.model_dirs, args.out)
+    elif args.what == "average":
+        average(args.model_dirs, args.out)
     else:
         levels(args.manifests, args.by_speaker)
     return 0

@@ -168,6 +168,8 @@
 #        digits (compare-fsdd-train.txt: isolated words, which the dev set lacks), the real reader's 100 training
 #        clips with both LMs built without their transcripts (compare-lj-train.txt), and the tests utterance by
 #        utterance (compare-tests.txt; nothing rides on it).
+# average: (not in the default STAGES; nothing trained) each model's shipped weights averaged with those the phases
+#        before shipped (from the git history), read on the larger dev set, the two-way average put to the rule.
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline (out/shipped/eval.jsonl;
@@ -989,6 +991,44 @@ gentle_phase() {  # STAGE_DIR MODEL SEED: one_model_phase at a peak of 5e-5, 30 
 }
 if has forty-fourth; then gentle_phase "$OUT/forty-fourth" logmel-cnn-cpu 25; fi
 if has forty-fifth; then gentle_phase "$OUT/forty-fifth" wavenet-cpu 26; fi
+
+# Weight averaging (nothing trained). Each phase since the eleventh restarted the learning rate at its peak and brought
+# it down on the clock, so the weights successive phases shipped are the ends of cycles, which averaged parameter by
+# parameter (as stochastic weight averaging does) may read better than any one of them. Each model's shipped weights
+# averaged with those of the one, two and three phases that shipped before them (`git archive` of the commits: a clone
+# with the history), read on dev2 beside the shipped weights (compare.txt); the two-way average put to the rule with
+# its guard (the one candidate a model; the three- and four-way ones only read). An ad-hoc reading came first.
+declare -A SHIPPED_AT=([wavenet-cpu]="d493231 74066fd 3c60f22 d5d7baf"   # phases 33, 31, 30 and 28
+                       [logmel-cnn-cpu]="3c60f22 d5d7baf c73bef2 d81aa1d")  # phases 29, 27, 26 and 23
+averaged_runs() {  # MODEL: $OUT/average/MODEL/last-N (N = 2, 3, 4): the last N shipped weights averaged, and read
+    local d="$OUT/average/$1" c dirs=() n
+    mkdir -p "$d"
+    for c in ${SHIPPED_AT[$1]}; do
+        git cat-file -e "$c" 2>/dev/null || { echo "the average stage reads commit $c's weights: run it in a clone" \
+            "with the history (not a shallow one)" >&2; return 1; }
+        [[ -s "$d/phases/$c/$1/model.safetensors" ]] || { mkdir -p "$d/phases/$c" &&
+            git archive "$c" "models/weights/$1" | tar -x -C "$d/phases/$c" --strip-components=2; }
+        dirs+=("$d/phases/$c/$1")
+        n=${#dirs[@]}
+        if ((n == 1)); then
+            cmp -s "${dirs[0]}/model.safetensors" "models/weights/$1/model.safetensors" || { echo "$1: commit $c's" \
+                "weights are not the shipped ones; a later phase shipped, so SHIPPED_AT is out of date" >&2; return 1; }
+            continue
+        fi
+        [[ -s "$d/last-$n/$1/model.safetensors" ]] ||
+            .venv/bin/python scripts/recipe_data.py average "${dirs[@]}" --out "$d/last-$n"
+    done
+    shipped_reading "$OUT/synth-dev2/manifest.jsonl" "$1" > "$d/dev2-shipped.json"
+    ship_if_better "$d/last-2" "$1"
+    for n in 3 4; do
+        [[ -s "$d/last-$n/dev2.json" ]] || dev2_readings "$1" "$d/last-$n" > "$d/last-$n/dev2.json"
+    done
+    for n in 2 3 4; do compare_readings "$d/dev2-shipped.json" "$d/last-$n/dev2.json"; done | tee "$d/compare.txt"
+}
+if has average; then
+    for m in logmel-cnn-cpu wavenet-cpu; do averaged_runs $m & pids+=($!); done
+    wait_each
+fi
 
 # The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
 # 12 to 14 frames), and a text one model reads well by itself is lost where the mix's search never proposes it. So the

@@ -164,3 +164,30 @@ def test_a_pack_held_to_a_size_keeps_the_first_utterances_that_fit(tmp_path):
         ["clip 0", "clip 1", "clip 2"]
     # what travels is what the manifest names, nothing past the limit
     assert sorted(f.name for f in (held / "set").iterdir()) == ["000000.opus", "000001.opus", "000002.opus"]
+
+
+def test_runs_of_one_model_average_parameter_by_parameter_and_other_models_are_refused(tmp_path):
+    import torch
+
+    from models.config import ModelConfig
+    from models.recogniser import SpeechRecogniser
+    from models.registry import load_from_dir, save_model
+
+    cfg = ModelConfig(name="small", d_model=16, subsample_channels=4, dilations=[1, 2])
+    runs = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        runs.append(SpeechRecogniser(cfg))
+        save_model(runs[-1], tmp_path / f"run{seed}")
+    recipe_data("average", *(tmp_path / f"run{s}" for s in (0, 1, 2)), "--out", tmp_path / "avg")
+    averaged = load_from_dir(tmp_path / "avg/small")
+    for name, p in averaged.named_parameters():
+        expected = sum(dict(r.named_parameters())[name] for r in runs) / 3
+        assert torch.allclose(p, expected, atol=1e-6), name
+
+    save_model(SpeechRecogniser(ModelConfig(name="small", d_model=32, subsample_channels=4, dilations=[1, 2])),
+               tmp_path / "wider")
+    refused = subprocess.run([sys.executable, str(ROOT / "scripts/recipe_data.py"), "average", tmp_path / "run0",
+                              tmp_path / "wider", "--out", tmp_path / "bad"], capture_output=True, text=True)
+    assert refused.returncode != 0 and "not the same model" in refused.stderr
+    assert not (tmp_path / "bad").exists()
