@@ -233,7 +233,7 @@ def cmd_train(args) -> int:
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
             distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow,
-            spec_augment=args.spec_augment)
+            spec_augment=args.spec_augment, lookahead=args.lookahead)
     except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
         sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
@@ -682,6 +682,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--grow", type=dilation_list, default=None, metavar="DILATIONS",
                     help="comma-separated dilations of blocks added after the --init-from weights' last, which start "
                          "out reading as those weights (e.g. 1,2,4,8: four more blocks)")
+    tr.add_argument("--lookahead", type=count_type(1, "encoder frames ahead, 1 or more"), default=None,
+                    metavar="FRAMES",
+                    help="the --init-from streaming weights hear FRAMES encoder frames ahead (40 ms of latency "
+                         "each), widened from their own lookahead; they start out reading as those weights")
     tr.add_argument("--workers", type=int, default=0,
                     help="processes that augment and batch the audio (0: in the training process)")
     tr.add_argument("--teacher", default=None,

@@ -205,3 +205,34 @@ def deepened(model: SpeechRecogniser, dilations: list[int]) -> SpeechRecogniser:
         block.residual.weight.zero_()
         block.residual.bias.zero_()
     return grown
+
+
+@torch.no_grad()
+def widened_lookahead(model: SpeechRecogniser, frames: int) -> SpeechRecogniser:
+    """The streaming `model` hearing `frames` encoder frames ahead instead of its own lookahead: more
+    right context (each frame 40 ms more latency) for weights already trained, without starting again.
+    The lookahead's taps for the frames it already heard are copied and the new ones, further ahead,
+    start at zero (without a lookahead before, its output projection starts at zero), so the model
+    reads exactly as before, offline and streamed (only later), and training moves the new taps from
+    there: their gradients are the future frames themselves, not zero."""
+    old = model.cfg
+    if not old.streaming:
+        raise ValueError(f"{old.name!r} reads the whole recording (family {old.family!r}): lookahead is the "
+                         "streaming family's")
+    if frames < max(1, old.lookahead_frames):
+        raise ValueError(f"a lookahead can only widen: {old.name!r} hears {old.lookahead_frames} frames ahead, "
+                         f"asked for {frames}")
+    wide = SpeechRecogniser(replace(old, lookahead_frames=frames)).to(model.embed.weight.device)
+    weights = {k: v for k, v in model.state_dict().items() if not k.startswith("lookahead.")}
+    missing, unexpected = wide.load_state_dict(weights, strict=False)
+    assert not unexpected and all(k.startswith("lookahead.") for k in missing), missing
+    taps = wide.lookahead.conv.depthwise.weight  # [frames + 1, channels]: tap j reads frame t + j
+    taps.zero_()
+    if model.lookahead is None:  # x + nothing: the new lookahead adds zero until it learns
+        wide.lookahead.conv.pointwise.weight.zero_()
+        wide.lookahead.conv.pointwise.bias.zero_()
+        taps[0] = 1.0  # the frame itself passes through, so the projection has a gradient from the first step
+    else:
+        taps[: old.lookahead_frames + 1] = model.lookahead.conv.depthwise.weight
+        wide.lookahead.conv.pointwise.load_state_dict(model.lookahead.conv.pointwise.state_dict())
+    return wide

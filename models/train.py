@@ -39,7 +39,7 @@ from .distill import Teacher, measure_delay
 from .engine import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .evaluate import wer_cer
-from .recogniser import SpeechRecogniser, deepened
+from .recogniser import SpeechRecogniser, deepened, widened_lookahead
 from .registry import load_from_dir, load_model, save_model
 from .streaming import to_device
 
@@ -193,7 +193,8 @@ class _Run:
     """One model's training: its weights, optimiser, schedule, checkpoints and best dev WER."""
 
     def __init__(self, cfg: TrainConfig, model_cfg: ModelConfig, out_dir: Path, device: torch.device,
-                 data: SpeechData, resume: bool, init_from: Path | None, grow: list[int] | None = None):
+                 data: SpeechData, resume: bool, init_from: Path | None, grow: list[int] | None = None,
+                 lookahead: int | None = None):
         self.cfg, self.device, self.teacher = cfg, device, None
         self.out = out_dir / model_cfg.name
         self.best_dir = out_dir / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
@@ -208,8 +209,11 @@ class _Run:
             self.init = str(init_from / model_cfg.name)
             if grow:
                 self.model = deepened(self.model, grow)
-        elif grow:
-            raise ValueError(f"--grow deepens trained weights: {model_cfg.name!r} has none to start from "
+            if lookahead is not None:
+                self.model = widened_lookahead(self.model, lookahead)
+        elif grow or lookahead is not None:
+            option = "--grow deepens" if grow else "--lookahead widens"
+            raise ValueError(f"{option} trained weights: {model_cfg.name!r} has none to start from "
                              f"(no checkpoint in {self.out}, nor --init-from weights)")
         else:
             self.model = SpeechRecogniser(model_cfg).to(device)
@@ -315,7 +319,8 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    init_from: str | Path | None = None, session_minutes: float | None = None,
                    teacher: str | None = None, distill_weight: float = 1.0,
                    distill_delay: int | None = None, seed: int | None = None,
-                   grow: list[int] | None = None, spec_augment: tuple[int, int] | None = None) -> list[dict]:
+                   grow: list[int] | None = None, spec_augment: tuple[int, int] | None = None,
+                   lookahead: int | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
@@ -327,6 +332,8 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     `models.distill`). `seed`: the draws of batches, augmentation and new weights (another run of the
     same settings; the presets' is 0). `grow`: dilations of blocks added to the `init_from` weights
     (`models.recogniser.deepened`: they start out reading as those weights); a resumed run has them already.
+    `lookahead`: the `init_from` streaming weights' lookahead widened to so many frames
+    (`models.recogniser.widened_lookahead`: the new taps start at zero); a resumed run has it already.
     `spec_augment`: SpecAugment's frequency and time masks per utterance in place of the presets' ((0, 0): none)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
@@ -344,7 +351,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     vocab = Vocabulary(first_model.vocab)
     data = training_data(data_specs, first_model, first_cfg, noise_dir, rir_dir, augment)
     dev = SpeechData([(dev_manifest, 1.0)], vocab, first_model.sample_rate, 60.0) if dev_manifest else None
-    runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None, grow)
+    runs = [_Run(cfg, m, out_dir, device, data, resume, Path(init_from) if init_from else None, grow, lookahead)
             for m, cfg in configs]
     if teacher:
         taught = _teacher(teacher, distill_weight, distill_delay, runs[0], dev, device)

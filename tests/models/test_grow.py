@@ -10,7 +10,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from models.audio import read_audio
 from models.data import read_manifest
-from models.recogniser import deepened
+from models.recogniser import deepened, widened_lookahead
 from models.registry import load_model
 from models.train import train, train_together
 
@@ -59,3 +59,42 @@ def test_grow_needs_weights_to_grow(digits_manifest, tmp_path):
         train_together(["tiny"], [(str(digits_manifest), 1.0)], tmp_path, steps=1, grow=[1], progress=False)
     with pytest.raises(ValueError, match="positive"):
         deepened(load_model("wavenet-cpu"), [0])
+
+
+def test_a_widened_lookahead_reads_as_the_shipped_model_offline_and_streamed_later(digits_manifest):
+    model = load_model("wavenet-cpu").eval()
+    wide = widened_lookahead(model, model.cfg.lookahead_frames + 4).eval()
+    assert wide.cfg.lookahead_frames == model.cfg.lookahead_frames + 4
+    audio = pad_sequence([torch.as_tensor(read_audio(u.audio, 16000)[0]) for u in read_manifest(digits_manifest)[:3]],
+                         batch_first=True)
+    with torch.no_grad():
+        assert torch.equal(wide(audio).logits, model(audio).logits)
+        # streamed, the same frames, each 4 frames later: the lookahead waits for them
+        outs = {}
+        for name, m in (("model", model), ("wide", wide)):
+            state, frames = m.init_state(3), []
+            for chunk in audio.split(2560, dim=1):
+                out, state = m.step(chunk, None, state)
+                frames.append(out.logits)
+            outs[name] = (torch.cat(frames, dim=1), m.flush(state)[0].logits)
+        (a, a_end), (b, b_end) = outs["model"], outs["wide"]
+        assert b.shape[1] == a.shape[1] - 4
+        assert torch.allclose(b, a[:, : b.shape[1]], atol=1e-4)
+        assert torch.allclose(torch.cat([b, b_end], 1), torch.cat([a, a_end], 1), atol=1e-4)
+
+
+def test_a_widened_lookahead_learns_its_new_frames_and_only_widens(digits_manifest, tmp_path):
+    spec = [(str(digits_manifest), 1.0)]
+    train("tiny", spec, tmp_path / "a", steps=4, progress=False)
+    wide, = train_together(["tiny"], spec, tmp_path / "b", steps=3, init_from=tmp_path / "a", lookahead=3,
+                           progress=False)
+    cfg = json.loads((tmp_path / "b" / "wavenet-tiny" / "config.json").read_text())
+    assert cfg["lookahead_frames"] == 3
+    taps = load_file(str(tmp_path / "b" / "wavenet-tiny" / "model.safetensors"))["lookahead.conv.depthwise.weight"]
+    assert taps[-1].abs().sum() > 0  # the farthest frame's tap: zero at the start, moved by three steps
+    with pytest.raises(ValueError, match="can only widen"):
+        widened_lookahead(load_model("wavenet-cpu"), 1)
+    with pytest.raises(ValueError, match="streaming family"):
+        widened_lookahead(load_model("logmel-cnn-cpu"), 4)
+    with pytest.raises(ValueError, match="--lookahead widens trained weights"):
+        train_together(["tiny"], spec, tmp_path / "c", steps=1, lookahead=2, progress=False)
