@@ -1061,9 +1061,19 @@ if has lookahead; then
     wait_each
     [[ -s "$d/control/dev2.json" ]] || dev2_readings wavenet-cpu "$d/control" > "$d/control/dev2.json"
     ship_if_better "$d/wide" wavenet-cpu
+    # the guard's five unheard voices whatever dev2 says, for both runs (the verdicts appended to their rule.txt)
+    [[ -s "$OUT/unheard-voices/all.jsonl" ]] || under_lock unheard-voices unheard_voices_sets
+    shipped_reading "$OUT/unheard-voices/all.jsonl" wavenet-cpu > /dev/null  # made once, before both lanes ask for it
+    for run in wide control; do
+        [[ -s "$d/$run/unheard-voices.json" ]] || unheard_verdict "$d/$run" wavenet-cpu unheard-voices & pids+=($!)
+    done
+    wait_each
     { compare_readings "$d/wide/dev2-shipped.json" "$d/control/dev2.json"
-      compare_readings "$d/control/dev2.json" "$d/wide/dev2.json"; } | tee "$d/dev2-control.txt"
-    two_lanes test_readings wavenet-cpu -- "$d/before" "$d/wide" "$d/control"
+      compare_readings "$d/control/dev2.json" "$d/wide/dev2.json"
+      compare_readings "$d/control/unheard-voices.json" "$d/wide/unheard-voices.json"; } | tee "$d/dev2-control.txt"
+    unread=()
+    for run in before wide control; do [[ -s "$d/$run/digits.json" ]] || unread+=("$d/$run"); done
+    ((${#unread[@]} == 0)) || two_lanes test_readings wavenet-cpu -- "${unread[@]}"
     { compare_tests "$d/before" "$d/wide"; compare_tests "$d/control" "$d/wide"; } | tee "$d/compare-tests.txt"
 fi
 
