@@ -214,7 +214,8 @@ def widened_lookahead(model: SpeechRecogniser, frames: int) -> SpeechRecogniser:
     The lookahead's taps for the frames it already heard are copied and the new ones, further ahead,
     start at zero (without a lookahead before, its output projection starts at zero), so the model
     reads exactly as before, offline and streamed (only later), and training moves the new taps from
-    there: their gradients are the future frames themselves, not zero."""
+    there: their gradients are the future frames through the projection, not zero (where the projection
+    starts at zero, from the second step)."""
     old = model.cfg
     if not old.streaming:
         raise ValueError(f"{old.name!r} reads the whole recording (family {old.family!r}): lookahead is the "

@@ -1,5 +1,6 @@
-"""Growing a trained model deeper (`train --grow`): the grown model starts out reading exactly as the
-weights it grew from, offline and streamed, and its new blocks learn from the first step."""
+"""Growing a trained model deeper (`train --grow`), or its lookahead wider (`train --lookahead`): the grown
+model starts out reading exactly as the weights it grew from, offline and streamed, and what was added
+learns from there."""
 
 import json
 
@@ -86,8 +87,7 @@ def test_a_widened_lookahead_reads_as_the_shipped_model_offline_and_streamed_lat
 def test_a_widened_lookahead_learns_its_new_frames_and_only_widens(digits_manifest, tmp_path):
     spec = [(str(digits_manifest), 1.0)]
     train("tiny", spec, tmp_path / "a", steps=4, progress=False)
-    wide, = train_together(["tiny"], spec, tmp_path / "b", steps=3, init_from=tmp_path / "a", lookahead=3,
-                           progress=False)
+    train_together(["tiny"], spec, tmp_path / "b", steps=3, init_from=tmp_path / "a", lookahead=3, progress=False)
     cfg = json.loads((tmp_path / "b" / "wavenet-tiny" / "config.json").read_text())
     assert cfg["lookahead_frames"] == 3
     taps = load_file(str(tmp_path / "b" / "wavenet-tiny" / "model.safetensors"))["lookahead.conv.depthwise.weight"]
