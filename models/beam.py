@@ -72,6 +72,12 @@ class Constraint:
         return bool(self.vocabulary or self.phrases)
 
 
+def check_beam_threshold(threshold: float, name: str = "beam threshold") -> None:
+    """How far below the best a hypothesis may fall and stay: above 0 (`name`: what the caller calls it)."""
+    if not threshold > 0:
+        raise ValueError(f"{name} must be above 0, got {threshold:g}")
+
+
 @dataclass
 class BeamConfig:
     beam_size: int = BEAM_SIZE
@@ -79,6 +85,9 @@ class BeamConfig:
     lm_weight: float = LM_WEIGHT
     word_score: float = WORD_SCORE
     sil_score: float = 0.0
+
+    def __post_init__(self):
+        check_beam_threshold(self.beam_threshold)
 
 
 class BeamDecoder:

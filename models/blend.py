@@ -34,16 +34,13 @@ def check_blend_weight(weight: float, name: str = "blend weight") -> None:
         raise ValueError(f"{name} must be between 0 and 1, got {weight:g}")
 
 
-def check_rescore(texts: int, name: str = "blend rescore") -> None:
-    """How many texts each search proposes: 0 (off) or more."""
+def check_rescore(texts: int, beam: int = 0, names: tuple[str, str] = ("blend rescore", "blend rescore beam")) -> None:
+    """How finals are scored again: the texts each search proposes, 0 (off) or more, and the hypotheses each
+    model's own search keeps, 0 (as many as the mix's search) or more (`names`: what the caller calls them)."""
     if texts < 0:
-        raise ValueError(f"{name} must be 0 (off) or more texts, got {texts}")
-
-
-def check_rescore_beam(beam: int, name: str = "blend rescore beam") -> None:
-    """How many hypotheses each model's own search keeps: 1 or more, or 0 (as many as the mix's search)."""
+        raise ValueError(f"{names[0]} must be 0 (off) or more texts, got {texts}")
     if beam < 0:
-        raise ValueError(f"{name} must be 0 (the mix's beam) or more hypotheses, got {beam}")
+        raise ValueError(f"{names[1]} must be 0 (the mix's beam) or more hypotheses, got {beam}")
 
 
 @dataclass(frozen=True)
@@ -60,8 +57,7 @@ class Blend:
         check_blend_weight(self.weight)
         if self.delay_frames is not None and self.delay_frames < 0:
             raise ValueError(f"blend delay must be 0 or more frames, got {self.delay_frames}")
-        check_rescore(self.rescore)
-        check_rescore_beam(self.rescore_beam)
+        check_rescore(self.rescore, self.rescore_beam)
 
     def check_matches(self, model: SpeechRecogniser) -> None:
         """The two models' frames must line up: the same vocabulary, sample rate and frame rate."""

@@ -201,9 +201,3 @@ class CtcTexts:
 def _ends(lengths: Tensor) -> list[int]:
     """Where each text starts in the texts' outputs one after another, and where the last ends."""
     return [0, *lengths.cumsum(0).tolist()]
-
-
-def text_log_likelihoods(log_probs: Tensor, targets: Tensor, lengths: Tensor) -> Tensor:
-    """log_probs [T, outputs] of one utterance; targets: texts' outputs one after another, `lengths`
-    long -> [len(lengths)] float64: each text's CTC log-probability (`CtcTexts.log_likelihoods`)."""
-    return CtcTexts.of(targets, lengths).log_likelihoods(log_probs)

@@ -15,8 +15,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from models.beam import BeamConfig, BeamDecoder
-from models.blend import Blend, check_blend_weight, check_rescore, check_rescore_beam
+from models.beam import BeamConfig, BeamDecoder, check_beam_threshold
+from models.blend import Blend, check_blend_weight, check_rescore
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
 from protos.wavestream.v1 import speech_pb2 as pb
@@ -90,12 +90,10 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     those past --offline-max-s in blocks). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
-    if cfg.beam_threshold <= 0:
-        raise SystemExit(f"wavestream: cannot start: --beam-threshold must be above 0, got {cfg.beam_threshold:g}")
     try:  # before the models load: a bad value stops at once
+        check_beam_threshold(cfg.beam_threshold, "--beam-threshold")
         check_blend_weight(cfg.blend_weight, "--blend-weight")
-        check_rescore(cfg.blend_rescore, "--blend-rescore")
-        check_rescore_beam(cfg.blend_rescore_beam, "--blend-rescore-beam")
+        check_rescore(cfg.blend_rescore, cfg.blend_rescore_beam, ("--blend-rescore", "--blend-rescore-beam"))
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None
     device = resolve_device(cfg.device, cfg.cpu_fallback)

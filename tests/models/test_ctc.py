@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.ctc import BLANK, GreedyDecoder, Vocabulary, greedy_transcript, text_log_likelihoods
+from models.ctc import BLANK, CtcTexts, GreedyDecoder, Vocabulary, greedy_transcript
 
 VOCAB = Vocabulary(" 'abcdefghijklmnopqrstuvwxyz")
 
@@ -58,12 +58,13 @@ def test_a_texts_probability_is_ctcs_sum_over_its_alignments():
         targets = torch.tensor([c for t in texts for c in t], dtype=torch.long)
         expected = -torch.nn.functional.ctc_loss(log_probs[:, None].double().expand(frames, len(texts), -1), targets,
                                                  torch.full((len(texts),), frames), lengths, reduction="none")
-        got = text_log_likelihoods(log_probs, targets, lengths)
+        got = CtcTexts.of(targets, lengths).log_likelihoods(log_probs)
         assert torch.equal(torch.isinf(got), torch.isinf(expected))
         finite = torch.isfinite(expected)
         assert torch.allclose(got[finite], expected[finite], rtol=1e-6, atol=1e-4)
     assert (frames, torch.isinf(got).tolist()) == (400, [False, False, True])  # 250 of one letter need 499 frames
-    assert len(text_log_likelihoods(log_probs, torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))) == 0
+    nothing = torch.zeros(0, dtype=torch.long)
+    assert len(CtcTexts.of(nothing, nothing).log_likelihoods(log_probs)) == 0
 
 
 def test_a_text_far_less_likely_than_every_frame_says_keeps_a_finite_probability():
@@ -78,5 +79,5 @@ def test_a_text_far_less_likely_than_every_frame_says_keeps_a_finite_probability
     targets = torch.tensor([c for t in texts for c in t], dtype=torch.long)
     expected = -torch.nn.functional.ctc_loss(log_probs[:, None].double().expand(frames, 2, -1), targets,
                                              torch.full((2,), frames), lengths, reduction="none")
-    got = text_log_likelihoods(log_probs, targets, lengths)
+    got = CtcTexts.of(targets, lengths).log_likelihoods(log_probs)
     assert torch.isfinite(got).all() and torch.allclose(got, expected, rtol=1e-6)
