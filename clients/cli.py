@@ -233,7 +233,7 @@ def cmd_train(args) -> int:
             eval_every=args.eval_every, workers=args.workers, minutes=args.minutes, batch_seconds=args.batch_seconds,
             lr=args.lr, init_from=args.init_from, session_minutes=args.session_minutes, teacher=args.teacher,
             distill_weight=args.distill_weight, distill_delay=args.distill_delay, seed=args.seed, grow=args.grow,
-            spec_augment=args.spec_augment, lookahead=args.lookahead)
+            spec_augment=args.spec_augment, lookahead=args.lookahead, average_from=args.average_from)
     except (ValueError, ModelNotFound, ModelLoadError) as e:  # configs that cannot train together, --name with
         sys.exit(f"wavestream: {e}")  # several, a bad manifest, a teacher that is not there or will not load
     summaries = []
@@ -686,6 +686,9 @@ def build_parser() -> argparse.ArgumentParser:
                     metavar="FRAMES",
                     help="the --init-from streaming weights hear FRAMES encoder frames ahead (40 ms of latency "
                          "each), widened from their own lookahead; they start out reading as those weights")
+    tr.add_argument("--average-from", type=float, default=None, metavar="FRACTION",
+                    help="from this point of the schedule (0 to below 1; 0.5: its second half) on, every step's "
+                         "weights are averaged into OUT/averaged/<model name>/, beside the last step's")
     tr.add_argument("--workers", type=int, default=0,
                     help="processes that augment and batch the audio (0: in the training process)")
     tr.add_argument("--teacher", default=None,

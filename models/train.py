@@ -6,7 +6,9 @@ registry loads (`WAVESTREAM_MODEL_DIR=DIR`). Trainer state for resuming sits bes
 set, the checkpoint with the lowest dev WER so far is kept apart in `DIR/best/<model name>/`
 (`WAVESTREAM_MODEL_DIR=DIR/best`): the last step is not always the best one. Its step and WER sit
 beside it in `best.json`, written with the weights, so a run resumed from an older checkpoint still
-knows what it has to beat.
+knows what it has to beat. With `average_from`, the mean of the weights of every step from that point of
+the schedule on (stochastic weight averaging: torch.optim.swa_utils) is kept in `DIR/averaged/<model name>/`,
+beside the last step's; a run's weights late in its schedule wander around a minimum its mean lies nearer.
 
 Several configs train together on the same batches (one augmented batch feeds every model), augmented by
 `workers` CPU processes. On a GPU these small models' steps go as fast as this process queues their kernels
@@ -30,6 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 import torchaudio.transforms as T
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .config import OFFLINE_BASE, OFFLINE_CPU, STREAMING_BASE, STREAMING_CPU, ModelConfig
@@ -63,6 +66,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     seed: int = 0
     minutes: float | None = None      # a time budget: the schedule ends on the clock (or at `steps`)
+    average_from: float | None = None  # from this point of the schedule (0..1) on, every step's weights averaged
 
 
 CPU_TRAINING = TrainConfig(steps=9000, batch_seconds=40, lr=2e-3, warmup_steps=300, eval_every=1000,
@@ -198,6 +202,7 @@ class _Run:
         self.cfg, self.device, self.teacher = cfg, device, None
         self.out = out_dir / model_cfg.name
         self.best_dir = out_dir / "best" / model_cfg.name  # lowest dev WER so far (WAVESTREAM_MODEL_DIR=OUT/best)
+        self.averaged_dir = out_dir / "averaged" / model_cfg.name  # cfg.average_from (WAVESTREAM_MODEL_DIR=OUT/averaged)
         self.state_path = self.out / "trainer.pt"
         state, self.init = None, None
         if resume and self.state_path.exists():
@@ -222,10 +227,16 @@ class _Run:
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.step, self.elapsed_s = 0, 0.0
         self.best = {"step": None, "dev_wer": math.inf}
+        # the normalisation's buffers are fixed, so averaging them with the weights changes nothing
+        self.averaged = AveragedModel(self.model, use_buffers=True) if cfg.average_from is not None else None
+        self.averaged_from: int | None = None  # the first step averaged
         if state is not None:
             self.opt.load_state_dict(state["optimizer"])
             self.step = int(state["step"])
             self.elapsed_s = float(state.get("elapsed_s", 0.0))
+            if self.averaged is not None and "averaged" in state:
+                self.averaged.load_state_dict(state["averaged"])
+                self.averaged_from = int(state["averaged_from"])
             if (self.best_dir / "best.json").exists():
                 self.best = json.loads((self.best_dir / "best.json").read_text())
         # every dev WER of these weights' run, earlier sessions' too (a resumed run's summary and
@@ -264,6 +275,9 @@ class _Run:
         self.opt.step()
         self.step += 1
         self.unread.append(loss.detach())
+        if self.averaged is not None and schedule_progress(self.cfg, self.step, self.elapsed_s) >= self.cfg.average_from:
+            self.averaged.update_parameters(self.model)
+            self.averaged_from = self.step if self.averaged_from is None else self.averaged_from
 
     def read_losses(self) -> None:
         """The losses since the last read into the history and the running mean: reading one waits for the GPU
@@ -287,8 +301,11 @@ class _Run:
 
     def checkpoint(self) -> None:
         save_model(self.model, self.out)
-        torch.save({"step": self.step, "elapsed_s": self.elapsed_s, "optimizer": self.opt.state_dict()},
-                   self.state_path)
+        state = {"step": self.step, "elapsed_s": self.elapsed_s, "optimizer": self.opt.state_dict()}
+        if self.averaged_from is not None:
+            save_model(self.averaged.module, self.averaged_dir)
+            state.update(averaged=self.averaged.state_dict(), averaged_from=self.averaged_from)
+        torch.save(state, self.state_path)
 
     def summary(self, hours: float) -> dict:
         self.read_losses()
@@ -302,6 +319,9 @@ class _Run:
                             "delay": self.teacher.delay}
         if self.best["step"]:
             h["best"] = {**self.best, "out": str(self.best_dir)}
+        if self.averaged_from is not None:
+            h["averaged"] = {"from_step": self.averaged_from, "steps": int(self.averaged.n_averaged),
+                             "out": str(self.averaged_dir)}
         return h
 
 
@@ -320,7 +340,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    teacher: str | None = None, distill_weight: float = 1.0,
                    distill_delay: int | None = None, seed: int | None = None,
                    grow: list[int] | None = None, spec_augment: tuple[int, int] | None = None,
-                   lookahead: int | None = None) -> list[dict]:
+                   lookahead: int | None = None, average_from: float | None = None) -> list[dict]:
     """CTC training of one or more presets on the same batches; `augment` overrides `Augment` fields
     (e.g. digital_silence_prob), the other options the presets' `TrainConfig`s. The batches' size,
     length limit and seed are the first preset's. `init_from`: a folder of `<model name>/` weights to
@@ -334,11 +354,16 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     (`models.recogniser.deepened`: they start out reading as those weights); a resumed run has them already.
     `lookahead`: the `init_from` streaming weights' lookahead widened to so many frames
     (`models.recogniser.widened_lookahead`: the new taps start at zero); a resumed run has it already.
-    `spec_augment`: SpecAugment's frequency and time masks per utterance in place of the presets' ((0, 0): none)."""
+    `spec_augment`: SpecAugment's frequency and time masks per utterance in place of the presets' ((0, 0): none).
+    `average_from`: from this point of the schedule (0..1: by steps, or by the clock with `minutes`) to its end,
+    every step's weights are averaged into OUT/averaged/<model name>/ (resumed with the run)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
-                                       batch_seconds=batch_seconds, lr=lr, seed=seed).items() if v is not None}
+                                       batch_seconds=batch_seconds, lr=lr, seed=seed,
+                                       average_from=average_from).items() if v is not None}
+    if average_from is not None and not 0 <= average_from < 1:
+        raise ValueError(f"--average-from is a point of the schedule from 0 to below 1, got {average_from}")
     if spec_augment is not None:
         if min(spec_augment) < 0:
             raise ValueError(f"SpecAugment's mask counts must be 0 or more, got {spec_augment}")

@@ -169,12 +169,13 @@ def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
     r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
                         f"{digits_manifest}:2", "--out", str(tmp_path), "--steps", "6", "--threads", "1",
                         "--vtlp-prob", "0", "--digital-silence-prob", "0", "--level-prob", "0", "--seed", "1",
-                        "--spec-augment", "0,1", "--quiet"],
+                        "--spec-augment", "0,1", "--average-from", "0.5", "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["model"] == "wavenet-tiny" and summary["start_step"] == 0
     assert summary["spec_augment"] == [0, 1]  # the run says which masks it trained with
+    assert summary["averaged"]["steps"] > 0 and (tmp_path / "averaged" / "wavenet-tiny" / "model.safetensors").exists()
     assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
 
 
@@ -439,3 +440,48 @@ def test_noise_floor_lies_under_the_pads_at_its_drawn_depth():
 
     dark = noise_floor(16000, 16000, 0.01, random.Random(3))  # level as asked, whatever its colour
     assert rms_db(dark) == pytest.approx(-40.0, abs=0.1)
+
+
+def test_averaged_weights_are_the_mean_of_every_step_from_where_the_schedule_says(digits_manifest, tmp_path,
+                                                                                   monkeypatch):
+    """--average-from 0.5: the weights of every step in the schedule's second half, averaged, kept apart in
+    OUT/averaged/ beside the last step's (which stay the run's own); a model the registry loads."""
+    from models.train import _Run
+
+    seen = []
+    step = _Run.train_step
+
+    def recording(run, batch):
+        step(run, batch)
+        seen.append((run.step, {k: v.detach().clone() for k, v in run.model.state_dict().items()}))
+
+    monkeypatch.setattr(_Run, "train_step", recording)
+    out = tmp_path / "out"
+    h = train("tiny", [(str(digits_manifest), 1.0)], out, steps=20, progress=False, average_from=0.5)
+    # tiny warms up for 5 steps; the schedule's progress is (step - 5) / 15, at least 0.5 from step 13 on
+    assert h["averaged"] == {"from_step": 13, "steps": 8, "out": str(out / "averaged" / "wavenet-tiny")}
+    monkeypatch.setenv("WAVESTREAM_MODEL_DIR", str(out / "averaged"))
+    averaged = load_model("wavenet-tiny").state_dict()
+    last = seen[-1][1]
+    for k, v in averaged.items():
+        mean = torch.stack([s[k].float() for n, s in seen if n >= 13]).mean(0)
+        assert torch.allclose(v.float(), mean, atol=1e-6), k
+    assert any(not torch.equal(averaged[k], last[k]) for k in last)
+    assert "averaged" not in train("tiny", [(str(digits_manifest), 1.0)], tmp_path / "plain", steps=4,
+                                   progress=False)  # without the option nothing is averaged
+
+
+def test_an_average_goes_on_across_sessions(digits_manifest, tmp_path):
+    """A run stopped by its session's clock keeps its average in its checkpoint: the next session adds to it
+    rather than starting another."""
+    from models.train import train_together
+
+    out, spec = tmp_path / "out", [(str(digits_manifest), 1.0)]
+    first, = train_together(["tiny"], spec, out, steps=10**6, minutes=8 / 60, session_minutes=2 / 60,
+                            batch_seconds=4, progress=False, average_from=0.0)
+    assert not first["done"] and first["averaged"]["steps"] == first["steps"]
+    rest, = train_together(["tiny"], spec, out, steps=10**6, minutes=8 / 60, batch_seconds=4, progress=False,
+                           average_from=0.0)
+    assert rest["done"] and rest["averaged"] == {**first["averaged"], "steps": rest["steps"]}
+    with pytest.raises(ValueError, match="average-from"):
+        train_together(["tiny"], spec, tmp_path / "bad", steps=2, progress=False, average_from=1.0)
