@@ -13,7 +13,10 @@
 #                                                  (default all four: the shipped and the GPU sizes), INIT
 #                                                  (default models/weights: weights to start from, by
 #                                                  model name; `recipe_data.py bf16` halves what a later
-#                                                  lease carries for it). SESSION_MINUTES: stop this call after
+#                                                  lease carries for it), LOOKAHEAD (`train --lookahead`: the
+#                                                  streaming configs hear so many frames ahead; CONFIGS then
+#                                                  streaming ones only), AVERAGE_FROM (`train --average-from`:
+#                                                  RUNS/averaged/). SESSION_MINUTES: stop this call after
 #                                                  so long, checkpointed; the same command again
 #                                                  (same RUNS) goes on with the schedule. PARTs: a bundle
 #                                                  of an earlier run's RUNS to go on from
@@ -110,14 +113,16 @@ train)
     PACKED=$RUNS/$(basename "$2" .tar.gz)
     [ -d "$PACKED" ] || tar xzf "$2" -C "$RUNS"
     if [ $# -gt 3 ]; then cat "${@:4}" | tar xzf - -C "$RUNS"; fi
-    SESSION=()
-    if [ -n "${SESSION_MINUTES:-}" ]; then SESSION=(--session-minutes "$SESSION_MINUTES"); fi
+    OPTIONS=()  # what the environment asks for
+    if [ -n "${SESSION_MINUTES:-}" ]; then OPTIONS+=(--session-minutes "$SESSION_MINUTES"); fi
+    if [ -n "${LOOKAHEAD:-}" ]; then OPTIONS+=(--lookahead "$LOOKAHEAD"); fi
+    if [ -n "${AVERAGE_FROM:-}" ]; then OPTIONS+=(--average-from "$AVERAGE_FROM"); fi
     read -r -a CONFIG <<< "${CONFIGS:-wavenet-cpu logmel-cnn-cpu $GPU_SIZES}"
     read -r -a DATA_SPECS <<< "$(training_data "$PACKED")"
     $PY -m clients.cli train --config "${CONFIG[@]}" --data "${DATA_SPECS[@]}" \
         --dev "$PACKED/synth-dev.jsonl" --noise-dir "$PACKED/noise" --rir-dir "$PACKED/rir" \
         --init-from "${INIT:-models/weights}" --device "${DEVICE:-cuda}" --workers "${WORKERS:-14}" --minutes "${MINUTES:-7.5}" \
-        --steps 1000000 --batch-seconds 300 --lr "${LR:-1e-3}" "${SESSION[@]}" --out "$RUNS" > "$RUNS/summary.json"
+        --steps 1000000 --batch-seconds 300 --lr "${LR:-1e-3}" "${OPTIONS[@]}" --out "$RUNS" > "$RUNS/summary.json"
     ;;
 bundle)
     RUNS=$2
@@ -182,6 +187,10 @@ lease)
     if [ -n "$sampler" ]; then kill "$sampler"; fi
     mapfile -t MODELS < <(find "$RUNS" -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
     $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease
+    if [ -d "$RUNS/averaged" ]; then  # AVERAGE_FROM: the averages too, under averaged/
+        mapfile -t MODELS < <(find "$RUNS/averaged" -mindepth 2 -maxdepth 2 -name config.json -printf '%h\n' | sort)
+        $PYTHON scripts/recipe_data.py bf16 "${MODELS[@]}" --out /tmp/lease/averaged
+    fi
     tar cf "$OUT/weights.tar" -C /tmp/lease .
     cp "$RUNS/summary.json" "$OUT/"
     ls -l "$OUT"
