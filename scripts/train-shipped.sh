@@ -1046,19 +1046,19 @@ fi
 # thirty-eighth and thirty-ninth phases"), the digits set (remade, seed 1) and the real training speech, as LJ_ONCE
 # weighs them. The wide run is the one candidate, put to the rule with its guard; the control is read on dev2 beside
 # it and the shipped weights, and both on the tests (compare-tests.txt).
-lookahead_data() {  # PHASE_DATA: synth-train7 (made here) in synth-train's place in LJ_ONCE; the sets it needs
+fresh_phase_data() {  # NAME SEED: PHASE_DATA, a fresh synthetic set NAME from the shipped LM's sentences (made here,
+    # 10,561 utterances drawn with SEED) in synth-train's place in LJ_ONCE; the other sets it needs
     [[ -s "$OUT/shipped-lm-sentences.txt" ]] || xz -dc models/weights/lm/text/lm-text.txt.xz > "$OUT/shipped-lm-sentences.txt"
     $WS synth "$OUT/digits.txt" "$OUT/synth-digits" --utterances 933 --seed 1 --exclude-voices $EXCLUDE --quiet
     # the small dev set training reads (the lm stage's; the first 133 of dev2's seed)
     $WS synth "$OUT/dev-sentences.txt" "$OUT/synth-dev" --utterances 133 --seed 3 --exclude-voices $EXCLUDE --quiet
-    $WS synth "$OUT/shipped-lm-sentences.txt" "$OUT/synth-train7" --utterances 10561 --seed 26 --exclude-voices $EXCLUDE \
-        --quiet
-    PHASE_DATA=("$OUT/synth-train7/manifest.jsonl:1" "${LJ_ONCE[@]:1}")
+    $WS synth "$OUT/shipped-lm-sentences.txt" "$OUT/$1" --utterances 10561 --seed "$2" --exclude-voices $EXCLUDE --quiet
+    PHASE_DATA=("$OUT/$1/manifest.jsonl:1" "${LJ_ONCE[@]:1}")
 }
 if has lookahead; then
     d="$OUT/lookahead"
     mkdir -p "$d"
-    lookahead_data
+    fresh_phase_data synth-train7 26
     [[ -d "$d/before" ]] || keep models/weights/wavenet-cpu "$d/before/wavenet-cpu"
     trim_phase wavenet-cpu "$d/wide" 0.5 50 2e-4 --seed 27 --lookahead 6 & pids+=($!)
     trim_phase wavenet-cpu "$d/control" 0.5 50 2e-4 --seed 27 & pids+=($!)
@@ -1092,16 +1092,10 @@ fi
 # the two averages, put to the rule with its guard, the 5% split between them; each run's last weights are read on
 # dev2 beside them (what the average bought; nothing rides on it), and all of them on the tests beside the weights
 # they started from.
-averaged_data() {  # PHASE_DATA: synth-train8 (made here) in synth-train7's place
-    lookahead_data
-    $WS synth "$OUT/shipped-lm-sentences.txt" "$OUT/synth-train8" --utterances 10561 --seed 28 --exclude-voices $EXCLUDE \
-        --quiet
-    PHASE_DATA=("$OUT/synth-train8/manifest.jsonl:1" "${PHASE_DATA[@]:1}")
-}
 if has averaged; then
     d="$OUT/averaged"
     mkdir -p "$d"
-    averaged_data
+    fresh_phase_data synth-train8 28
     # the weights each run starts from, a folder each (test_readings writes its readings beside the model)
     [[ -d "$d/start-wavenet-cpu" ]] || keep "$OUT/lookahead/wide/wavenet-cpu" "$d/start-wavenet-cpu/wavenet-cpu"
     [[ -d "$d/start-logmel-cnn-cpu" ]] || keep models/weights/logmel-cnn-cpu "$d/start-logmel-cnn-cpu/logmel-cnn-cpu"
