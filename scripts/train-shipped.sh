@@ -1083,8 +1083,8 @@ fi
 
 # The phases since the thirty-third ended on their last step's weights, and none read dev2 better. A run's late weights
 # wander around a minimum that their mean lies nearer (stochastic weight averaging), and the midpoint of the shipped
-# streaming weights and the lookahead stage's wide run read dev2 0.5 better than the run (an ad-hoc reading, which is
-# why this stage exists; it is not a candidate). So: each schedule's second half averaged (`train --average-from 0.5`,
+# streaming weights and the lookahead stage's wide run read dev2 0.47 better than the run (an ad-hoc reading, which is
+# why this stage exists, and not a candidate; the model card gives its commands). So: each schedule's second half averaged (`train --average-from 0.5`,
 # every step's weights), written into the recipe before it ran. The streaming model goes on from the wide run's last
 # weights (6 frames ahead), the offline model from the shipped ones; 50 more minutes each at the phases' peak of 2e-4,
 # one thread each, seed 29, on a fresh synthetic set from the shipped LM's sentences (seed 28: no sentence of dev2 or
@@ -1096,8 +1096,9 @@ if has averaged; then
     d="$OUT/averaged"
     mkdir -p "$d"
     fresh_phase_data synth-train8 28
-    # the weights each run starts from, a folder each (test_readings writes its readings beside the model)
-    [[ -d "$d/start-wavenet-cpu" ]] || keep "$OUT/lookahead/wide/wavenet-cpu" "$d/start-wavenet-cpu/wavenet-cpu"
+    # the weights each run starts from, a folder each (test_readings writes its readings beside the model): the wide
+    # run's is the lookahead stage's, which read it on the tests already
+    declare -A start=([wavenet-cpu]="$OUT/lookahead/wide" [logmel-cnn-cpu]="$d/start-logmel-cnn-cpu")
     [[ -d "$d/start-logmel-cnn-cpu" ]] || keep models/weights/logmel-cnn-cpu "$d/start-logmel-cnn-cpu/logmel-cnn-cpu"
     INIT_FROM="$OUT/lookahead/wide" trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 50 2e-4 --seed 29 --average-from 0.5 &
     pids+=($!)
@@ -1117,11 +1118,11 @@ if has averaged; then
     done | tee "$d/dev2-last.txt"
     unread=()
     for m in wavenet-cpu logmel-cnn-cpu; do
-        for dir in "$d/start-$m" "$d/$m/averaged"; do [[ -s "$dir/digits.json" ]] || unread+=("$m:$dir"); done
+        for dir in "${start[$m]}" "$d/$m/averaged"; do [[ -s "$dir/digits.json" ]] || unread+=("$m:$dir"); done
     done
     model_tests() { test_readings "${1%%:*}" "${1#*:}"; }  # MODEL:MODEL_DIR
     ((${#unread[@]} == 0)) || two_lanes model_tests "${unread[@]}"
-    for m in wavenet-cpu logmel-cnn-cpu; do compare_tests "$d/start-$m" "$d/$m/averaged"; done | tee "$d/compare-tests.txt"
+    for m in wavenet-cpu logmel-cnn-cpu; do compare_tests "${start[$m]}" "$d/$m/averaged"; done | tee "$d/compare-tests.txt"
 fi
 
 # The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
