@@ -1096,18 +1096,12 @@ fi
 # dev2 beside them (what the average bought; nothing rides on it), and all of them on the tests beside the weights
 # they started from.
 model_tests() { test_readings "${1%%:*}" "${1#*:}"; }  # MODEL:MODEL_DIR (two_lanes passes one word)
-if has averaged; then
-    d="$OUT/averaged"
-    mkdir -p "$d"
-    fresh_phase_data synth-train8 28
-    # the weights each run starts from, a folder each (test_readings writes its readings beside the model): the wide
-    # run's is the lookahead stage's, which read it on the tests already
-    declare -A start=([wavenet-cpu]="$OUT/lookahead/wide" [logmel-cnn-cpu]="$d/start-logmel-cnn-cpu")
-    [[ -d "$d/start-logmel-cnn-cpu" ]] || keep models/weights/logmel-cnn-cpu "$d/start-logmel-cnn-cpu/logmel-cnn-cpu"
-    INIT_FROM="$OUT/lookahead/wide" trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 50 2e-4 --seed 29 --average-from 0.5 &
-    pids+=($!)
-    trim_phase logmel-cnn-cpu "$d/logmel-cnn-cpu" 0.5 50 2e-4 --seed 29 --average-from 0.5 & pids+=($!)
-    wait_each
+averaged_verdicts() {  # DIR WAVENET_START LOGMEL_START: each model's run in DIR/<model>, its schedule's second half
+    # averaged (train --average-from), put to the rule with its guard, the 5% split between the two (97.5% each); its
+    # last weights read on dev2 beside the mean (DIR/dev2-last.txt: what the average bought; nothing rides on it); the
+    # mean and the weights the run started from (a folder each, as keep makes them) on the tests (DIR/compare-tests.txt)
+    local d=$1 m dir unread=()
+    local -A start=([wavenet-cpu]=$2 [logmel-cnn-cpu]=$3)
     for m in wavenet-cpu logmel-cnn-cpu; do
         ship_if_better "$d/$m/averaged" $m 0.975
         [[ -s "$d/$m/dev2.json" ]] || dev2_readings $m "$d/$m" > "$d/$m/dev2.json"
@@ -1120,12 +1114,24 @@ if has averaged; then
     for m in wavenet-cpu logmel-cnn-cpu; do
         compare_readings "$d/$m/dev2.json" "$d/$m/averaged/dev2.json"
     done | tee "$d/dev2-last.txt"
-    unread=()
-    for m in wavenet-cpu logmel-cnn-cpu; do
+    for m in wavenet-cpu logmel-cnn-cpu; do  # a folder read on the tests before is not read again
         for dir in "${start[$m]}" "$d/$m/averaged"; do [[ -s "$dir/digits.json" ]] || unread+=("$m:$dir"); done
     done
     ((${#unread[@]} == 0)) || two_lanes model_tests "${unread[@]}"
     for m in wavenet-cpu logmel-cnn-cpu; do compare_tests "${start[$m]}" "$d/$m/averaged"; done | tee "$d/compare-tests.txt"
+}
+if has averaged; then
+    d="$OUT/averaged"
+    mkdir -p "$d"
+    fresh_phase_data synth-train8 28
+    # the weights each run starts from, a folder each (test_readings writes its readings beside the model): the wide
+    # run's is the lookahead stage's, which read it on the tests already
+    [[ -d "$d/start-logmel-cnn-cpu" ]] || keep models/weights/logmel-cnn-cpu "$d/start-logmel-cnn-cpu/logmel-cnn-cpu"
+    INIT_FROM="$OUT/lookahead/wide" trim_phase wavenet-cpu "$d/wavenet-cpu" 0.5 50 2e-4 --seed 29 --average-from 0.5 &
+    pids+=($!)
+    trim_phase logmel-cnn-cpu "$d/logmel-cnn-cpu" 0.5 50 2e-4 --seed 29 --average-from 0.5 & pids+=($!)
+    wait_each
+    averaged_verdicts "$d" "$OUT/lookahead/wide" "$d/start-logmel-cnn-cpu"
 fi
 
 # The averaged stage's streaming run moved dev2 from 34.89 to 33.81 in its 50 minutes (its last weights; their mean
@@ -1140,29 +1146,12 @@ if has onward; then
     d="$OUT/onward"
     mkdir -p "$d"
     fresh_phase_data synth-train9 30
-    declare -A shipped_dir=([wavenet-cpu]="$OUT/averaged/wavenet-cpu/averaged"
-                            [logmel-cnn-cpu]="$OUT/averaged/start-logmel-cnn-cpu")
     for m in wavenet-cpu logmel-cnn-cpu; do
         INIT_FROM="$OUT/averaged/$m" trim_phase $m "$d/$m" 0.5 50 2e-4 --seed 31 --average-from 0.5 & pids+=($!)
     done
     wait_each
-    for m in wavenet-cpu logmel-cnn-cpu; do
-        ship_if_better "$d/$m/averaged" $m 0.975
-        [[ -s "$d/$m/dev2.json" ]] || dev2_readings $m "$d/$m" > "$d/$m/dev2.json"
-    done
-    [[ -s "$OUT/unheard-voices/all.jsonl" ]] || under_lock unheard-voices unheard_voices_sets
-    for m in wavenet-cpu logmel-cnn-cpu; do
-        [[ -s "$d/$m/averaged/unheard-voices.json" ]] || unheard_verdict "$d/$m/averaged" $m unheard-voices & pids+=($!)
-    done
-    wait_each
-    for m in wavenet-cpu logmel-cnn-cpu; do
-        compare_readings "$d/$m/dev2.json" "$d/$m/averaged/dev2.json"
-    done | tee "$d/dev2-last.txt"
-    unread=()
-    for m in wavenet-cpu logmel-cnn-cpu; do [[ -s "$d/$m/averaged/digits.json" ]] || unread+=("$m:$d/$m/averaged"); done
-    ((${#unread[@]} == 0)) || two_lanes model_tests "${unread[@]}"
-    for m in wavenet-cpu logmel-cnn-cpu; do compare_tests "${shipped_dir[$m]}" "$d/$m/averaged"; done |
-        tee "$d/compare-tests.txt"
+    # against the weights shipped when it ran, which the averaged stage read on the tests already
+    averaged_verdicts "$d" "$OUT/averaged/wavenet-cpu/averaged" "$OUT/averaged/start-logmel-cnn-cpu"
 fi
 
 # The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
