@@ -376,6 +376,30 @@ def cmd_bench_files(args) -> int:
     return 0 if report["same_finals"] else 1
 
 
+def cmd_bench_delay(args) -> int:
+    import torch
+
+    from clients import bench_delay
+    from models.audio import AudioError
+    from models.engine import Recogniser
+
+    try:
+        chunk_ms = [float(x) for x in args.chunk_ms.split(",") if x]
+    except ValueError:
+        sys.exit(f"wavestream bench delay: --chunk-ms takes comma-separated milliseconds, got {args.chunk_ms!r}")
+    if not chunk_ms or min(chunk_ms) <= 0 or args.tail_s < 0 or (args.limit is not None and args.limit < 1):
+        sys.exit("wavestream bench delay: --chunk-ms must be above 0, --tail-s 0 or more, --limit at least 1")
+    streaming, offline = _load(args.model, False), _load(args.reference, False)  # trained weights: words to place
+    torch.set_num_threads(1)  # as the server runs its models
+    try:
+        report = bench_delay.run(Recogniser(streaming), Recogniser(offline), args.manifests, chunk_ms, args.tail_s,
+                                 args.limit)
+    except (ValueError, AudioError, OSError) as e:
+        sys.exit(f"wavestream bench delay: {e}")
+    _print_report(args, report, bench_delay.format_table)
+    return 0
+
+
 def cmd_bench_loader(args) -> int:
     from clients import bench_loader
     from models.weighted import parse_weighted
@@ -553,6 +577,19 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--repeat", type=int, default=3)
     bf.add_argument("--json", action="store_true")
     bf.set_defaults(func=cmd_bench_files)
+
+    bd = bsub.add_parser("delay", help="a word spoken -> the stream has it: the streaming model's delay by chunk size, "
+                                       "in audio time (forced alignments, in process)")
+    bd.add_argument("manifests", nargs="+", help="manifests (jsonl: audio, text) of speech to stream")
+    bd.add_argument("--model", default=SHIPPED_STREAMING, help="the streaming model")
+    bd.add_argument("--reference", default="logmel-cnn-cpu",
+                    help="the offline model whose alignment says when each word was spoken")
+    bd.add_argument("--chunk-ms", default="40,100,160",
+                    help="comma-separated chunk sizes, a row each (40: a frame; 100: the mic client's block)")
+    bd.add_argument("--tail-s", type=float, default=1.0, help="silence sent after each recording")
+    bd.add_argument("--limit", type=int, default=None, help="the first N clips of each manifest")
+    bd.add_argument("--json", action="store_true")
+    bd.set_defaults(func=cmd_bench_delay)
 
     bl = bsub.add_parser("loader", help="training batches made per second (augmented, in DataLoader workers), by "
                                         "worker count: the ceiling they set on a GPU's steps")
