@@ -24,10 +24,12 @@ import torchaudio.functional as AF
 from torch import Tensor
 
 from models.audio import read_audio
+from models.checks import stepped_logits
 from models.ctc import BLANK, Vocabulary
 from models.data import read_manifest
 from models.decoding_defaults import END_PAD_S
 from models.engine import Recogniser
+from models.recogniser import SpeechRecogniser
 
 
 def last_letter_frames(logits: Tensor, text: str, vocab: Vocabulary) -> list[int]:
@@ -41,30 +43,29 @@ def last_letter_frames(logits: Tensor, text: str, vocab: Vocabulary) -> list[int
     return [spans[i].start for i, c in enumerate(text) if c != " " and (i + 1 == len(text) or text[i + 1] == " ")]
 
 
-def streamed(rec: Recogniser, audio: np.ndarray, chunk: int) -> tuple[Tensor, list[float]]:
+def streamed(model: SpeechRecogniser, audio: np.ndarray, chunk: int) -> tuple[Tensor, list[float]]:
     """The stream's reading of `audio` sent `chunk` samples at a time, and for each of its frames the
     audio seconds sent when it came."""
-    logits, arrived = [], []
-    with rec.open_stream(second_pass=False) as stream:
-        for i in range(0, len(audio), chunk):
-            (step,) = rec.step([(stream, audio[i:i + chunk])])
-            logits.append(step.logits)
-            arrived += [min(i + chunk, len(audio)) / rec.sample_rate] * step.new_frames
-    return torch.cat(logits), arrived
+    steps, _ = stepped_logits(model, torch.from_numpy(audio), chunk)
+    arrived = [min((i + 1) * chunk, len(audio)) / model.cfg.sample_rate
+               for i, step in enumerate(steps) for _ in range(step.shape[0])]
+    return torch.cat(steps), arrived
 
 
-def word_delays(streaming: Recogniser, offline: Recogniser, audio: np.ndarray, text: str, chunk_ms: list[float],
-                tail_s: float) -> dict[float, list[float]]:
+def word_delays(streaming: SpeechRecogniser, offline: Recogniser, audio: np.ndarray, text: str,
+                chunk_ms: list[float], tail_s: float) -> dict[float, list[float]]:
     """Each word's delay in seconds, per chunk size, for one recording."""
     end_s = len(audio) / offline.sample_rate
     padded = np.concatenate([audio, np.zeros(round(END_PAD_S * offline.sample_rate), dtype=np.float32)])
     spoken = [min((f + 1) * offline.frame_s, end_s)
               for f in last_letter_frames(offline.logits(padded)[0], text, offline.vocab)]
-    sent = np.concatenate([audio, np.zeros(round(tail_s * streaming.sample_rate), dtype=np.float32)])
+    rate = streaming.cfg.sample_rate
+    sent = np.concatenate([audio, np.zeros(round(tail_s * rate), dtype=np.float32)])
+    vocab = Vocabulary(streaming.cfg.vocab)
     delays = {}
     for ms in chunk_ms:
-        logits, arrived = streamed(streaming, sent, max(1, round(streaming.sample_rate * ms / 1000)))
-        frames = last_letter_frames(logits, text, streaming.vocab)
+        logits, arrived = streamed(streaming, sent, max(1, round(rate * ms / 1000)))
+        frames = last_letter_frames(logits, text, vocab)
         delays[ms] = [arrived[f] - s for f, s in zip(frames, spoken)]
     return delays
 
@@ -76,23 +77,24 @@ def _row(ms: float, seconds: list[float]) -> dict:
             "mean_ms": round(float(d.mean())), "min_ms": round(float(d.min())), "max_ms": round(float(d.max()))}
 
 
-def run(streaming: Recogniser, offline: Recogniser, manifests: list[str], chunk_ms: list[float], tail_s: float = 1.0,
-        limit: int | None = None) -> dict:
+def run(streaming: SpeechRecogniser, offline: SpeechRecogniser, manifests: list[str], chunk_ms: list[float],
+        tail_s: float = 1.0, limit: int | None = None) -> dict:
     if not streaming.cfg.streaming:
-        raise ValueError(f"model {streaming.name!r} is offline-only; the delay is a streaming model's")
+        raise ValueError(f"model {streaming.cfg.name!r} is offline-only; the delay is a streaming model's")
     if offline.cfg.streaming:
-        raise ValueError(f"reference {offline.name!r} is a streaming model: the words' times come from a model "
+        raise ValueError(f"reference {offline.cfg.name!r} is a streaming model: the words' times come from a model "
                          f"that hears the whole recording")
-    report = {"model": streaming.name, "reference": offline.name,
+    streaming, reference = streaming.eval(), Recogniser(offline)
+    report = {"model": streaming.cfg.name, "reference": offline.cfg.name,
               "lookahead_ms": streaming.cfg.lookahead_frames * streaming.cfg.frame_ms,
               "frame_ms": streaming.cfg.frame_ms, "tail_s": tail_s, "sets": []}
     for manifest in manifests:
         per_chunk: dict[float, list[float]] = {ms: [] for ms in chunk_ms}
         clips = skipped = 0
         for u in read_manifest(manifest)[:limit]:
-            audio, _ = read_audio(u.audio, streaming.sample_rate)
+            audio, _ = read_audio(u.audio, streaming.cfg.sample_rate)
             try:
-                delays = word_delays(streaming, offline, audio, u.text, chunk_ms, tail_s)
+                delays = word_delays(streaming, reference, audio, u.text, chunk_ms, tail_s)
             except (ValueError, RuntimeError):  # a text out of the vocabulary, or too long for its audio
                 skipped += 1
                 continue

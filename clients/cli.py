@@ -381,7 +381,6 @@ def cmd_bench_delay(args) -> int:
 
     from clients import bench_delay
     from models.audio import AudioError
-    from models.engine import Recogniser
 
     try:
         chunk_ms = [float(x) for x in args.chunk_ms.split(",") if x]
@@ -392,8 +391,7 @@ def cmd_bench_delay(args) -> int:
     streaming, offline = _load(args.model, False), _load(args.reference, False)  # trained weights: words to place
     torch.set_num_threads(1)  # as the server runs its models
     try:
-        report = bench_delay.run(Recogniser(streaming), Recogniser(offline), args.manifests, chunk_ms, args.tail_s,
-                                 args.limit)
+        report = bench_delay.run(streaming, offline, args.manifests, chunk_ms, args.tail_s, args.limit)
     except (ValueError, AudioError, OSError) as e:
         sys.exit(f"wavestream bench delay: {e}")
     _print_report(args, report, bench_delay.format_table)

@@ -9,15 +9,22 @@ from .recogniser import SpeechRecogniser
 
 
 @torch.inference_mode()
-def streamed_logits(model: SpeechRecogniser, audio: torch.Tensor, chunk: int) -> torch.Tensor:
+def stepped_logits(model: SpeechRecogniser, audio: torch.Tensor, chunk: int) -> tuple[list[torch.Tensor], dict]:
+    """`audio` fed to a stream `chunk` samples at a time: each step's logits [new frames, vocab] (what a live
+    stream has after that chunk), and the state after the last."""
     state = model.init_state(1)
     outs = []
     for i in range(0, audio.shape[0], chunk):
         out, state = model.step(audio[None, i:i + chunk], None, state)
         outs.append(out.logits[0])
-    out, state = model.flush(state)
-    outs.append(out.logits[0])
-    return torch.cat(outs)
+    return outs, state
+
+
+@torch.inference_mode()
+def streamed_logits(model: SpeechRecogniser, audio: torch.Tensor, chunk: int) -> torch.Tensor:
+    outs, state = stepped_logits(model, audio, chunk)
+    out, _ = model.flush(state)
+    return torch.cat(outs + [out.logits[0]])
 
 
 def check_streaming(model: SpeechRecogniser, audio, chunk_ms: list[float]) -> dict:

@@ -78,7 +78,6 @@ def pause_cuts(logits: Tensor, max_frames: int) -> list[int]:
 class StepResult:
     embeddings: Tensor      # [new_frames, d_model] on the CPU
     new_frames: int         # the stream's decoder has taken these; `stream.partial()` reads it
-    logits: Tensor          # [new_frames, vocab] on the CPU: what the decoder took
 
 
 class Recogniser:
@@ -320,7 +319,7 @@ class Recogniser:
         for i, (s, c) in enumerate(zip(streams, chunks)):
             n = int(out.lengths[i])
             s.take(logits[i, :n], c)
-            results.append(StepResult(emb[i, :n], n, logits[i, :n]))
+            results.append(StepResult(emb[i, :n], n))
         return results
 
     def release(self, stream: "RecogniserStream") -> None:

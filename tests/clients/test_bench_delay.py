@@ -5,7 +5,6 @@ import json
 import pytest
 
 from clients import bench_delay
-from models.engine import Recogniser
 from models.recogniser import widened_lookahead
 from models.registry import load_model
 from tests.clients.test_cli_engine import wavestream
@@ -24,10 +23,10 @@ def test_every_frame_of_lookahead_is_a_frame_of_delay(lj_manifest):
     """The same model hearing four frames further ahead (its new taps zero: the same readings, each frame later)
     has every word 160 ms later, at a chunk of one frame and of four."""
     manifest, rows = lj_manifest
-    model, offline = load_model("wavenet-cpu"), Recogniser(load_model("logmel-cnn-cpu"))
+    model, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
     wide = widened_lookahead(model, model.cfg.lookahead_frames + 4)
-    before = bench_delay.run(Recogniser(model), offline, [str(manifest)], [40, 160])
-    after = bench_delay.run(Recogniser(wide), offline, [str(manifest)], [40, 160])
+    before = bench_delay.run(model, offline, [str(manifest)], [40, 160])
+    after = bench_delay.run(wide, offline, [str(manifest)], [40, 160])
     assert after["lookahead_ms"] == before["lookahead_ms"] + 160
     (b,), (a,) = before["sets"], after["sets"]
     assert b["clips"] == a["clips"] == 2 and b["skipped"] == 0
