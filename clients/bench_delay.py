@@ -52,13 +52,19 @@ def streamed(model: SpeechRecogniser, audio: np.ndarray, chunk: int) -> tuple[Te
     return torch.cat(steps), arrived
 
 
+def spoken_times(offline: Recogniser, audio: np.ndarray, text: str) -> list[float]:
+    """When each word of `text` was spoken in `audio`: the end of its last letter's frame in the offline
+    model's forced alignment, or the recording's end if sooner (seconds)."""
+    end_s = len(audio) / offline.sample_rate
+    padded = np.concatenate([audio, np.zeros(round(END_PAD_S * offline.sample_rate), dtype=np.float32)])
+    return [min((f + 1) * offline.frame_s, end_s)
+            for f in last_letter_frames(offline.logits(padded)[0], text, offline.vocab)]
+
+
 def word_delays(streaming: SpeechRecogniser, offline: Recogniser, audio: np.ndarray, text: str,
                 chunk_ms: list[float], tail_s: float) -> dict[float, list[float]]:
     """Each word's delay in seconds, per chunk size, for one recording."""
-    end_s = len(audio) / offline.sample_rate
-    padded = np.concatenate([audio, np.zeros(round(END_PAD_S * offline.sample_rate), dtype=np.float32)])
-    spoken = [min((f + 1) * offline.frame_s, end_s)
-              for f in last_letter_frames(offline.logits(padded)[0], text, offline.vocab)]
+    spoken = spoken_times(offline, audio, text)
     rate = streaming.cfg.sample_rate
     sent = np.concatenate([audio, np.zeros(round(tail_s * rate), dtype=np.float32)])
     vocab = Vocabulary(streaming.cfg.vocab)

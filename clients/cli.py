@@ -37,8 +37,7 @@ def cmd_check_streaming(args) -> int:
         audio, _ = read_audio(args.audio, model.cfg.sample_rate)
     except (AudioError, OSError) as e:
         sys.exit(f"wavestream: {args.audio}: {e}")
-    chunk_ms = [float(x) for x in args.chunk_ms.split(",") if x]
-    report = check_streaming(model, audio, chunk_ms)
+    report = check_streaming(model, audio, args.chunk_ms)
     report["tolerance"] = 1e-4
     report["ok"] = report["max_abs_diff"] <= 1e-4 and report["transcripts_equal"]
     if args.json:
@@ -302,6 +301,14 @@ def _above_zero(text: str) -> float:
     return value
 
 
+def above_zero_list(text: str) -> list[float]:
+    """Comma-separated numbers above 0 (--chunk-ms, --silence-after-s: a row each)."""
+    try:
+        return [_above_zero(x) for x in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"takes comma-separated numbers above 0 (e.g. 40,100), got {text!r}") from None
+
+
 thread_count = count_type(0, "1 or more (0: PyTorch's choice)")  # --threads of eval and train
 job_count = count_type(1)  # --jobs of eval (utterances in flight at once) and of transcribe (files)
 
@@ -382,19 +389,34 @@ def cmd_bench_delay(args) -> int:
     from clients import bench_delay
     from models.audio import AudioError
 
-    try:
-        chunk_ms = [float(x) for x in args.chunk_ms.split(",") if x]
-    except ValueError:
-        sys.exit(f"wavestream bench delay: --chunk-ms takes comma-separated milliseconds, got {args.chunk_ms!r}")
-    if not chunk_ms or min(chunk_ms) <= 0 or args.tail_s < 0 or (args.limit is not None and args.limit < 1):
-        sys.exit("wavestream bench delay: --chunk-ms must be above 0, --tail-s 0 or more, --limit at least 1")
+    if args.tail_s < 0 or (args.limit is not None and args.limit < 1):
+        sys.exit("wavestream bench delay: --tail-s must be 0 or more, --limit at least 1")
     streaming, offline = _load(args.model, False), _load(args.reference, False)  # trained weights: words to place
     torch.set_num_threads(1)  # as the server runs its models
     try:
-        report = bench_delay.run(streaming, offline, args.manifests, chunk_ms, args.tail_s, args.limit)
+        report = bench_delay.run(streaming, offline, args.manifests, args.chunk_ms, args.tail_s, args.limit)
     except (ValueError, AudioError, OSError) as e:
         sys.exit(f"wavestream bench delay: {e}")
     _print_report(args, report, bench_delay.format_table)
+    return 0
+
+
+def cmd_bench_endpoint(args) -> int:
+    import torch
+
+    from clients import bench_endpoint
+    from models.audio import AudioError
+
+    if args.limit is not None and args.limit < 1:
+        sys.exit("wavestream bench endpoint: --limit must be at least 1")
+    offline = _load(args.reference, False)  # trained weights: the last word to place
+    torch.set_num_threads(1)  # the reference's alignments: leave the cores to the server
+    try:
+        report = bench_endpoint.run(offline, args.manifests, args.silence_after_s, args.tail_s, args.limit,
+                                    args.parallel, args.server)
+    except (ValueError, RuntimeError, AudioError, OSError) as e:
+        sys.exit(f"wavestream bench endpoint: {e}")
+    _print_report(args, report, bench_endpoint.format_table)
     return 0
 
 
@@ -530,7 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-streaming", help="prove streamed output equals the offline run on your audio")
     c.add_argument("audio", help="an audio file (wav, flac, ogg, mp3)")
     c.add_argument("--model", default=DEFAULT_STREAMING)
-    c.add_argument("--chunk-ms", default="10,37,160,1000", help="comma-separated chunk sizes in ms")
+    c.add_argument("--chunk-ms", type=above_zero_list, default="10,37,160,1000",
+                   help="comma-separated chunk sizes in ms")
     c.add_argument("--untrained", action="store_true",
                    help="allow a built-in size with seeded random weights when no trained weights exist")
     c.add_argument("--json", action="store_true")
@@ -582,12 +605,27 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--model", default=SHIPPED_STREAMING, help="the streaming model")
     bd.add_argument("--reference", default="logmel-cnn-cpu",
                     help="the offline model whose alignment says when each word was spoken")
-    bd.add_argument("--chunk-ms", default="40,100,160",
+    bd.add_argument("--chunk-ms", type=above_zero_list, default="40,100,160",
                     help="comma-separated chunk sizes, a row each (40: a frame; 100: the mic client's block)")
     bd.add_argument("--tail-s", type=float, default=1.0, help="silence sent after each recording")
     bd.add_argument("--limit", type=int, default=None, help="the first N clips of each manifest")
     bd.add_argument("--json", action="store_true")
     bd.set_defaults(func=cmd_bench_delay)
+
+    bp = bsub.add_parser("endpoint", help="speech ends -> its final line arrives: the endpointer's silence and the "
+                                          "final's search, through a real server at a microphone's pace")
+    bp.add_argument("manifests", nargs="+", help="manifests (jsonl: audio, text) of speech, a recording an utterance")
+    bp.add_argument("--silence-after-s", type=above_zero_list, default="1.2,0.8,0.6",
+                    help="comma-separated silence-after-text settings (the stream's endpointing), a row each")
+    bp.add_argument("--reference", default="logmel-cnn-cpu",
+                    help="the offline model whose alignment says when the last word was spoken")
+    bp.add_argument("--tail-s", type=_above_zero, default=3.0, help="silence sent after each recording")
+    bp.add_argument("--limit", type=int, default=None, help="the first N clips of each manifest")
+    bp.add_argument("--parallel", type=count_type(1), default=2,
+                    help="recordings streamed at once (each under every setting at once)")
+    bp.add_argument("--server", default="", help="an existing server host:port (default: start the shipped one)")
+    bp.add_argument("--json", action="store_true")
+    bp.set_defaults(func=cmd_bench_endpoint)
 
     bl = bsub.add_parser("loader", help="training batches made per second (augmented, in DataLoader workers), by "
                                         "worker count: the ceiling they set on a GPU's steps")

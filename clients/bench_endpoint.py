@@ -1,0 +1,171 @@
+"""`wavestream bench endpoint`: speech ends -> its final line arrives, the endpointer in the loop.
+
+A live stream's final comes once the endpointer has heard `silence_after_text_s` with no new letter
+and the final's search has run (the second pass, the blend, the LM). This streams recordings to a
+real server as `wavestream mic` does: 100 ms blocks at real-time pace, each sent when its last
+sample would have been spoken, interim results on, then `tail_s` of silence (zeros) as a
+microphone goes on. Every silence setting streams the same recording at once, so the settings
+share the server's load side by side.
+
+Per stream:
+- speech end: the last word's time by `bench delay`'s `spoken_times` (the offline model's forced
+  alignment of the transcript, in process);
+- the final's wait: from the moment the audio up to speech end had been sent to the arrival of
+  the first endpointer final sent after it, in wall time; and the part of it that was audio the
+  endpointer waited for (that final's `latency.audio_received_s` less speech end): the rest is
+  the server's time;
+- cuts: endpointer finals before speech end, a pause inside the recording taken for its end;
+- the joined finals' WER against the transcript (a cut can cost words: the search loses the
+  context across it).
+A stream whose endpointer gave no final after speech end before the silence ran out ends with the
+stream's own final: counted as missed, not timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from models.audio import read_audio
+from models.data import read_manifest
+from models.engine import Recogniser
+from models.evaluate import wer_cer
+from models.recogniser import SpeechRecogniser
+from protos.wavestream.v1 import speech_pb2 as pb
+from service.config import ServerConfig
+
+from .bench_delay import spoken_times
+from .bench_service import start_server
+from .mic import BLOCK_MS, SAMPLE_RATE
+from .speech_client import AsyncSpeechClient, streaming_config
+
+
+async def one_stream(client: AsyncSpeechClient, audio: np.ndarray, tail_s: float, speech_end_s: float,
+                     silence_s: float) -> dict:
+    """One recording, then `tail_s` of zeros, paced as a microphone gives it: the stream's finals,
+    each with its arrival after speech end had been sent (s) and the audio the server had then."""
+    sent = np.concatenate([audio, np.zeros(round(tail_s * SAMPLE_RATE), dtype=np.float32)])
+    pcm = (np.clip(sent, -1, 1) * 32767).astype("<i2").tobytes()
+    block = SAMPLE_RATE * BLOCK_MS // 1000 * 2
+    config = streaming_config(SAMPLE_RATE, interim_results=True, word_time_offsets=False,
+                              endpointing=pb.EndpointingConfig(silence_after_text_s=silence_s))
+    start = time.perf_counter()
+
+    async def paced():
+        for i in range(0, len(pcm), block):
+            chunk = pcm[i:i + block]
+            delay = start + (i + len(chunk)) / 2 / SAMPLE_RATE - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield chunk
+
+    finals = []
+    async for resp in client.stream(paced(), config):
+        for r in resp.results:
+            if r.is_final:
+                finals.append({"text": r.alternatives[0].transcript if r.alternatives else "",
+                               "after_speech_end_s": time.perf_counter() - start - speech_end_s,
+                               "audio_received_s": resp.latency.audio_received_s})
+    return {"finals": finals, "audio_s": len(audio) / SAMPLE_RATE, "speech_end_s": speech_end_s}
+
+
+def endpointed(stream: dict) -> dict | None:
+    """The first endpointer final sent after speech end (None: the silence ran out first). The stream's
+    own final at its end has every sample sent as its audio: not the endpointer's."""
+    total_s = stream["audio_s"] + stream["tail_s"]
+    for f in stream["finals"]:
+        if stream["speech_end_s"] <= f["audio_received_s"] < total_s - 1e-3:
+            return f
+    return None
+
+
+def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
+    waits, audio_waits, cuts = [], [], 0
+    for s in streams:
+        cuts += sum(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"])
+        f = endpointed(s)
+        if f:
+            waits.append(f["after_speech_end_s"])
+            audio_waits.append(f["audio_received_s"] - s["speech_end_s"])
+    hyps = [" ".join(f["text"] for f in s["finals"] if f["text"]) for s in streams]
+    wer, _ = wer_cer(texts, hyps)
+    row = {"silence_after_text_s": silence_s, "streams": len(streams), "timed": len(waits),
+           "missed": len(streams) - len(waits), "cut": cuts,
+           "clips_cut": sum(any(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"]) for s in streams),
+           "wer": wer}
+    w, a = np.asarray(waits) * 1000, np.asarray(audio_waits) * 1000
+    timed = {"final_ms_p50": np.percentile(w, 50), "final_ms_p95": np.percentile(w, 95), "final_ms_max": w.max(),
+             "audio_wait_ms_p50": np.percentile(a, 50), "server_ms_p50": np.percentile(w - a, 50)} if waits else {}
+    return row | {k: round(float(timed[k])) if timed else None
+                  for k in ("final_ms_p50", "final_ms_p95", "final_ms_max", "audio_wait_ms_p50", "server_ms_p50")}
+
+
+async def _manifest(target: str, reference: Recogniser, manifest: str, silences: list[float], tail_s: float,
+                    limit: int | None, parallel: int) -> dict:
+    rows = read_manifest(manifest)[:limit]
+    clips, skipped = [], 0
+    for u in rows:
+        audio, _ = read_audio(u.audio, SAMPLE_RATE)
+        try:
+            end_s = spoken_times(reference, audio, u.text)[-1]
+        except (ValueError, RuntimeError, IndexError):  # out of the vocabulary, too long for its audio, or no words
+            skipped += 1
+            continue
+        clips.append((audio, u.text, end_s))
+    if not clips:
+        raise ValueError(f"{manifest}: no clip could be aligned")
+    per_silence: dict[float, list[dict]] = {s: [] for s in silences}
+    async with AsyncSpeechClient(target, timeout=120 + tail_s + max(len(a) for a, _, _ in clips) / SAMPLE_RATE) as client:
+        for i in range(0, len(clips), parallel):
+            group = clips[i:i + parallel]
+            jobs = [(s, one_stream(client, audio, tail_s, end_s, s)) for audio, _, end_s in group for s in silences]
+            done = await asyncio.gather(*(j for _, j in jobs))
+            for (s, _), stream in zip(jobs, done):
+                per_silence[s].append({**stream, "tail_s": tail_s})
+    texts = [t for _, t, _ in clips]
+    return {"manifest": str(manifest), "clips": len(clips), "skipped": skipped,
+            "rows": [summarise(s, per_silence[s], texts) for s in silences],
+            "utterances": [{"text": t, "speech_end_s": round(end_s, 3),
+                            "finals": {f"{s:g}": per_silence[s][i]["finals"] for s in silences}}
+                           for i, (_, t, end_s) in enumerate(clips)]}
+
+
+def run(offline: SpeechRecogniser, manifests: list[str], silences: list[float], tail_s: float = 3.0,
+        limit: int | None = None, parallel: int = 2, server: str = "", serve_args: list[str] | None = None) -> dict:
+    if offline.cfg.streaming:
+        raise ValueError(f"reference {offline.cfg.name!r} is a streaming model: speech end comes from a model "
+                         f"that hears the whole recording")
+    if tail_s <= max(silences):
+        raise ValueError(f"--tail-s {tail_s:g} leaves no time after the longest silence setting ({max(silences):g} s)")
+    reference = Recogniser(offline.eval())
+    proc, device = None, None
+    if not server:  # the server as `make serve` runs it: the shipped models, their defaults
+        proc, server, device = start_server(ServerConfig.model, False, len(silences) * parallel, serve_args)
+    try:
+        sets = [asyncio.run(_manifest(server, reference, m, silences, tail_s, limit, parallel)) for m in manifests]
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(30)
+    return {"target": server, "server_device": device, "reference": offline.cfg.name, "block_ms": BLOCK_MS,
+            "tail_s": tail_s, "parallel_clips": parallel, "sets": sets}
+
+
+def format_table(report: dict) -> str:
+    lines = [f"# {report['command']}",
+             f"speech end placed by {report['reference']}; {report['block_ms']} ms blocks at real-time pace, "
+             f"{report['tail_s']:g} s of silence after; {report['parallel_clips']} recordings at a time, each under "
+             f"every setting at once", "",
+             "| set (clips) | silence after text s | final p50 ms | final p95 ms | max ms | of it audio waited, p50 ms "
+             "| server p50 ms | missed | cuts (clips) | WER |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for s in report["sets"]:
+        for r in s["rows"]:
+            lines.append(f"| {s['manifest']} ({s['clips']}) | {r['silence_after_text_s']:g} | {r['final_ms_p50']} | "
+                         f"{r['final_ms_p95']} | {r['final_ms_max']} | {r['audio_wait_ms_p50']} | {r['server_ms_p50']} | "
+                         f"{r['missed']} | {r['cut']} ({r['clips_cut']}) | {100 * r['wer']:.1f} |")
+        if s["skipped"]:
+            lines.append(f"({s['manifest']}: {s['skipped']} clips could not be aligned and are left out)")
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""`wavestream bench endpoint`: speech ends -> its final line arrives, through a real server at a mic's pace."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from models.audio import read_audio
+from tests.clients.test_cli_engine import wavestream
+
+
+@pytest.fixture(scope="module")
+def paused_manifest(shared_data, tmp_path_factory):
+    """Two real sentences with a second of digital silence between them, one recording: a pause the
+    endpointer takes for an utterance's end at a short setting and not at a long one."""
+    rows = [json.loads(line) for line in (shared_data / "real" / "lj-amateur.jsonl").read_text().splitlines()[:2]]
+    parts = [read_audio(shared_data / "real" / r["audio"], 16000)[0] for r in rows]
+    folder = tmp_path_factory.mktemp("endpoint")
+    sf.write(folder / "paused.wav", np.concatenate([parts[0], np.zeros(16000, np.float32), parts[1]]), 16000)
+    (folder / "first-s").write_text(str(len(parts[0]) / 16000))  # where the pause starts
+    manifest = folder / "paused.jsonl"
+    manifest.write_text(json.dumps({"audio": "paused.wav", "text": " ".join(r["text"] for r in rows)}) + "\n")
+    return manifest
+
+
+def test_a_pause_longer_than_the_setting_cuts_and_the_final_waits_the_setting(paused_manifest):
+    r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "0.6,2.5", "--tail-s", "3.5",
+                   "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["command"].startswith("wavestream bench endpoint")
+    (s,) = report["sets"]
+    assert s["clips"] == 1 and s["skipped"] == 0
+    short, long = s["rows"]
+    assert (short["silence_after_text_s"], long["silence_after_text_s"]) == (0.6, 2.5)
+    # at 0.6 s the second's pause ends the first sentence (and the second sentence's comma may end more); at 2.5 s
+    # nothing is cut
+    assert short["clips_cut"] == 1 and short["cut"] >= 1 and long["cut"] == long["clips_cut"] == 0
+    (utterance,) = s["utterances"]
+    first_end = paused_manifest.with_name("first-s").read_text()
+    assert float(first_end) < utterance["finals"]["0.6"][0]["audio_received_s"] < float(first_end) + 1.0
+    # each setting's final comes after speech end, the endpointer having waited the setting's silence: the two
+    # differ by 1.9 s of audio, give or take the 100 ms block it is decided at
+    assert short["timed"] == long["timed"] == 1 and short["missed"] == long["missed"] == 0
+    assert 1750 <= long["audio_wait_ms_p50"] - short["audio_wait_ms_p50"] <= 2050
+    for row in (short, long):
+        assert row["final_ms_p50"] >= row["audio_wait_ms_p50"] > 0
+    # the finals on either side of a cut are joined: the words of both sentences, as the uncut stream has them
+    assert len(utterance["finals"]["2.5"]) == 1
+    assert " ".join(f["text"] for f in utterance["finals"]["0.6"]).split()[-2:] == ["fourteen", "seventy"]
+
+
+def test_bench_endpoint_says_what_it_cannot_use(paused_manifest, tmp_path):
+    r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "0.6,x")
+    assert r.returncode != 0 and "--silence-after-s" in r.stderr and "Traceback" not in r.stderr
+    r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "1.2", "--tail-s", "1")
+    assert r.returncode != 0 and "--tail-s" in r.stderr and "Traceback" not in r.stderr
+    r = wavestream("bench", "endpoint", str(paused_manifest), "--reference", "wavenet-cpu")
+    assert r.returncode != 0 and "streaming model" in r.stderr and "Traceback" not in r.stderr
+    r = wavestream("bench", "endpoint", str(tmp_path / "missing.jsonl"))
+    assert r.returncode != 0 and "missing.jsonl" in r.stderr and "Traceback" not in r.stderr
