@@ -828,6 +828,9 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--list-devices", action="store_true")
     mc.add_argument("--file", default=None, help="feed this file through the same path, paced as live")
     mc.add_argument("--fast", action="store_true", help="with --file: do not pace")
+    mc.add_argument("--silence-after-s", type=_above_zero, default=None,
+                    help="silence after speech that ends an utterance (default: the server's, 1.2 s); shorter gives "
+                         "finals sooner and cuts at more pauses (`wavestream bench endpoint` measures both)")
     _client_args(mc)
     add_constraint_args(mc)
     mc.set_defaults(func=cmd_mic)

@@ -70,6 +70,8 @@ def run(args) -> int:
         realtime = False  # the microphone paces itself
     config.interim_results = True
     config.constraint.CopyFrom(constraint_from_args(args))
+    if args.silence_after_s:  # else the server's default (README, Benchmarks: "Speech end to final")
+        config.endpointing.silence_after_text_s = args.silence_after_s
     try:
         for resp in client.stream(chunks, config, realtime=realtime):
             for r in resp.results:

@@ -1,4 +1,5 @@
-"""`wavestream bench endpoint`: speech ends -> its final line arrives, through a real server at a mic's pace."""
+"""Where utterances end: `wavestream bench endpoint` (speech ends -> its final line arrives, through a real server
+at a microphone's pace) and `wavestream mic --silence-after-s`, with the shipped models."""
 
 import json
 
@@ -8,6 +9,16 @@ import soundfile as sf
 
 from models.audio import read_audio
 from tests.clients.test_cli_engine import wavestream
+from tests.service.test_decoding import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from tests.service.conftest import ServerProcess
+
+    s = ServerProcess(*SHIPPED)
+    yield s
+    assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +35,9 @@ def paused_manifest(shared_data, tmp_path_factory):
     return manifest
 
 
-def test_a_pause_longer_than_the_setting_cuts_and_the_final_waits_the_setting(paused_manifest):
+def test_a_pause_longer_than_the_setting_cuts_and_the_final_waits_the_setting(paused_manifest, shipped):
     r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "0.6,2.5", "--tail-s", "3.5",
-                   "--json")
+                   "--server", shipped.address, "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["command"].startswith("wavestream bench endpoint")
@@ -60,3 +71,19 @@ def test_bench_endpoint_says_what_it_cannot_use(paused_manifest, tmp_path):
     assert r.returncode != 0 and "streaming model" in r.stderr and "Traceback" not in r.stderr
     r = wavestream("bench", "endpoint", str(tmp_path / "missing.jsonl"))
     assert r.returncode != 0 and "missing.jsonl" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_mic_silence_setting_decides_where_utterances_end(paused_manifest, shipped):
+    """The same recording through `wavestream mic --file`: one final line at 2.5 s of silence; at 0.6 s the second's
+    pause ends the first sentence."""
+    paused = str(paused_manifest.with_name("paused.wav"))
+    finals = {}
+    for s in ("0.6", "2.5"):
+        r = wavestream("mic", "--file", paused, "--fast", "--silence-after-s", s, "--server", shipped.address)
+        assert r.returncode == 0, r.stderr
+        finals[s] = [line for line in r.stdout.splitlines() if line.strip()]
+    assert len(finals["2.5"]) == 1 and finals["2.5"][0].startswith("[0] ")
+    assert len(finals["0.6"]) >= 2 and finals["0.6"][1].startswith("[1] ")
+    assert finals["2.5"][0].endswith("fourteen seventy") and finals["0.6"][-1].endswith("fourteen seventy")
+    r = wavestream("mic", "--file", paused, "--silence-after-s", "0", "--server", shipped.address)
+    assert r.returncode == 2 and "--silence-after-s" in r.stderr
