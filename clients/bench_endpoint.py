@@ -68,7 +68,7 @@ async def one_stream(client: AsyncSpeechClient, audio: np.ndarray, tail_s: float
                 finals.append({"text": r.alternatives[0].transcript if r.alternatives else "",
                                "after_speech_end_s": time.perf_counter() - start - speech_end_s,
                                "audio_received_s": resp.latency.audio_received_s})
-    return {"finals": finals, "audio_s": len(audio) / SAMPLE_RATE, "speech_end_s": speech_end_s}
+    return {"finals": finals, "audio_s": len(audio) / SAMPLE_RATE, "tail_s": tail_s, "speech_end_s": speech_end_s}
 
 
 def endpointed(stream: dict) -> dict | None:
@@ -82,9 +82,9 @@ def endpointed(stream: dict) -> dict | None:
 
 
 def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
-    waits, audio_waits, cuts = [], [], 0
+    waits, audio_waits = [], []
+    cuts = [sum(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"]) for s in streams]
     for s in streams:
-        cuts += sum(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"])
         f = endpointed(s)
         if f:
             waits.append(f["after_speech_end_s"])
@@ -92,9 +92,7 @@ def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
     hyps = [" ".join(f["text"] for f in s["finals"] if f["text"]) for s in streams]
     wer, _ = wer_cer(texts, hyps)
     row = {"silence_after_text_s": silence_s, "streams": len(streams), "timed": len(waits),
-           "missed": len(streams) - len(waits), "cut": cuts,
-           "clips_cut": sum(any(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"]) for s in streams),
-           "wer": wer}
+           "missed": len(streams) - len(waits), "cut": sum(cuts), "clips_cut": sum(n > 0 for n in cuts), "wer": wer}
     w, a = np.asarray(waits) * 1000, np.asarray(audio_waits) * 1000
     timed = {"final_ms_p50": np.percentile(w, 50), "final_ms_p95": np.percentile(w, 95), "final_ms_max": w.max(),
              "audio_wait_ms_p50": np.percentile(a, 50), "server_ms_p50": np.percentile(w - a, 50)} if waits else {}
@@ -123,7 +121,7 @@ async def _manifest(target: str, reference: Recogniser, manifest: str, silences:
             jobs = [(s, one_stream(client, audio, tail_s, end_s, s)) for audio, _, end_s in group for s in silences]
             done = await asyncio.gather(*(j for _, j in jobs))
             for (s, _), stream in zip(jobs, done):
-                per_silence[s].append({**stream, "tail_s": tail_s})
+                per_silence[s].append(stream)
     texts = [t for _, t, _ in clips]
     return {"manifest": str(manifest), "clips": len(clips), "skipped": skipped,
             "rows": [summarise(s, per_silence[s], texts) for s in silences],
@@ -133,16 +131,17 @@ async def _manifest(target: str, reference: Recogniser, manifest: str, silences:
 
 
 def run(offline: SpeechRecogniser, manifests: list[str], silences: list[float], tail_s: float = 3.0,
-        limit: int | None = None, parallel: int = 2, server: str = "", serve_args: list[str] | None = None) -> dict:
+        limit: int | None = None, parallel: int = 2, server: str = "") -> dict:
     if offline.cfg.streaming:
         raise ValueError(f"reference {offline.cfg.name!r} is a streaming model: speech end comes from a model "
                          f"that hears the whole recording")
     if tail_s <= max(silences):
         raise ValueError(f"--tail-s {tail_s:g} leaves no time after the longest silence setting ({max(silences):g} s)")
+    silences = list(dict.fromkeys(silences))  # a setting given twice is one row
     reference = Recogniser(offline.eval())
     proc, device = None, None
     if not server:  # the server as `make serve` runs it: the shipped models, their defaults
-        proc, server, device = start_server(ServerConfig.model, False, len(silences) * parallel, serve_args)
+        proc, server, device = start_server(ServerConfig.model, False, len(silences) * parallel)
     try:
         sets = [asyncio.run(_manifest(server, reference, m, silences, tail_s, limit, parallel)) for m in manifests]
     finally:

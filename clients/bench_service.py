@@ -156,13 +156,18 @@ def start_server(model: str, untrained: bool, max_streams: int, extra: list[str]
         cmd += ["--device", device]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     log = []
-    for line in proc.stderr:
-        m = re.search(r"serving \S+ on (\S+):(\d+) \(([^,)]+)", line)
-        if m:
-            # keep draining the server's log so it never blocks on a full pipe
-            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-            return proc, f"{m.group(1)}:{m.group(2)}", m.group(3)
-        log.append(line)
+    try:
+        for line in proc.stderr:
+            m = re.search(r"serving \S+ on (\S+):(\d+) \(([^,)]+)", line)
+            if m:
+                # keep draining the server's log so it never blocks on a full pipe
+                threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
+                return proc, f"{m.group(1)}:{m.group(2)}", m.group(3)
+            log.append(line)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM) while the server starts: not left running
+        proc.terminate()
+        proc.wait(30)
+        raise
     tail = "".join(log[-5:]).strip()
     raise RuntimeError(f"the server did not start (exit {proc.wait()}): {tail}")
 

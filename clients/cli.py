@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from models.blend_delay import format_delay, parse_delay
@@ -349,9 +350,16 @@ def _session_range(text: str) -> tuple[float, float]:
     return parts[0], parts[-1]
 
 
+def _stop_on_sigterm() -> None:
+    """A bench that starts its own server stops it on SIGTERM as on Ctrl-C, by its `finally`: SIGTERM's default
+    would end this process at once and leave the server running."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def cmd_bench_service(args) -> int:
     from clients import bench_service
 
+    _stop_on_sigterm()
     if args.session_s and args.session_s[0] > args.seconds:
         print(f"--session-s: the shortest stream ({args.session_s[0]:g} s) is longer than --seconds "
               f"({args.seconds:g} s), so no stream would run", file=sys.stderr)
@@ -407,8 +415,7 @@ def cmd_bench_endpoint(args) -> int:
     from clients import bench_endpoint
     from models.audio import AudioError
 
-    if args.limit is not None and args.limit < 1:
-        sys.exit("wavestream bench endpoint: --limit must be at least 1")
+    _stop_on_sigterm()
     offline = _load(args.reference, False)  # trained weights: the last word to place
     torch.set_num_threads(1)  # the reference's alignments: leave the cores to the server
     try:
@@ -458,6 +465,7 @@ def cmd_bench_train(args) -> int:
 def cmd_bench_soak(args) -> int:
     from clients import bench_soak
 
+    _stop_on_sigterm()
     try:
         report = bench_soak.run(args)
     except RuntimeError as e:
@@ -620,7 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--reference", default="logmel-cnn-cpu",
                     help="the offline model whose alignment says when the last word was spoken")
     bp.add_argument("--tail-s", type=_above_zero, default=3.0, help="silence sent after each recording")
-    bp.add_argument("--limit", type=int, default=None, help="the first N clips of each manifest")
+    bp.add_argument("--limit", type=count_type(1), default=None, help="the first N clips of each manifest")
     bp.add_argument("--parallel", type=count_type(1), default=2,
                     help="recordings streamed at once (each under every setting at once)")
     bp.add_argument("--server", default="", help="an existing server host:port (default: start the shipped one)")

@@ -396,9 +396,11 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
             batch = next(batches)
             read = _step(pending, batch)
             # the clock the time budget reads: the whole step, every model's part, and where the losses are read
-            # the wait for the GPU to finish the steps queued since the last read
+            # the wait for the GPU to finish the steps queued since the last read; read once, so that runs trained
+            # together keep the same clock and stop at the same step
+            spent = time.perf_counter() - clock
             for run in pending:
-                run.elapsed_s += time.perf_counter() - clock
+                run.elapsed_s += spent
             session_over = time.perf_counter() >= session_ends  # the rest is for the next session
             postfix, shown = {}, bool(read)
             for run in pending:

@@ -87,3 +87,32 @@ def test_mic_silence_setting_decides_where_utterances_end(paused_manifest, shipp
     assert finals["2.5"][0].endswith("fourteen seventy") and finals["0.6"][-1].endswith("fourteen seventy")
     r = wavestream("mic", "--file", paused, "--silence-after-s", "0", "--server", shipped.address)
     assert r.returncode == 2 and "--silence-after-s" in r.stderr
+
+
+def test_a_bench_stopped_by_sigterm_stops_the_server_it_started(paused_manifest):
+    """SIGTERM (a CI timeout, `kill`, a container stopping) ends the bench and the server it started, not just
+    the bench."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from tests.conftest import ROOT
+
+    bench = subprocess.Popen([sys.executable, "-m", "clients.cli", "bench", "endpoint", str(paused_manifest),
+                              "--silence-after-s", "1.2", "--tail-s", "3"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    servers = []
+    while not servers and time.monotonic() < deadline and bench.poll() is None:
+        servers = [p for p in psutil.Process(bench.pid).children() if "serve" in p.cmdline()]
+        time.sleep(0.2)
+    assert servers, "the bench started no server"
+    time.sleep(8)  # the server serving (its models loaded) and a stream under way
+    bench.send_signal(signal.SIGTERM)
+    assert bench.wait(60) == 128 + signal.SIGTERM
+    gone, alive = psutil.wait_procs(servers, timeout=60)
+    assert not alive, [p.cmdline() for p in alive]
+    assert "Traceback" not in bench.stderr.read()
