@@ -1144,16 +1144,22 @@ fi
 # before it ran. The candidates are the two means of the schedules' second halves, put to the rule with its guard, the
 # 5% split between them; each run's last weights are read on dev2 beside them, and the means on the tests beside the
 # shipped weights (which the averaged stage read there already).
-if has onward; then
-    d="$OUT/onward"
+going_on() {  # DIR SET SET_SEED SEED FROM WAVENET_START LOGMEL_START: each model's run in FROM/<model> going on from
+    # its last weights in DIR/<model>, 50 more minutes at 2e-4, one thread each, train seed SEED, on a fresh synthetic
+    # set SET (drawn with SET_SEED), the second half averaged; judged by averaged_verdicts against the weights shipped
+    # when it ran (WAVENET_START, LOGMEL_START)
+    local d=$1 m
     mkdir -p "$d"
-    fresh_phase_data synth-train9 30
+    fresh_phase_data "$2" "$3"
     for m in wavenet-cpu logmel-cnn-cpu; do
-        INIT_FROM="$OUT/averaged/$m" trim_phase $m "$d/$m" 0.5 50 2e-4 --seed 31 --average-from 0.5 & pids+=($!)
+        INIT_FROM="$5/$m" trim_phase $m "$d/$m" 0.5 50 2e-4 --seed "$4" --average-from 0.5 & pids+=($!)
     done
     wait_each
-    # against the weights shipped when it ran, which the averaged stage read on the tests already
-    averaged_verdicts "$d" "$OUT/averaged/wavenet-cpu/averaged" "$OUT/averaged/start-logmel-cnn-cpu"
+    averaged_verdicts "$d" "$6" "$7"
+}
+if has onward; then  # against the weights shipped when it ran, which the averaged stage read on the tests already
+    going_on "$OUT/onward" synth-train9 30 31 "$OUT/averaged" "$OUT/averaged/wavenet-cpu/averaged" \
+        "$OUT/averaged/start-logmel-cnn-cpu"
 fi
 
 # The onward stage's 50 minutes moved dev2 far more than the averaged stage's had (streaming 34.00 -> 32.60, offline
@@ -1165,14 +1171,8 @@ fi
 # guard, the 5% split between them; each run's last weights read on dev2 beside them, the means on the tests beside
 # the shipped weights (the onward stage's means, which it read on the tests already).
 if has further; then
-    d="$OUT/further"
-    mkdir -p "$d"
-    fresh_phase_data synth-train10 32
-    for m in wavenet-cpu logmel-cnn-cpu; do
-        INIT_FROM="$OUT/onward/$m" trim_phase $m "$d/$m" 0.5 50 2e-4 --seed 33 --average-from 0.5 & pids+=($!)
-    done
-    wait_each
-    averaged_verdicts "$d" "$OUT/onward/wavenet-cpu/averaged" "$OUT/onward/logmel-cnn-cpu/averaged"
+    going_on "$OUT/further" synth-train10 32 33 "$OUT/onward" "$OUT/onward/wavenet-cpu/averaged" \
+        "$OUT/onward/logmel-cnn-cpu/averaged"
 fi
 
 # The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
