@@ -61,10 +61,29 @@ def spoken_times(offline: Recogniser, audio: np.ndarray, text: str) -> list[floa
             for f in last_letter_frames(offline.logits(padded)[0], text, offline.vocab)]
 
 
-def word_delays(streaming: SpeechRecogniser, offline: Recogniser, audio: np.ndarray, text: str,
+def aligned_clips(manifest: str, reference: Recogniser, rate: int, limit: int | None = None
+                  ) -> tuple[list[tuple[np.ndarray, str, list[float]]], int]:
+    """The manifest's first `limit` clips as (audio at `rate`, transcript, `spoken_times`), and how many were left
+    out: a text out of the vocabulary, too long for its audio, or empty. Raises ValueError where none is left."""
+    clips, skipped = [], 0
+    for u in read_manifest(manifest)[:limit]:
+        audio, _ = read_audio(u.audio, rate)
+        try:
+            spoken = spoken_times(reference, audio, u.text)
+        except (ValueError, RuntimeError):
+            spoken = []
+        if spoken:
+            clips.append((audio, u.text, spoken))
+        else:
+            skipped += 1
+    if not clips:
+        raise ValueError(f"{manifest}: no clip could be aligned")
+    return clips, skipped
+
+
+def word_delays(streaming: SpeechRecogniser, spoken: list[float], audio: np.ndarray, text: str,
                 chunk_ms: list[float], tail_s: float) -> dict[float, list[float]]:
-    """Each word's delay in seconds, per chunk size, for one recording."""
-    spoken = spoken_times(offline, audio, text)
+    """Each word's delay in seconds, per chunk size, for one recording whose words were spoken at `spoken`."""
     rate = streaming.cfg.sample_rate
     sent = np.concatenate([audio, np.zeros(round(tail_s * rate), dtype=np.float32)])
     vocab = Vocabulary(streaming.cfg.vocab)
@@ -96,12 +115,12 @@ def run(streaming: SpeechRecogniser, offline: SpeechRecogniser, manifests: list[
               "frame_ms": streaming.cfg.frame_ms, "tail_s": tail_s, "sets": []}
     for manifest in manifests:
         per_chunk: dict[float, list[float]] = {ms: [] for ms in chunk_ms}
-        clips = skipped = 0
-        for u in read_manifest(manifest)[:limit]:
-            audio, _ = read_audio(u.audio, streaming.cfg.sample_rate)
+        aligned, skipped = aligned_clips(manifest, reference, streaming.cfg.sample_rate, limit)
+        clips = 0
+        for audio, text, spoken in aligned:
             try:
-                delays = word_delays(streaming, reference, audio, u.text, chunk_ms, tail_s)
-            except (ValueError, RuntimeError):  # a text out of the vocabulary, or too long for its audio
+                delays = word_delays(streaming, spoken, audio, text, chunk_ms, tail_s)
+            except (ValueError, RuntimeError):  # the streamed reading cannot hold the text
                 skipped += 1
                 continue
             clips += 1

@@ -28,26 +28,23 @@ import time
 
 import numpy as np
 
-from models.audio import read_audio
-from models.data import read_manifest
 from models.engine import Recogniser
 from models.evaluate import wer_cer
 from models.recogniser import SpeechRecogniser
 from protos.wavestream.v1 import speech_pb2 as pb
 from service.config import ServerConfig
 
-from .bench_delay import spoken_times
+from .bench_delay import aligned_clips
 from .bench_service import start_server
 from .mic import BLOCK_MS, SAMPLE_RATE
-from .speech_client import AsyncSpeechClient, streaming_config
+from .speech_client import AsyncSpeechClient, linear16, streaming_config
 
 
 async def one_stream(client: AsyncSpeechClient, audio: np.ndarray, tail_s: float, speech_end_s: float,
                      silence_s: float) -> dict:
     """One recording, then `tail_s` of zeros, paced as a microphone gives it: the stream's finals,
     each with its arrival after speech end had been sent (s) and the audio the server had then."""
-    sent = np.concatenate([audio, np.zeros(round(tail_s * SAMPLE_RATE), dtype=np.float32)])
-    pcm = (np.clip(sent, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = linear16(np.concatenate([audio, np.zeros(round(tail_s * SAMPLE_RATE), dtype=np.float32)]))
     block = SAMPLE_RATE * BLOCK_MS // 1000 * 2
     config = streaming_config(SAMPLE_RATE, interim_results=True, word_time_offsets=False,
                               endpointing=pb.EndpointingConfig(silence_after_text_s=silence_s))
@@ -93,27 +90,18 @@ def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
     wer, _ = wer_cer(texts, hyps)
     row = {"silence_after_text_s": silence_s, "streams": len(streams), "timed": len(waits),
            "missed": len(streams) - len(waits), "cut": sum(cuts), "clips_cut": sum(n > 0 for n in cuts), "wer": wer}
+    if not waits:
+        return row | dict.fromkeys(("final_ms_p50", "final_ms_p95", "final_ms_max", "audio_wait_ms_p50", "server_ms_p50"))
     w, a = np.asarray(waits) * 1000, np.asarray(audio_waits) * 1000
-    timed = {"final_ms_p50": np.percentile(w, 50), "final_ms_p95": np.percentile(w, 95), "final_ms_max": w.max(),
-             "audio_wait_ms_p50": np.percentile(a, 50), "server_ms_p50": np.percentile(w - a, 50)} if waits else {}
-    return row | {k: round(float(timed[k])) if timed else None
-                  for k in ("final_ms_p50", "final_ms_p95", "final_ms_max", "audio_wait_ms_p50", "server_ms_p50")}
+    return row | {"final_ms_p50": round(float(np.percentile(w, 50))), "final_ms_p95": round(float(np.percentile(w, 95))),
+                  "final_ms_max": round(float(w.max())), "audio_wait_ms_p50": round(float(np.percentile(a, 50))),
+                  "server_ms_p50": round(float(np.percentile(w - a, 50)))}
 
 
 async def _manifest(target: str, reference: Recogniser, manifest: str, silences: list[float], tail_s: float,
                     limit: int | None, parallel: int) -> dict:
-    rows = read_manifest(manifest)[:limit]
-    clips, skipped = [], 0
-    for u in rows:
-        audio, _ = read_audio(u.audio, SAMPLE_RATE)
-        try:
-            end_s = spoken_times(reference, audio, u.text)[-1]
-        except (ValueError, RuntimeError, IndexError):  # out of the vocabulary, too long for its audio, or no words
-            skipped += 1
-            continue
-        clips.append((audio, u.text, end_s))
-    if not clips:
-        raise ValueError(f"{manifest}: no clip could be aligned")
+    aligned, skipped = aligned_clips(manifest, reference, SAMPLE_RATE, limit)
+    clips = [(audio, text, spoken[-1]) for audio, text, spoken in aligned]  # speech end: the last word's time
     per_silence: dict[float, list[dict]] = {s: [] for s in silences}
     async with AsyncSpeechClient(target, timeout=120 + tail_s + max(len(a) for a, _, _ in clips) / SAMPLE_RATE) as client:
         for i in range(0, len(clips), parallel):

@@ -26,7 +26,7 @@ import numpy as np
 import psutil
 
 from .bench_engine import looped, speech_like
-from .speech_client import AsyncSpeechClient, streaming_config
+from .speech_client import AsyncSpeechClient, linear16, streaming_config
 
 CHUNK_MS = 160
 RATE = 16000
@@ -90,7 +90,7 @@ async def slot(client: AsyncSpeechClient, pcm: bytes, i: int, seconds: float, se
 
 async def level(target: str, n: int, seconds: float, audio: np.ndarray, proc: psutil.Process | None,
                 session_s: tuple[float, float] | None = None) -> dict:
-    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm = linear16(audio)
     partial, final, errors = [], [], []
     clients = [AsyncSpeechClient(target) for _ in range(max(1, n // 25))]
     cpu0 = server_cpu_s(proc) if proc else None

@@ -30,6 +30,11 @@ def streaming_config(sample_rate: int, encoding: int = pb.LINEAR16, channels: in
                                 endpointing=endpointing, single_utterance=single_utterance)
 
 
+def linear16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] (clipped beyond) as the LINEAR16 bytes a stream sends."""
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
 def constraint_from_args(args) -> pb.Constraint:
     """--vocabulary / --vocabulary-set / --phrases-file (the CLI's `add_constraint_args`) as a request field."""
     phrases = []
