@@ -194,17 +194,20 @@ def cmd_lm(args) -> int:
 
     if args.shipped == bool(args.text or args.out):
         sys.exit("wavestream lm: give TEXT... --out FILE, or --shipped alone")
-    folders = {Path(t).parent.resolve() for t in args.text}
+    if args.shipped and args.words:
+        sys.exit("wavestream lm: --shipped builds what build.json records: give it alone")
+    folders = {Path(t).parent.resolve() for t in [*args.text, *args.words]}
     if args.record and len(folders) != 1:
-        sys.exit("wavestream lm: --record writes build.json beside the texts: give texts of one folder")
+        sys.exit("wavestream lm: --record writes build.json beside the texts: give texts and word lists of one folder")
     try:
         if args.shipped:
             report = build_shipped(SHIPPED_LM_TEXT, SHIPPED_LM)
         else:
-            report = build(args.text, args.out, args.order, args.min_count)
+            report = build(args.text, args.out, args.order, args.min_count, args.words)
             if args.record:
                 names = [Path(t).name for t in args.text]  # FILE:N keeps its :N
-                report["recorded"] = str(record_build(folders.pop(), names, args.order, args.min_count, args.out))
+                report["recorded"] = str(record_build(folders.pop(), names, args.order, args.min_count, args.out,
+                                                      [Path(w).name for w in args.words]))
     except (OSError, ValueError) as e:
         sys.exit(f"wavestream lm: {e}")
     print(json.dumps(report, indent=2))
@@ -729,6 +732,10 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("text", nargs="*", help="text files, one normalised sentence a line (no evaluation sentences!); "
                     ".xz and .gz read as they are; FILE:N counts FILE N times over")
     lm.add_argument("--out", help="FILE.arpa or FILE.arpa.gz")
+    lm.add_argument("--words", action="append", default=[], metavar="FILE",
+                    help="a word list (words apart by spaces or lines; .xz and .gz read as they are): words the text "
+                         "lacks join the vocabulary at an unseen word's probability, so finals can spell them "
+                         "(may be given more than once)")
     lm.add_argument("--shipped", action="store_true",
                     help="build the shipped LM from its text (models/weights/lm/text, as its build.json says; what "
                          "`make lm` runs) and check it is the one the model card measured")

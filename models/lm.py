@@ -7,6 +7,9 @@ n-grams that open a sentence, which keep their raw counts (as KenLM's lmplz does
 probabilities go into the file as they are; for an unseen word the back-off weight is exactly the
 interpolation weight, so the ARPA file is the interpolated model. Highest-order n-grams seen
 fewer than `min_count` times are pruned, and their contexts' back-off weights renormalised.
+A word list (`--words FILE`) adds words the text never uses to the vocabulary, each at an unseen
+word's probability (what <unk> gets), so the search, which only spells the LM's words, can spell
+them when the audio says them clearly.
 
 No estimation tool (lmplz, SRILM) installs from a package registry here, hence this module;
 querying is KenLM's, through flashlight-text.
@@ -66,8 +69,9 @@ def _discount(adjusted: Counter) -> float:
     return min(0.95, max(0.05, n1 / (n1 + 2 * n2)))
 
 
-def estimate(sentences: Iterable[str], order: int = 3, min_count: int = 2) -> dict:
-    """Interpolated Kneser-Ney. Returns {"probs": [n -> {ngram: p}], "backoff": {context: w}}."""
+def estimate(sentences: Iterable[str], order: int = 3, min_count: int = 2, words: Iterable[str] = ()) -> dict:
+    """Interpolated Kneser-Ney. Returns {"probs": [n -> {ngram: p}], "backoff": {context: w}}.
+    `words`: more vocabulary; those the text lacks share the unigram's uniform part with <unk>."""
     if order < 1:
         raise ValueError("order must be at least 1")
     counts = _ngrams(sentences, order)
@@ -76,7 +80,9 @@ def estimate(sentences: Iterable[str], order: int = 3, min_count: int = 2) -> di
     adjusted = _adjusted(counts, order)
     probs: list[dict] = [{} for _ in range(order + 1)]
     backoff: dict[tuple, float] = {}
-    vocab = [g[0] for g in adjusted[1] if g[0] != BOS] + [UNK]
+    seen = {g[0] for g in adjusted[1]}
+    unseen = sorted(set(words) - seen - {BOS, EOS, UNK})
+    vocab = [g[0] for g in adjusted[1] if g[0] != BOS] + unseen + [UNK]
     for n in range(1, order + 1):
         d = _discount(adjusted[n])
         totals: dict[tuple, float] = defaultdict(float)
@@ -94,7 +100,8 @@ def estimate(sentences: Iterable[str], order: int = 3, min_count: int = 2) -> di
             lower = probs[n - 1][g[1:]] if n > 1 else 1.0 / len(vocab)
             probs[n][g] = max(c - d, 0.0) / totals[h] + gamma[h] * lower
         if n == 1:
-            probs[1][(UNK,)] = gamma[()] / len(vocab)
+            for w in (*unseen, UNK):
+                probs[1][(w,)] = gamma[()] / len(vocab)
         for h, w in gamma.items():
             if n > 1:
                 backoff[h] = w
@@ -169,17 +176,29 @@ def _open_text(path: Path):
     return opener(path, "rt", encoding="utf-8")
 
 
-def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2) -> dict:
+def read_words(files: Iterable[str | Path]) -> set[str]:
+    """The words of word lists (whitespace-separated; .xz and .gz read as they are)."""
+    words: set[str] = set()
+    for path in files:
+        with _open_text(Path(path)) as f:
+            for line in f:
+                words.update(line.split())
+    return words
+
+
+def build(text_files: list[str | Path], out: str | Path, order: int = 3, min_count: int = 2,
+          word_files: Iterable[str | Path] = ()) -> dict:
     """Estimate from text files (one normalised sentence a line; .xz and .gz read as they are; FILE:N
-    counts FILE N times over) and write the ARPA file."""
+    counts FILE N times over) and word lists (`estimate`'s words), and write the ARPA file."""
     texts = [weighted_text(t) for t in text_files]
+    words = read_words(word_files)
 
     def lines():
         for path, times in texts:
             for _ in range(times):
                 with _open_text(path) as f:
                     yield from (line.strip() for line in f)
-    model = estimate(lines(), order, min_count)
+    model = estimate(lines(), order, min_count, words)
     path = write_arpa(model, out)
     return {"arpa": str(path), "order": order, "words": len(model["probs"][1]) - 3,  # less <s>, </s>, <unk>
             **{f"{n}-grams": len(model["probs"][n]) for n in range(1, order + 1)}}
@@ -197,12 +216,14 @@ def arpa_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def record_build(text_dir: str | Path, texts: list[str], order: int, min_count: int, arpa: str | Path) -> Path:
-    """Writes TEXT_DIR/build.json: the texts (names in TEXT_DIR, FILE:N as `build` takes them), the
-    settings, and the hash of the ARPA file they built (the recipe's lm stage, after building it)."""
+def record_build(text_dir: str | Path, texts: list[str], order: int, min_count: int, arpa: str | Path,
+                 words: list[str] = ()) -> Path:
+    """Writes TEXT_DIR/build.json: the texts and word lists (names in TEXT_DIR, FILE:N as `build` takes
+    them), the settings, and the hash of the ARPA file they built (the recipe's lm stage, after building it)."""
     path = Path(text_dir) / BUILD_FILE
-    path.write_text(json.dumps({"texts": texts, "order": order, "min_count": min_count,
-                                "arpa_sha256": arpa_sha256(arpa)}, indent=2) + "\n")
+    spec = {"texts": texts, **({"words": list(words)} if words else {}), "order": order, "min_count": min_count,
+            "arpa_sha256": arpa_sha256(arpa)}
+    path.write_text(json.dumps(spec, indent=2) + "\n")
     return path
 
 
@@ -211,7 +232,8 @@ def build_shipped(text_dir: str | Path, out: str | Path) -> dict:
     (the LM whose readings the model card gives); a mismatch is an error, and OUT is not left behind."""
     text_dir = Path(text_dir)
     spec = json.loads((text_dir / BUILD_FILE).read_text())
-    report = build([text_dir / t for t in spec["texts"]], out, spec["order"], spec["min_count"])
+    report = build([text_dir / t for t in spec["texts"]], out, spec["order"], spec["min_count"],
+                   [text_dir / w for w in spec.get("words", [])])
     if arpa_sha256(out) != spec["arpa_sha256"]:
         Path(out).unlink()
         raise ValueError(f"the LM built from {text_dir} is not the one {BUILD_FILE} records (its text or the "

@@ -12,6 +12,10 @@
         English text from GCIDE, the dictionary in Debian's dict-gcide (DICT: its gcide.dict.dz): its
         quotations and its definitions as sentences, normalised like the training text, less any that
         could carry a held-out sentence (FILE: text, a sentence a line, or a manifest)
+    .venv/bin/python scripts/recipe_data.py words WORD_LIST OUT_FILE
+        a spelling dictionary's words (WORD_LIST: one a line, as Debian's wamerican installs
+        /usr/share/dict/american-english) as the LM's word lists take them: accents dropped, lower
+        case, letters with at most one apostrophe inside ("speer's"), sorted, one a line
     .venv/bin/python scripts/recipe_data.py variant MANIFEST OUT_NAME [--pad-s S] [--gain-db DB]
             [--noise-dbfs N [--seed SEED]]
         a held-out set as files and microphones also deliver it: S seconds of exact zeros before and
@@ -160,6 +164,18 @@ def gcide(dict_file: str, out: str, held_out: list[str], run: int = 6) -> None:
             kept.append(s)
     Path(out).write_text("".join(s + "\n" for s in kept))
     print(json.dumps({"gcide": out, "sentences": len(kept), "words": sum(len(s.split()) for s in kept)}))
+
+
+def words(word_list: str, out: str) -> None:
+    """Entries the training text's normalisation would split or change otherwise (hyphens, figures, "o'"
+    at a word's end) are left out rather than mangled."""
+    kept = set()
+    for line in open(word_list, encoding="utf-8"):
+        w = unicodedata.normalize("NFKD", line.strip()).encode("ascii", "ignore").decode().lower()
+        if re.fullmatch(r"[a-z]+(?:'[a-z]+)?", w):
+            kept.add(w)
+    Path(out).write_text("".join(w + "\n" for w in sorted(kept)))
+    print(json.dumps({"words": out, "count": len(kept)}))
 
 
 def variant(manifest: str, out_name: str, pad_s: float = 0.0, gain_db: float = 0.0,
@@ -335,6 +351,9 @@ def main(argv=None) -> int:
     g.add_argument("dict_file")
     g.add_argument("out")
     g.add_argument("--held-out", nargs="+", required=True)
+    w = sub.add_parser("words")
+    w.add_argument("word_list")
+    w.add_argument("out")
     v = sub.add_parser("variant")
     v.add_argument("manifest")
     v.add_argument("out_name")
@@ -370,6 +389,8 @@ def main(argv=None) -> int:
         unspoken(args.out, args.source, args.manifests)
     elif args.what == "gcide":
         gcide(args.dict_file, args.out, args.held_out)
+    elif args.what == "words":
+        words(args.word_list, args.out)
     elif args.what == "variant":
         variant(args.manifest, args.out_name, args.pad_s, args.gain_db, args.noise_dbfs, args.seed)
     elif args.what == "voices":

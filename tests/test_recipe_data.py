@@ -107,6 +107,16 @@ def test_gcide_gives_quotations_and_definitions_less_anything_that_could_carry_a
     ]  # and the one-sense headword's own definition ("A kind of ancient malt beverage") is not
 
 
+def test_a_spelling_dictionarys_words_as_the_lm_takes_them(tmp_path):
+    word_list = tmp_path / "american-english"
+    word_list.write_text("Aachen\nAachen's\nacreage\ncafé\nco-op\nfo'c'sle\nrock'n'roll\nA\na\n1st\nMcDonald's\n"
+                         "'tis\nmen's\n\n", encoding="utf-8")
+    out = tmp_path / "words.txt"
+    recipe_data("words", word_list, out)
+    # lower case, accents dropped, one apostrophe at most and only inside; hyphens, figures and the rest left out
+    assert out.read_text().splitlines() == ["a", "aachen", "aachen's", "acreage", "cafe", "mcdonald's", "men's"]
+
+
 def test_a_noisy_variant_has_the_floor_asked_for_under_the_speech_and_the_pads(tmp_path):
     rate = 8000
     tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(rate // 2) / rate)).astype("float32")

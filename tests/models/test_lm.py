@@ -96,6 +96,48 @@ def test_a_weight_that_is_not_a_whole_count_is_refused(tmp_path, weight):
         build([f"{text}:{weight}"], tmp_path / "lm.arpa.gz")
 
 
+def test_a_word_list_adds_words_the_text_lacks_at_an_unseen_words_probability():
+    """`wavestream lm TEXT --words LIST`: the search spells only the LM's words, so a word a user says that the
+    text never used can only come out once a list adds it; it must not crowd out the text's words."""
+    words = ["zebra", "quagga", "cat", EOS]  # two the text has: nothing changes for them but the shared uniform part
+    model = estimate(corpus(), order=3, min_count=1, words=words)
+    vocab = [g[0] for g in model["probs"][1] if g[0] != BOS]
+    assert {"zebra", "quagga"} <= set(vocab) and len(vocab) == len(WORDS) + 4  # the text's, </s>, two new, <unk>
+    for h in [(), ("the",), ("cat", "sat"), (BOS,), (BOS, "the")]:
+        assert sum(prob(model, w, h) for w in vocab) == pytest.approx(1.0, abs=1e-9), h
+        assert prob(model, "zebra", h) < min(prob(model, w, h) for w in WORDS)
+    assert model["probs"][1][("zebra",)] == model["probs"][1][("quagga",)] == model["probs"][1][(UNK,)]
+    without = estimate(corpus(), order=3, min_count=1)
+    assert prob(model, "sat", ("the", "cat")) == pytest.approx(prob(without, "sat", ("the", "cat")), rel=0.02)
+
+
+def test_a_listed_word_can_be_spelt_by_the_search_and_an_unlisted_one_cannot(tmp_path):
+    from models.beam import BeamDecoder
+    from models.ctc import greedy_transcript
+    from tests.models.test_beam import FRAME_S, VOCAB, emissions
+
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join(corpus()) + "\n")
+    (tmp_path / "words.txt").write_text("zebra\nquagga okapi\n")
+    plain = build([text], tmp_path / "plain.arpa.gz", order=3, min_count=1)
+    listed = build([text], tmp_path / "listed.arpa.gz", order=3, min_count=1, word_files=[tmp_path / "words.txt"])
+    assert listed["words"] == plain["words"] + 3
+    x = emissions("the zebra sat")
+    assert "zebra" not in BeamDecoder(VOCAB, FRAME_S, plain["arpa"]).decode(x).text
+    assert BeamDecoder(VOCAB, FRAME_S, listed["arpa"]).decode(x).text == "the zebra sat"
+    # a listed word is the least likely of words: a small lean of the letters to it does not beat the text's word
+    (tmp_path / "rat.txt").write_text("rat\n")
+    with_rat = build([text], tmp_path / "rat.arpa.gz", order=3, min_count=1, word_files=[tmp_path / "rat.txt"])
+    lean = emissions("the cat sat")
+    c = 3 * "the cat sat".index("c")  # three frames a character
+    lean[c:c + 2, VOCAB.index["r"]] = 0.0
+    lean[c:c + 2, VOCAB.index["c"]] = -1.0
+    assert "rat" in greedy_transcript(lean, VOCAB, FRAME_S).text
+    assert BeamDecoder(VOCAB, FRAME_S, with_rat["arpa"]).decode(lean).text == "the cat sat"
+    lean[c:c + 2, VOCAB.index["c"]] = -8.0  # said clearly, it comes out
+    assert BeamDecoder(VOCAB, FRAME_S, with_rat["arpa"]).decode(lean).text == "the rat sat"
+
+
 def test_the_shipped_lm_is_built_from_its_text_and_checked_against_the_recorded_hash(tmp_path):
     """The repository keeps the LM's text (xz) and build.json; `make lm` builds it and must get the card's LM."""
     import lzma
@@ -107,9 +149,12 @@ def test_the_shipped_lm_is_built_from_its_text_and_checked_against_the_recorded_
     with lzma.open(text_dir / "sentences.txt.xz", "wt") as f:
         f.write("\n".join(corpus()) + "\n")
     (text_dir / "digits.txt").write_text("one two\nthree\n")
+    with lzma.open(text_dir / "words.txt.xz", "wt") as f:
+        f.write("zebra\nquagga\n")
     texts = ["sentences.txt.xz", "digits.txt:3"]
-    made = build([text_dir / t for t in texts], tmp_path / "made.arpa.gz", order=3, min_count=1)
-    record_build(text_dir, texts, 3, 1, tmp_path / "made.arpa.gz")
+    made = build([text_dir / t for t in texts], tmp_path / "made.arpa.gz", order=3, min_count=1,
+                 word_files=[text_dir / "words.txt.xz"])
+    record_build(text_dir, texts, 3, 1, tmp_path / "made.arpa.gz", words=["words.txt.xz"])
 
     report = build_shipped(text_dir, tmp_path / "lm.arpa.gz")
     assert report == {**made, "arpa": str(tmp_path / "lm.arpa.gz")}
