@@ -111,7 +111,8 @@ def cmd_eval(args) -> int:
             sys.exit("wavestream eval: --lm default, but no language model ships in this checkout")
         if lm or constraint:
             given = {"beam_size": args.beam_size, "beam_threshold": args.beam_threshold, "lm_weight": args.lm_weight,
-                     "word_score": args.word_score}
+                     "word_score": args.word_score, "rescore_lm_weight": args.rescore_lm_weight,
+                     "rescore_word_score": args.rescore_word_score}  # None: BeamConfig's default
             # with several utterances in flight, their searches in as many worker processes
             beam = BeamDecoder.for_model(model.cfg, lm, BeamConfig(**{k: v for k, v in given.items() if v is not None}),
                                          workers=args.jobs if args.jobs > 1 else 0)
@@ -138,6 +139,9 @@ def cmd_eval(args) -> int:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
             label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
             label += f" beam {args.blend_rescore_beam}" if args.blend_rescore and args.blend_rescore_beam else ""
+            for name, value in (("lm weight", beam.cfg.rescore_lm_weight if beam else None),
+                                ("word score", beam.cfg.rescore_word_score if beam else None)):
+                label += f" rescore {name} {value:g}" if args.blend_rescore and value is not None else ""
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
@@ -682,6 +686,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--lm", default="none", help="finals by beam search with this ARPA LM ('default': the shipped one)")
     ev.add_argument("--lm-weight", type=float, default=None, help="(default: the tuned BeamConfig value)")
     ev.add_argument("--word-score", type=float, default=None)
+    ev.add_argument("--rescore-lm-weight", type=float, default=None,
+                    help="blended finals scored again (--blend-rescore) weigh the LM's score so (default: "
+                         "models.decoding_defaults.RESCORE_LM_WEIGHT, or where that is None the search's)")
+    ev.add_argument("--rescore-word-score", type=float, default=None,
+                    help="and add this per word (default: models.decoding_defaults.RESCORE_WORD_SCORE, or the "
+                         "search's)")
     ev.add_argument("--beam-size", type=int, default=None)
     add_beam_threshold_arg(ev)
     ev.add_argument("--streaming", action="store_true", help="stream each file in chunks instead of one pass")

@@ -29,7 +29,7 @@ import torchaudio.functional as AF
 from torch import Tensor
 
 from .ctc import BLANK, CtcTexts, Hypothesis, Vocabulary, Word
-from .decoding_defaults import BEAM_SIZE, BEAM_THRESHOLD, LM_WEIGHT, WORD_SCORE
+from .decoding_defaults import BEAM_SIZE, BEAM_THRESHOLD, LM_WEIGHT, RESCORE_LM_WEIGHT, RESCORE_WORD_SCORE, WORD_SCORE
 from .lexicon_search import LexiconSearch, Reading, SearchOptions
 from .search_pool import SearchPool
 
@@ -85,6 +85,9 @@ class BeamConfig:
     lm_weight: float = LM_WEIGHT
     word_score: float = WORD_SCORE
     sil_score: float = 0.0
+    # a rescored final's texts weigh the LM and the words so (None: as the searches do, the two above)
+    rescore_lm_weight: float | None = RESCORE_LM_WEIGHT
+    rescore_word_score: float | None = RESCORE_WORD_SCORE
 
     def __post_init__(self):
         check_beam_threshold(self.beam_threshold)
@@ -200,12 +203,25 @@ class BeamDecoder:
             for r in proposals:
                 found.setdefault(r.text, r)
         texts = list(found)
-        scores = torch.tensor([found[t].language_score for t in texts], dtype=torch.float64)
+        scores = torch.tensor([self._rescored_language(found[t], constraint) for t in texts], dtype=torch.float64)
         if texts:
             scores = self._scored(scores, list(zip(log_probs[1:], shares)), [self._texts(texts)])
         order = scores.argsort(descending=True)[:max(1, alternatives)].tolist()
         return self._ranked([found[texts[i]] for i in order], time_offset_s,
                             time_offset_s + mixed.shape[0] * self.frame_s)
+
+    def _rescored_language(self, r: Reading, constraint: Constraint | None) -> float:
+        """A proposal's language score as the rescoring weighs it: the search's (LM weight times the LM's
+        log-probability, plus the word score per word) with the LM and the words weighed again. A constrained
+        vocabulary's texts have none (no LM; every word equally likely)."""
+        cfg = self.cfg
+        lm_weight = cfg.lm_weight if cfg.rescore_lm_weight is None else cfg.rescore_lm_weight
+        word_score = cfg.word_score if cfg.rescore_word_score is None else cfg.rescore_word_score
+        if constraint or (lm_weight, word_score) == (cfg.lm_weight, cfg.word_score):
+            return r.language_score
+        n = len(r.words)
+        lm = (r.language_score - cfg.word_score * n) / cfg.lm_weight if cfg.lm_weight else 0.0
+        return lm_weight * lm + word_score * n
 
     def _searched(self, log_probs: Tensor, constraint: Constraint | None, n: int,
                   beam_size: int = 0) -> list[Reading]:

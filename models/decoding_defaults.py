@@ -53,6 +53,10 @@ BLEND_RESCORE = 8
 # as the mix's. Narrower is cheaper and reads worse: dev2 31.27 at 32, 31.00 at 64, 29.98 at 128 (the mix's search
 # alone: 31.53; the model card's "The beam's threshold").
 BLEND_RESCORE_BEAM = 0
+# When finals are scored again, the weight of the LM's score and the bonus per word in that score; None: the searches'
+# own (LM_WEIGHT and WORD_SCORE, or what a caller gave them).
+RESCORE_LM_WEIGHT = None
+RESCORE_WORD_SCORE = None
 # The most frames a delay matched per recording may be (a delay of None: models.blend.matched_delay).
 # 5, the fixed delay's tuning range: on the FSDD training speakers' digits (share 0.35, the twenty-fifth
 # phase's pair; scripts/tune_beam.py --blend-delays 3,matched, with this at 3, 5 and 8) matched delays

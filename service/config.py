@@ -40,6 +40,10 @@ class ServerConfig:
     # hypotheses each model's own search keeps when finals are scored again (the mix's search keeps --beam-size);
     # 0: as many as the mix's
     blend_rescore_beam: int = decoding_defaults.BLEND_RESCORE_BEAM
+    # finals scored again weigh the LM's score and each word so (None, "search" as a flag: as the searches do, by
+    # --lm-weight and --word-score)
+    rescore_lm_weight: float | None = decoding_defaults.RESCORE_LM_WEIGHT
+    rescore_word_score: float | None = decoding_defaults.RESCORE_WORD_SCORE
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
@@ -96,10 +100,22 @@ class ServerConfig:
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _weight_or_search(text: str) -> float | None:
+    """A rescoring weight: a number, or "search" (None): as the searches weigh it."""
+    if text.strip() == "search":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a number nor 'search'") from None
+
+
 # how a setting's text is read, and its default shown, by its type; "int | None" is the blend's delay: frames, or
-# "matched"
-_PARSERS = {"int": int, "float": float, "int | None": parse_delay}
-_SHOWN = {"int | None": format_delay}
+# "matched"; "float | None" a rescoring weight
+_PARSERS = {"int": int, "float": float, "int | None": parse_delay, "float | None": _weight_or_search}
+_SHOWN = {"int | None": format_delay, "float | None": lambda v: "search" if v is None else repr(v)}
 _NOT = {int: "is not a whole number", float: "is not a number"}  # what a bad number is told
 
 

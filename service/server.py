@@ -114,7 +114,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
         raise SystemExit(f"wavestream: cannot start: --beam-workers must be 0 or more, got {cfg.beam_workers}")
     try:
         beam_cfg = BeamConfig(beam_size=cfg.beam_size, beam_threshold=cfg.beam_threshold, lm_weight=cfg.lm_weight,
-                              word_score=cfg.word_score)
+                              word_score=cfg.word_score, rescore_lm_weight=cfg.rescore_lm_weight,
+                              rescore_word_score=cfg.rescore_word_score)
         beam = BeamDecoder.for_model(model.cfg, lm, beam_cfg, workers=cfg.beam_workers)
     except ValueError as e:
         raise SystemExit(f"wavestream: cannot start: {e}") from None

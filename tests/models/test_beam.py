@@ -227,3 +227,38 @@ def test_search_workers_that_cannot_read_the_lm_refuse_to_start(tmp_path):
     bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0\tcat\nnot an arpa line\n")
     with pytest.raises(ValueError, match="could not load .*lm.arpa"):
         BeamDecoder(VOCAB, FRAME_S, bad, workers=1)
+
+
+@pytest.fixture(scope="module")
+def cat_or_bat_lm(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lm")
+    (d / "text.txt").write_text("\n".join(["the cat sat"] * 30 + ["the bat sat", "a bat ran"]) + "\n")
+    return build([d / "text.txt"], d / "lm.arpa.gz", order=3, min_count=1)["arpa"]
+
+
+def test_a_rescored_finals_lm_weight_and_word_score_are_its_own(cat_or_bat_lm):
+    """--rescore-lm-weight / --rescore-word-score: the texts the searches propose are weighed again so, and the
+    searches themselves are not (the server's defaults: as the searches weigh them)."""
+    x = emissions("the bat sat")
+    c = 3 * "the bat sat".index("b")
+    x[c:c + 2, VOCAB.index["b"]] = 0.0
+    x[c:c + 2, VOCAB.index["c"]] = -1.0  # the letters lean to "bat"; the LM knows "cat" better
+
+    def final(**weights):
+        dec = BeamDecoder(VOCAB, FRAME_S, cat_or_bat_lm, BeamConfig(**weights))
+        return dec.decode_rescored([x, x], [0.65, 0.35], x, alternatives=2)
+
+    assert final().text == "the cat sat" == final(rescore_lm_weight=1.3, rescore_word_score=0.0).text
+    heard = final(rescore_lm_weight=0.0)
+    assert heard.text == "the bat sat" and heard.alternatives[0].text == "the cat sat"
+    assert final(lm_weight=0.0, rescore_lm_weight=1.3).text == "the bat sat"  # no LM weight: the LM's part is unknown
+
+    # weighed again, a text scores as a search with those weights scores it
+    dec = BeamDecoder(VOCAB, FRAME_S, cat_or_bat_lm, BeamConfig(rescore_lm_weight=2.0, rescore_word_score=-1.0))
+    searched = {r.text: r for r in dec._searched(x.log_softmax(-1), None, 8)}
+    direct = {r.text: r for r in BeamDecoder(VOCAB, FRAME_S, cat_or_bat_lm, BeamConfig(lm_weight=2.0, word_score=-1.0))
+              ._searched(x.log_softmax(-1), None, 8)}
+    both = searched.keys() & direct.keys()
+    assert "the cat sat" in both and "the bat sat" in both
+    for text in both:
+        assert dec._rescored_language(searched[text], None) == pytest.approx(direct[text].language_score, abs=1e-3)

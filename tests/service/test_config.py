@@ -30,6 +30,9 @@ def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
     assert _config(monkeypatch, {}, "--blend-rescore", "0").blend_rescore == 0  # the mix's search alone
     assert _config(monkeypatch, {"WAVESTREAM_BLEND_RESCORE_BEAM": "32"}).blend_rescore_beam == 32
     assert _config(monkeypatch, {"WAVESTREAM_BEAM_THRESHOLD": "12.5"}).beam_threshold == 12.5
+    assert _config(monkeypatch, {"WAVESTREAM_RESCORE_LM_WEIGHT": "1.6"}).rescore_lm_weight == 1.6
+    assert _config(monkeypatch, {}, "--rescore-word-score", "-0.5").rescore_word_score == -0.5
+    assert _config(monkeypatch, {}, "--rescore-lm-weight", "search").rescore_lm_weight is None  # as the searches
 
 
 def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
@@ -54,6 +57,8 @@ def test_on_off_spellings(monkeypatch, value, expected):
     ("WAVESTREAM_MAX_STREAMS", "lots", "'lots' is not a whole number (from --max-streams or WAVESTREAM_MAX_STREAMS)"),
     ("WAVESTREAM_END_PAD_S", "0,25", "'0,25' is not a number (from --end-pad-s or WAVESTREAM_END_PAD_S)"),
     ("WAVESTREAM_SECOND_PASS", "maybe", "WAVESTREAM_SECOND_PASS='maybe' is neither on"),
+    ("WAVESTREAM_RESCORE_LM_WEIGHT", "heavy",
+     "'heavy' is neither a number nor 'search' (from --rescore-lm-weight or WAVESTREAM_RESCORE_LM_WEIGHT)"),
 ])
 def test_a_bad_value_stops_serve_with_a_message_naming_it(name, value, message):
     r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", "--untrained", "--port", "0", "--metrics-port", "0"],
