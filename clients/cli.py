@@ -139,9 +139,9 @@ def cmd_eval(args) -> int:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
             label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
             label += f" beam {args.blend_rescore_beam}" if args.blend_rescore and args.blend_rescore_beam else ""
-            for name, value in (("lm weight", beam.cfg.rescore_lm_weight if beam else None),
-                                ("word score", beam.cfg.rescore_word_score if beam else None)):
-                label += f" rescore {name} {value:g}" if args.blend_rescore and value is not None else ""
+            if args.blend_rescore and beam is not None:
+                weights = (("lm weight", beam.cfg.rescore_lm_weight), ("word score", beam.cfg.rescore_word_score))
+                label += "".join(f" rescore {name} {value:g}" for name, value in weights if value is not None)
         label += f" end pad {args.end_pad_s:g} s" if args.end_pad_s is not None else ""
     results = []
     for manifest in args.manifests:
