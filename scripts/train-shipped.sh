@@ -1265,7 +1265,8 @@ fi
 # file, named by its share and delay, and a run of the stage passes over what an earlier run wrote.
 BLEND_DIR=${BLEND_DIR:-$OUT/blend}  # where the blend stage writes (another folder each time the pair of weights changes)
 declare -A BLEND_SETS=([dev2]=synth-dev2/manifest.jsonl [fsdd-train]=fsdd-train.jsonl [lj-train]=lj-train.jsonl
-                       [theo]=fsdd-theo.jsonl [lj-test]=lj-test.jsonl [heldout]=synth-heldout/test.jsonl)
+                       [theo]=fsdd-theo.jsonl [lj-test]=lj-test.jsonl [heldout]=synth-heldout/test.jsonl
+                       [unheard-voices]=unheard-voices/all.jsonl)  # the guard's five voices: the words and reweigh stages
 offline_reading() {  # FILE SET [eval options]: the offline model's reading of SET (a BLEND_SETS name, or digits:
     # theo under the digits vocabulary) into FILE, as `wavestream compare` reads it, unless a run already wrote FILE
     local f="$1" set="$2"
@@ -1385,19 +1386,35 @@ fi
 # not among them; the dictionary has about half of those. Each word the texts lack gets an unseen word's
 # probability, the least any word has, so it comes out only where the audio says it clearly. The rule, fixed before
 # any reading: see the words entry above.
+finals_reading() {  # FILE LM SET [eval option...]: the server's finals (the offline model's blended with the streaming
+    # model's, scored again; the shipped weights) of SET (a BLEND_SETS name, or tests: the three test sets in one file)
+    # with LM, utterance by utterance, into FILE (renamed into place); passed over where an earlier run wrote FILE
+    local f=$1 lm=$2 set=$3 manifests
+    shift 3
+    [[ -s "$f" ]] && return 0
+    manifests=("$OUT/${BLEND_SETS[$set]:-}")
+    [[ $set == tests ]] && manifests=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
+    $WS eval "${manifests[@]}" --model logmel-cnn-cpu --lm "$lm" --blend wavenet-cpu "$@" --threads 1 --json \
+        --utterances > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+}
+shown_worse() {  # RULE_FILE LINE CANDIDATE.json BASELINE.json: LINE, then the candidate set against the baseline
+    # (`wavestream compare BASELINE-as-candidate`), appended to RULE_FILE; 0 where the candidate is shown worse (the
+    # baseline lower in 95% of paired resamples), 1 where not; a reading missing stops the script
+    local rc=0
+    echo "$2" >> "$1"
+    $WS compare "$3" "$4" --min-probability 0.95 >> "$1" || rc=$?
+    [[ $rc -le 1 ]] || exit 1
+    return $rc
+}
 words_reading() {  # LM NAME: the server's finals with LM on the dev sets and the tests, into $OUT/words/SET-NAME.json
-    # (the real reader's training clips with LM's -no-lj twin); a run of the stage passes over what an earlier wrote
-    local d="$OUT/words" lm=$1 name=$2 set f
-    local -A sets=([dev2]=synth-dev2/manifest.jsonl [unheard-voices]=unheard-voices/all.jsonl
-                   [fsdd-train]=fsdd-train.jsonl [lj-train]=lj-train.jsonl [tests]=tests)
+    # (the real reader's training clips with LM's -no-lj twin)
+    local set
     for set in dev2 unheard-voices fsdd-train lj-train tests; do
-        f="$d/$set-$name.json"
-        [[ -s "$f" ]] && continue
-        local manifests=("$OUT/${sets[$set]}") use=$lm
-        [[ $set == tests ]] && manifests=("$OUT/fsdd-theo.jsonl" "$OUT/lj-test.jsonl" "$OUT/synth-heldout/test.jsonl")
-        [[ $set == lj-train ]] && use=${lm%.arpa.gz}-no-lj.arpa.gz
-        $WS eval "${manifests[@]}" --model logmel-cnn-cpu --lm "$use" --blend wavenet-cpu --threads 1 --json \
-            --utterances > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+        if [[ $set == lj-train ]]; then
+            finals_reading "$OUT/words/$set-$2.json" "${1%.arpa.gz}-no-lj.arpa.gz" "$set"
+        else
+            finals_reading "$OUT/words/$set-$2.json" "$1" "$set"
+        fi
     done
 }
 shipped_lm_texts() {  # sets all and no_lj: the shipped LM's texts as build.json lists them, and those without the
@@ -1434,11 +1451,10 @@ if has words; then
         [[ $rc -le 1 ]] || exit 1
         verdict=$([[ $rc == 0 ]] && echo ship || echo "not shown better")
         for set in unheard-voices fsdd-train lj-train; do
-            echo "$set, the candidate against the shipped LM (shown better: the candidate is shown worse):" >> "$d/rule.txt"
-            grc=0
-            $WS compare "$d/$set-words.json" "$d/$set-shipped.json" --min-probability 0.95 >> "$d/rule.txt" || grc=$?
-            [[ $grc -le 1 ]] || exit 1
-            [[ $grc == 0 ]] && verdict="shown worse on $set"
+            if shown_worse "$d/rule.txt" "$set, the candidate against the shipped LM (shown better: the candidate is shown worse):" \
+                "$d/$set-words.json" "$d/$set-shipped.json"; then
+                verdict="shown worse on $set"
+            fi
         done
         echo "verdict: $verdict" >> "$d/rule.txt"
         if [[ $verdict == ship ]]; then
@@ -1458,18 +1474,13 @@ fi
 # which a word score below 0 would resist. The rule, fixed before any reading: see the reweigh entry above.
 REWEIGH_GRID=(1.3:0 1.0:-1 1.0:-0.5 1.0:0 1.0:0.5 1.3:-1 1.3:-0.5 1.3:0.5 1.6:-1 1.6:-0.5 1.6:0 1.6:0.5 2.0:-1 2.0:-0.5
               2.0:0 2.0:0.5)  # the searches' own first: it wins a tie
-declare -A REWEIGH_SETS=([dev2]=synth-dev2/manifest.jsonl [unheard-voices]=unheard-voices/all.jsonl
-                         [fsdd-train]=fsdd-train.jsonl [lj-train]=lj-train.jsonl [theo]=fsdd-theo.jsonl
-                         [lj-test]=lj-test.jsonl [heldout]=synth-heldout/test.jsonl)
 reweighed_reading() {  # SET LM_WEIGHT:WORD_SCORE: the server's finals of SET scored again so, into
     # $OUT/reweigh/SET-LM_WEIGHT-WORD_SCORE.json (the real reader's training clips with the LM without their
-    # transcripts); a run of the stage passes over what an earlier one wrote
-    local set=$1 a=${2%%:*} b=${2#*:} f lm=default
-    f="$OUT/reweigh/$set-$a-$b.json"
-    [[ -s "$f" ]] && return 0
-    [[ $set == lj-train ]] && lm="$OUT/reweigh/shipped-no-lj.arpa.gz"
-    $WS eval "$OUT/${REWEIGH_SETS[$set]}" --model logmel-cnn-cpu --lm "$lm" --blend wavenet-cpu --rescore-lm-weight "$a" \
-        --rescore-word-score "$b" --threads 1 --json --utterances > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+    # transcripts)
+    local lm=default
+    [[ $1 == lj-train ]] && lm="$OUT/reweigh/shipped-no-lj.arpa.gz"
+    finals_reading "$OUT/reweigh/$1-${2%%:*}-${2#*:}.json" "$lm" "$1" --rescore-lm-weight "${2%%:*}" \
+        --rescore-word-score "${2#*:}"
 }
 if has reweigh; then
     d="$OUT/reweigh" searches=1.3:0
@@ -1501,12 +1512,10 @@ if has reweigh; then
                 reweighed_reading "$set" "$searches" & pids+=($!)
                 reweighed_reading "$set" "$choice" & pids+=($!)
                 wait_each
-                echo "$set, $choice against $searches (shown better: $choice is shown worse):" >> "$d/rule.txt"
-                grc=0
-                $WS compare "$d/$set-${choice/:/-}.json" "$d/$set-${searches/:/-}.json" --min-probability 0.95 \
-                    >> "$d/rule.txt" || grc=$?
-                [[ $grc -le 1 ]] || exit 1
-                [[ $grc == 0 ]] && verdict="shown worse on $set"
+                if shown_worse "$d/rule.txt" "$set, $choice against $searches (shown better: $choice is shown worse):" \
+                    "$d/$set-${choice/:/-}.json" "$d/$set-${searches/:/-}.json"; then
+                    verdict="shown worse on $set"
+                fi
             done
         fi
         echo "choice $choice (LM weight:word score); verdict: $verdict" >> "$d/rule.txt"
