@@ -184,6 +184,10 @@
 # beyond: (not in the default STAGES: run after further) the further stage's runs going on once more from their last
 #        weights, 50 more minutes on a fresh synthetic set (synth-train11, seed 34), train seed 35, judged as the onward
 #        stage against the weights shipped (the onward stage's means).
+# fifty-fifth: (not in the default STAGES: run after beyond) the beyond stage's runs going on once more from their last
+#        weights, 50 more minutes on a fresh synthetic set (synth-train12, seed 36), train seed 37, judged as the onward
+#        stage against the weights shipped (the beyond stage's means), with a second guard: the real reader's
+#        training clips, read with the LM without their transcripts, not shown worse (95%).
 # words: (not in the default STAGES; nothing trained) the shipped LM's texts with a spelling dictionary's words added to
 #        its vocabulary (SCOWL's american-english, Debian's wamerican: scripts/install-lm-text.sh; `wavestream lm
 #        --words`), against the shipped LM, the server's finals (blended, scored again) with the shipped weights: the
@@ -245,16 +249,18 @@ ship_if_lower() {  # RUN_DIR MODEL: the rule of the seventh to ninth phases (tri
 dev2_readings() {  # MODEL [MODEL_DIR]: every utterance of the larger dev set, as `wavestream compare` reads them
     dev_eval "$OUT/synth-dev2/manifest.jsonl" "$1" "${2:-}" --utterances
 }
-shipped_reading() {  # MANIFEST MODEL: the shipped weights' reading of MANIFEST (dev_eval --utterances) on stdout, made
-    # once per weights, LM, decoding defaults and set ($OUT/shipped-readings/): the runs put to the rule are set beside
-    # the same shipped weights, on dev2 and on the guard's voices, phase after phase until one ships
+shipped_reading() {  # MANIFEST MODEL [more eval options]: the shipped weights' reading of MANIFEST (dev_eval
+    # --utterances) on stdout, made once per weights, LM, decoding defaults, set and options ($OUT/shipped-readings/):
+    # the runs put to the rule are set beside the same shipped weights, on dev2 and on the guards' sets, phase after
+    # phase until one ships
     local key f
     key=$( { cat "models/weights/$2/config.json" "models/weights/$2/model.safetensors" \
-                 models/weights/lm/english-3gram.arpa.gz models/decoding_defaults.py; echo "$1"; } | sha256sum | cut -c1-16)
+                 models/weights/lm/english-3gram.arpa.gz models/decoding_defaults.py; echo "$1"
+             if (($# > 2)); then echo "${*:3}"; fi; } | sha256sum | cut -c1-16)
     f="$OUT/shipped-readings/$2-$key.json"
     if [[ ! -s "$f" ]]; then  # renamed into place: two calls may make it at once
         mkdir -p "$OUT/shipped-readings"
-        dev_eval "$1" "$2" "" --utterances > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
+        dev_eval "$1" "$2" "" --utterances "${@:3}" > "$f.$$" && mv "$f.$$" "$f" || { rm -f "$f.$$"; return 1; }
     fi
     cat "$f"
 }
@@ -269,6 +275,7 @@ ship_if_better() {  # RUN_DIR MODEL [SHARE]: the rule from the tenth phase on: t
     $WS compare "$1/dev2-shipped.json" "$1/dev2.json" --min-probability "${3:-0.95}" | tee -a "$1/rule.txt" || rc=$?
     case $rc in
         0) rc=0; unheard_not_worse "$1" "$2" unheard-voices || rc=$?
+           ((rc == 0)) && { real_not_worse "$1" "$2" || rc=$?; }
            case $rc in 0) ship "$1/$2" "$2" ;; 1) ;; *) return 1 ;; esac ;;
         1) ;;
         *) return 1 ;;
@@ -308,6 +315,45 @@ unheard_not_worse() {  # RUN_DIR MODEL SET: 0 unless SET (unheard: the one voice
         shipped_reading "$set" "$2" > "$1/$3-shipped.json" || return 2
     echo "$3, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
     $WS compare "$1/$3.json" "$1/$3-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
+    case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
+}
+# From the fifty-fifth phase on, a second guard: real speech. The five unheard voices are synthetic, and after the
+# fifty-first to fifty-fourth phases both models read the real reader's held-out clips a little worse alone each time
+# (not told apart, but four in a row). The only real English outside the tests is the real reader's training clips
+# (lj-train, which the runs train on at a small share), read with the shipped LM's texts less their transcripts (as
+# the blend, words and reweigh stages read them), so that the LM does not spell them out for either side.
+shipped_lm_texts() {  # sets all and no_lj: the shipped LM's texts as build.json lists them, and those without the
+    # real reader's training transcripts (for reading those clips)
+    local t text=models/weights/lm/text
+    mapfile -t texts < <(.venv/bin/python -c "import json; print('\\n'.join(json.load(open('$text/build.json'))['texts']))")
+    all=() no_lj=()
+    for t in "${texts[@]}"; do
+        all+=("$text/$t")
+        [[ $t == lj-train-text.* ]] || no_lj+=("$text/$t")
+    done
+}
+no_lj_lm() {  # the path of the shipped LM rebuilt without the real reader's training transcripts ($OUT/no-lj/, one per
+    # shipped LM), made where missing
+    local f
+    f="$OUT/no-lj/$(sha256sum < models/weights/lm/english-3gram.arpa.gz | cut -c1-16).arpa.gz"
+    [[ -s "$f" ]] || under_lock no-lj make_no_lj_lm "$f" >&2 || return 1
+    echo "$f"
+}
+make_no_lj_lm() {  # FILE: no_lj_lm's LM into FILE (renamed into place)
+    [[ -s "$1" ]] && return 0
+    shipped_lm_texts
+    mkdir -p "$(dirname "$1")"
+    $WS lm "${no_lj[@]}" --min-count 1 --out "${1%.arpa.gz}.$$.arpa.gz" && mv "${1%.arpa.gz}.$$.arpa.gz" "$1"
+}
+real_not_worse() {  # RUN_DIR MODEL: 0 unless the real reader's training clips (no_lj_lm) show the run worse than the
+    # shipped weights (95% of 10,000 paired resamples), 1 then, 2 where a reading failed; the readings
+    # (RUN_DIR/lj-train.json, RUN_DIR/lj-train-shipped.json) beside dev2's
+    local rc=0 lm
+    lm=$(no_lj_lm) || return 2
+    dev_eval "$OUT/lj-train.jsonl" "$2" "$1" --utterances --lm "$lm" > "$1/lj-train.json" &&
+        shipped_reading "$OUT/lj-train.jsonl" "$2" --lm "$lm" > "$1/lj-train-shipped.json" || return 2
+    echo "lj-train, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
+    $WS compare "$1/lj-train.json" "$1/lj-train-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
 }
 
@@ -1202,6 +1248,17 @@ if has beyond; then
         "$OUT/onward/logmel-cnn-cpu/averaged"
 fi
 
+# The beyond stage's means shipped (dev2 streaming 32.60 -> 31.08, offline 31.41 -> 30.64), 150 minutes past the
+# averaged stage's means, and the runs were still gaining: two rounds from the same runs gained more together than
+# either showed alone. The fifty-fifth and fifty-sixth phases: the beyond stage's runs going on once more from their
+# last weights, 50 more minutes on a fresh synthetic set (synth-train12, seed 36), train seed 37, judged against the
+# weights shipped (the beyond stage's means) by the rule with both guards (the five unheard voices, and from this
+# stage on the real reader's training clips). Written into the recipe before it ran.
+if has fifty-fifth; then
+    going_on "$OUT/fifty-fifth" synth-train12 36 37 "$OUT/beyond" "$OUT/beyond/wavenet-cpu/averaged" \
+        "$OUT/beyond/logmel-cnn-cpu/averaged"
+fi
+
 # The blended finals: the mix's search reads theo's shortest clips worse than either model alone (its delay matched on
 # 12 to 14 frames), and a text one model reads well by itself is lost where the mix's search never proposes it. So the
 # final is chosen among the texts of three searches, over the mix and over each model's reading alone, each scored by
@@ -1415,16 +1472,6 @@ words_reading() {  # LM NAME: the server's finals with LM on the dev sets and th
         else
             finals_reading "$OUT/words/$set-$2.json" "$1" "$set"
         fi
-    done
-}
-shipped_lm_texts() {  # sets all and no_lj: the shipped LM's texts as build.json lists them, and those without the
-    # real reader's training transcripts (for reading those clips)
-    local t text=models/weights/lm/text
-    mapfile -t texts < <(.venv/bin/python -c "import json; print('\\n'.join(json.load(open('$text/build.json'))['texts']))")
-    all=() no_lj=()
-    for t in "${texts[@]}"; do
-        all+=("$text/$t")
-        [[ $t == lj-train-text.* ]] || no_lj+=("$text/$t")
     done
 }
 if has words; then
