@@ -217,11 +217,11 @@ class BeamDecoder:
         cfg = self.cfg
         lm_weight = cfg.lm_weight if cfg.rescore_lm_weight is None else cfg.rescore_lm_weight
         word_score = cfg.word_score if cfg.rescore_word_score is None else cfg.rescore_word_score
-        if constraint or (lm_weight, word_score) == (cfg.lm_weight, cfg.word_score):
+        if constraint:
             return r.language_score
+        # only the LM's and the words' parts are weighed again: the rest (silences) stays as the search scored it
         n = len(r.words)
-        lm = (r.language_score - cfg.word_score * n) / cfg.lm_weight if cfg.lm_weight else 0.0
-        return lm_weight * lm + word_score * n
+        return r.language_score + (lm_weight - cfg.lm_weight) * r.lm_score + (word_score - cfg.word_score) * n
 
     def _searched(self, log_probs: Tensor, constraint: Constraint | None, n: int,
                   beam_size: int = 0) -> list[Reading]:

@@ -44,11 +44,13 @@ class Reading:
     a word spans its first letter's frame to its last letter's; confidence is the mean
     probability of its letters' frames. `language_score`: the part of the search's score that is
     not the audio's (the LM's score times its weight, plus the word score per word; 0 for a
-    constrained vocabulary), so the text can be scored again against other readings of the audio."""
+    constrained vocabulary), so the text can be scored again against other readings of the audio.
+    `lm_score`: the LM's own log-probability of the text, unweighed, so it can be weighed again."""
 
     text: str
     words: list[tuple[str, int, int, float]]
     language_score: float = 0.0
+    lm_score: float = 0.0
 
 
 @dataclass
@@ -152,7 +154,7 @@ class LexiconSearch:
             words = self._words(list(r.tokens)[1:T + 1], list(r.words)[1:T + 1], probs, lex.words)
             text = " ".join(w[0] for w in words)
             if text not in found:
-                found[text] = Reading(text, words, r.score - r.emittingModelScore)
+                found[text] = Reading(text, words, r.score - r.emittingModelScore, r.lmScore)
                 if len(found) == max(1, n):
                     break
         return list(found.values())

@@ -251,7 +251,9 @@ def test_a_rescored_finals_lm_weight_and_word_score_are_its_own(cat_or_bat_lm):
     assert final().text == "the cat sat" == final(rescore_lm_weight=1.3, rescore_word_score=0.0).text
     heard = final(rescore_lm_weight=0.0)
     assert heard.text == "the bat sat" and heard.alternatives[0].text == "the cat sat"
-    assert final(lm_weight=0.0, rescore_lm_weight=1.3).text == "the bat sat"  # no LM weight: the LM's part is unknown
+    # the LM's part is known apart from its weight: a search that does not weigh it still lets the rescoring weigh it
+    assert final(lm_weight=0.0).text == "the bat sat"
+    assert final(lm_weight=0.0, rescore_lm_weight=1.3).text == "the cat sat"
 
     # weighed again, a text scores as a search with those weights scores it
     dec = BeamDecoder(VOCAB, FRAME_S, cat_or_bat_lm, BeamConfig(rescore_lm_weight=2.0, rescore_word_score=-1.0))
