@@ -306,16 +306,21 @@ unheard_voices_sets() {  # unheard-voices: synth-unheard, and the dev sentences 
 }
 declare -A UNHEARD_SETS=([unheard]=synth-unheard/manifest.jsonl [unheard-voices]=unheard-voices/all.jsonl)
 declare -A UNHEARD_MAKERS=([unheard]=unheard_synth [unheard-voices]=unheard_voices_sets)
-unheard_not_worse() {  # RUN_DIR MODEL SET: 0 unless SET (unheard: the one voice; unheard-voices: the five) shows the
-    # run worse than the shipped weights (the shipped lower in 95% of 10,000 paired resamples), 1 then, 2 where a
-    # reading failed; the readings (RUN_DIR/SET.json, RUN_DIR/SET-shipped.json) beside dev2's
-    local rc=0 set="$OUT/${UNHEARD_SETS[$3]}"
-    [[ -s "$set" ]] || under_lock "$3" "${UNHEARD_MAKERS[$3]}" || return 2
-    dev_eval "$set" "$2" "$1" --utterances > "$1/$3.json" &&
-        shipped_reading "$set" "$2" > "$1/$3-shipped.json" || return 2
+not_worse() {  # RUN_DIR MODEL NAME MANIFEST [more eval options]: a guard: 0 unless MANIFEST shows the run worse than
+    # the shipped weights (the shipped lower in 95% of 10,000 paired resamples), 1 then, 2 where a reading failed; the
+    # readings (RUN_DIR/NAME.json, RUN_DIR/NAME-shipped.json) beside dev2's
+    local rc=0
+    dev_eval "$4" "$2" "$1" --utterances "${@:5}" > "$1/$3.json" &&
+        shipped_reading "$4" "$2" "${@:5}" > "$1/$3-shipped.json" || return 2
     echo "$3, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
     $WS compare "$1/$3.json" "$1/$3-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
     case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
+}
+unheard_not_worse() {  # RUN_DIR MODEL SET: not_worse on SET (unheard: the one voice; unheard-voices: the five), made
+    # where missing
+    local set="$OUT/${UNHEARD_SETS[$3]}"
+    [[ -s "$set" ]] || under_lock "$3" "${UNHEARD_MAKERS[$3]}" || return 2
+    not_worse "$1" "$2" "$3" "$set"
 }
 # From the fifty-fifth phase on, a second guard: real speech. The five unheard voices are synthetic, and after the
 # fifty-first to fifty-fourth phases both models read the real reader's held-out clips a little worse alone each time
@@ -345,16 +350,10 @@ make_no_lj_lm() {  # FILE: no_lj_lm's LM into FILE (renamed into place)
     mkdir -p "$(dirname "$1")"
     $WS lm "${no_lj[@]}" --min-count 1 --out "${1%.arpa.gz}.$$.arpa.gz" && mv "${1%.arpa.gz}.$$.arpa.gz" "$1"
 }
-real_not_worse() {  # RUN_DIR MODEL: 0 unless the real reader's training clips (no_lj_lm) show the run worse than the
-    # shipped weights (95% of 10,000 paired resamples), 1 then, 2 where a reading failed; the readings
-    # (RUN_DIR/lj-train.json, RUN_DIR/lj-train-shipped.json) beside dev2's
-    local rc=0 lm
+real_not_worse() {  # RUN_DIR MODEL: not_worse on the real reader's training clips, read with no_lj_lm
+    local lm
     lm=$(no_lj_lm) || return 2
-    dev_eval "$OUT/lj-train.jsonl" "$2" "$1" --utterances --lm "$lm" > "$1/lj-train.json" &&
-        shipped_reading "$OUT/lj-train.jsonl" "$2" --lm "$lm" > "$1/lj-train-shipped.json" || return 2
-    echo "lj-train, the run against the shipped weights (shown better: the run is shown worse):" >> "$1/rule.txt"
-    $WS compare "$1/lj-train.json" "$1/lj-train-shipped.json" --min-probability 0.95 | tee -a "$1/rule.txt" || rc=$?
-    case $rc in 0) return 1 ;; 1) return 0 ;; *) return 2 ;; esac
+    not_worse "$1" "$2" lj-train "$OUT/lj-train.jsonl" --lm "$lm"
 }
 
 two_lanes() {  # COMMAND [ARG... --] ITEM...: COMMAND ARG... ITEM for every ITEM, two at a time (a core each); fails
