@@ -322,9 +322,9 @@ unheard_not_worse() {  # RUN_DIR MODEL SET: not_worse on SET (unheard: the one v
     [[ -s "$set" ]] || under_lock "$3" "${UNHEARD_MAKERS[$3]}" || return 2
     not_worse "$1" "$2" "$3" "$set"
 }
-# From the fifty-fifth phase on, a second guard: real speech. The five unheard voices are synthetic, and after the
-# fifty-first to fifty-fourth phases both models read the real reader's held-out clips a little worse alone each time
-# (not told apart, but four in a row). The only real English outside the tests is the real reader's training clips
+# From the fifty-fifth phase on, a second guard: real speech. The five unheard voices are synthetic, and of the
+# fifty-first to fifty-fourth phases' four runs, three read the real reader's held-out clips worse alone than the
+# weights they started from (the fifty-second's by more than the noise, +3.2; the other two not told apart). The only real English outside the tests is the real reader's training clips
 # (lj-train, which the runs train on at a small share), read with the shipped LM's texts less their transcripts (as
 # the blend, words and reweigh stages read them), so that the LM does not spell them out for either side.
 shipped_lm_texts() {  # sets all and no_lj: the shipped LM's texts as build.json lists them, and those without the
