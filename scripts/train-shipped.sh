@@ -324,9 +324,10 @@ unheard_not_worse() {  # RUN_DIR MODEL SET: not_worse on SET (unheard: the one v
 }
 # From the fifty-fifth phase on, a second guard: real speech. The five unheard voices are synthetic, and of the
 # fifty-first to fifty-fourth phases' four runs, three read the real reader's held-out clips worse alone than the
-# weights they started from (the fifty-second's by more than the noise, +3.2; the other two not told apart). The only real English outside the tests is the real reader's training clips
-# (lj-train, which the runs train on at a small share), read with the shipped LM's texts less their transcripts (as
-# the blend, words and reweigh stages read them), so that the LM does not spell them out for either side.
+# weights they started from (the fifty-second's by more than the noise, +3.2; the other two not told apart). The only
+# real English outside the tests is the real reader's training clips (lj-train, which the runs train on at a small
+# share), read with the shipped LM's texts less their transcripts (as the blend, words and reweigh stages read them),
+# so that the LM does not spell them out for either side.
 shipped_lm_texts() {  # sets all and no_lj: the shipped LM's texts as build.json lists them, and those without the
     # real reader's training transcripts (for reading those clips)
     local t text=models/weights/lm/text
@@ -1462,15 +1463,13 @@ shown_worse() {  # RULE_FILE LINE CANDIDATE.json BASELINE.json: LINE, then the c
     [[ $rc -le 1 ]] || exit 1
     return $rc
 }
-words_reading() {  # LM NAME: the server's finals with LM on the dev sets and the tests, into $OUT/words/SET-NAME.json
-    # (the real reader's training clips with LM's -no-lj twin)
-    local set
+words_reading() {  # LM NO_LJ_LM NAME: the server's finals with LM on the dev sets and the tests, into
+    # $OUT/words/SET-NAME.json (the real reader's training clips with NO_LJ_LM, LM without their transcripts)
+    local set lm
     for set in dev2 unheard-voices fsdd-train lj-train tests; do
-        if [[ $set == lj-train ]]; then
-            finals_reading "$OUT/words/$set-$2.json" "${1%.arpa.gz}-no-lj.arpa.gz" "$set"
-        else
-            finals_reading "$OUT/words/$set-$2.json" "$1" "$set"
-        fi
+        lm=$1
+        if [[ $set == lj-train ]]; then lm=$2; fi
+        finals_reading "$OUT/words/$set-$3.json" "$lm" "$set"
     done
 }
 if has words; then
@@ -1482,14 +1481,14 @@ if has words; then
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || { heldout_synth; heldout_test; }
     shipped_lm_texts
     cp models/weights/lm/english-3gram.arpa.gz "$d/shipped.arpa.gz"
-    [[ -s "$d/shipped-no-lj.arpa.gz" ]] || $WS lm "${no_lj[@]}" --min-count 1 --out "$d/shipped-no-lj.arpa.gz" & pids+=($!)
+    no_lj_lm > /dev/null & pids+=($!)
     [[ -s "$d/words.arpa.gz" ]] || $WS lm "${all[@]}" --words "$d/words.txt" --min-count 1 --out "$d/words.arpa.gz" \
         & pids+=($!)
     wait_each
     [[ -s "$d/words-no-lj.arpa.gz" ]] || $WS lm "${no_lj[@]}" --words "$d/words.txt" --min-count 1 \
         --out "$d/words-no-lj.arpa.gz"
-    words_reading "$d/shipped.arpa.gz" shipped & pids+=($!)
-    words_reading "$d/words.arpa.gz" words & pids+=($!)
+    words_reading "$d/shipped.arpa.gz" "$(no_lj_lm)" shipped & pids+=($!)
+    words_reading "$d/words.arpa.gz" "$d/words-no-lj.arpa.gz" words & pids+=($!)
     wait_each
     if [[ ! -s "$d/rule.txt" ]]; then
         rc=0
@@ -1524,7 +1523,7 @@ reweighed_reading() {  # SET LM_WEIGHT:WORD_SCORE: the server's finals of SET sc
     # $OUT/reweigh/SET-LM_WEIGHT-WORD_SCORE.json (the real reader's training clips with the LM without their
     # transcripts)
     local lm=default
-    [[ $1 == lj-train ]] && lm="$OUT/reweigh/shipped-no-lj.arpa.gz"
+    if [[ $1 == lj-train ]]; then lm=$(no_lj_lm); fi
     finals_reading "$OUT/reweigh/$1-${2%%:*}-${2#*:}.json" "$lm" "$1" --rescore-lm-weight "${2%%:*}" \
         --rescore-word-score "${2#*:}"
 }
@@ -1533,8 +1532,7 @@ if has reweigh; then
     mkdir -p "$d"
     [[ -s "$OUT/unheard-voices/all.jsonl" ]] || unheard_voices_sets
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || { heldout_synth; heldout_test; }
-    shipped_lm_texts
-    [[ -s "$d/shipped-no-lj.arpa.gz" ]] || $WS lm "${no_lj[@]}" --min-count 1 --out "$d/shipped-no-lj.arpa.gz"
+    no_lj_lm > /dev/null
     two_lanes reweighed_reading dev2 -- "${REWEIGH_GRID[@]}"
     files=()
     for p in "${REWEIGH_GRID[@]}"; do files+=("$d/dev2-${p%%:*}-${p#*:}.json"); done
