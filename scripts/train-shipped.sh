@@ -1494,7 +1494,8 @@ if has words; then
     [[ -s "$OUT/unheard-voices/all.jsonl" ]] || unheard_voices_sets
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || { heldout_synth; heldout_test; }
     shipped_lm_texts
-    cp models/weights/lm/english-3gram.arpa.gz "$d/shipped.arpa.gz"
+    # the LM shipped when the stage first ran, kept: a rerun after a ship must not read a different one
+    [[ -s "$d/shipped.arpa.gz" ]] || cp models/weights/lm/english-3gram.arpa.gz "$d/shipped.arpa.gz"
     no_lj_lm > /dev/null & pids+=($!)
     [[ -s "$d/words.arpa.gz" ]] || $WS lm "${all[@]}" --words "$d/words.txt" --min-count 1 --out "$d/words.arpa.gz" \
         & pids+=($!)
