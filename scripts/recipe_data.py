@@ -8,6 +8,10 @@
     .venv/bin/python scripts/recipe_data.py unspoken OUT_FILE SOURCE MANIFEST ...
         the sentences of the text file SOURCE (a line each), in its order, that no utterance of the
         manifests speaks: what a fresh synthetic set is drawn from
+    .venv/bin/python scripts/recipe_data.py left-out OUT_FILE SENTENCES TEXT
+        the sentences of SENTENCES that the text file TEXT (plain or .xz) leaves out, each once,
+        sorted: the dev sentences, where TEXT is the shipped LM's text (the lm stage writes it as the
+        training sentences less the dev ones)
     .venv/bin/python scripts/recipe_data.py gcide DICT OUT_FILE --held-out FILE ...
         English text from GCIDE, the dictionary in Debian's dict-gcide (DICT: its gcide.dict.dz): its
         quotations and its definitions as sentences, normalised like the training text, less any that
@@ -47,6 +51,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import lzma
 import random
 import re
 import sys
@@ -96,6 +101,15 @@ def unspoken(out: str, source: str, manifests: list[str]) -> None:
     spoken = {u.text for m in manifests for u in read_manifest(m)}
     sentences = [line.strip() for line in open(source) if line.strip()]
     Path(out).write_text("".join(s + "\n" for s in sentences if s not in spoken))
+
+
+def left_out(out: str, sentences: str, text: str) -> None:
+    opener = lzma.open if text.endswith(".xz") else open
+    with opener(text, "rt") as f:
+        kept = {line.strip() for line in f}
+    missing = sorted({s.strip() for s in open(sentences) if s.strip()} - kept)
+    Path(out).write_text("".join(s + "\n" for s in missing))
+    print(f"{out}: {len(missing)} sentences")
 
 
 def _gcide_passages(text: str):
@@ -347,6 +361,10 @@ def main(argv=None) -> int:
     u.add_argument("out")
     u.add_argument("source")
     u.add_argument("manifests", nargs="+")
+    lo = sub.add_parser("left-out")
+    lo.add_argument("out")
+    lo.add_argument("sentences")
+    lo.add_argument("text")
     g = sub.add_parser("gcide")
     g.add_argument("dict_file")
     g.add_argument("out")
@@ -387,6 +405,8 @@ def main(argv=None) -> int:
         digit_strings(args.out, args.per_word, args.strings, args.max_words)
     elif args.what == "unspoken":
         unspoken(args.out, args.source, args.manifests)
+    elif args.what == "left-out":
+        left_out(args.out, args.sentences, args.text)
     elif args.what == "gcide":
         gcide(args.dict_file, args.out, args.held_out)
     elif args.what == "words":

@@ -1284,14 +1284,8 @@ fi
 dev_sentences_from_lm() {  # dev-sentences.txt on a machine where the lm stage has not run: the training sentences the
     # shipped LM's text leaves out (the lm stage writes that text as the training sentences less the dev ones)
     [[ -s "$OUT/dev-sentences.txt" ]] && return 0
-    .venv/bin/python - "$OUT" <<'PY'
-import lzma, sys
-out = sys.argv[1]
-lm = {line.strip() for line in lzma.open("models/weights/lm/text/lm-text.txt.xz", "rt")}
-dev = sorted({s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()} - lm)
-open(f"{out}/dev-sentences.txt", "w").write("\n".join(dev) + "\n")
-print(f"dev-sentences.txt: {len(dev)} sentences")
-PY
+    .venv/bin/python scripts/recipe_data.py left-out "$OUT/dev-sentences.txt" "$OUT/train-sentences.txt" \
+        models/weights/lm/text/lm-text.txt.xz
 }
 rescored_readings() {  # TEXTS: the blended offline finals at --blend-rescore TEXTS, every set (dev, tests, digits)
     local n=$1 d="$OUT/rescore" blend=(--blend wavenet-cpu --blend-rescore "$1" --threads 1 --json --utterances)

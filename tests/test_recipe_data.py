@@ -1,6 +1,7 @@
 """The recipe's data steps (scripts/recipe_data.py) that decide what training may hear."""
 
 import json
+import lzma
 import subprocess
 import sys
 
@@ -82,6 +83,18 @@ Zythum \\Zy"thum\\ (z[i^]"th[u^]m), n. [L., fr. Gr. zy^qos a kind
                                                   --Herodotus.
       [1913 Webster]
 """
+
+
+def test_the_sentences_a_text_leaves_out_are_the_dev_sentences(tmp_path):
+    sentences = tmp_path / "train-sentences.txt"
+    sentences.write_text("zebras run\n the lm has this \n\nan apple fell\nzebras run\n")
+    text = tmp_path / "lm-text.txt.xz"
+    with lzma.open(text, "wt") as f:
+        f.write("the lm has this\nand text the sentences never had\n")
+    out = tmp_path / "dev-sentences.txt"
+    recipe_data("left-out", out, sentences, text)
+    # stripped, each once, sorted; the text's own lines are not sentences to leave out
+    assert out.read_text() == "an apple fell\nzebras run\n"
 
 
 def test_gcide_gives_quotations_and_definitions_less_anything_that_could_carry_a_held_out_sentence(tmp_path):
