@@ -80,8 +80,10 @@ def test_eval_can_score_another_end_pad_and_refuses_a_bad_one(shared_data, tmp_p
 def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend(shared_data, tmp_path):
     lj = shared_data / "real" / "lj-amateur.jsonl"
     manifest = tmp_path / "lj.jsonl"
+    # three sentences the blend reads otherwise than the offline model alone (the first three read the same either way
+    # with the weights shipped since the fifty-eighth phase, and a test of the blend needs a change to see)
     manifest.write_text("".join(json.dumps({**r, "audio": str(lj.parent / r["audio"])}) + "\n"
-                                for r in list(map(json.loads, lj.open()))[:3]))
+                                for r in list(map(json.loads, lj.open()))[3:6]))
     files = run_eval(manifest, "--model", "logmel-cnn-cpu", "--lm", "default", "--blend", "wavenet-cpu", "--utterances")
     streams = run_eval(manifest, "--lm", "default", "--streaming", "--second-pass", "logmel-cnn-cpu",
                        "--blend", "wavenet-cpu", "--utterances")
