@@ -33,19 +33,11 @@ END_PAD_S = 0.25
 # Finals of the offline model blended with the streaming model's reading of the same audio
 # (models.blend): the streaming model's share of the mix, and how many frames later it emits a
 # letter (40 ms frames; None: matched per recording, models.blend.matched_delay). Chosen by the
-# recipe's blend stage (scripts/blend_rule.py; the model card's "The thirty-second and thirty-third
-# phases"): with the thirty-third phase's streaming weights and the twenty-ninth phase's offline ones,
-# the larger dev set read best at 0.35 with the delay matched per recording (as with the thirty-first
-# phase's streaming weights) among the shares that do not read the FSDD training speakers' or the real
-# reader's training clips worse than no blend (at the fixed 3 frames, 0.25 and above read the FSDD
-# training speakers worse). Chosen again with the finals scored again (BLEND_RESCORE) and BEAM_THRESHOLD 12: the same,
-# 0.35 matched (dev2 29.98; 0.4 matched 30.03; the model card's "The beam's threshold"). With the fifty-third and
-# fifty-fourth phases' pair: 0.5 matched (dev2 27.89, the same words as 0.4 matched and 0.5 at 3 frames; 0.35 matched
-# 27.92; the model card's "The fifty-third and fifty-fourth phases"). With the fifty-sixth phase's offline weights: 0.4
-# matched (dev2 27.68; 0.5 matched 27.69; the model card's "The fifty-fifth and fifty-sixth phases"). With the
-# fifty-seventh and fifty-eighth phases' pair: 0.5 matched (dev2 26.94; 0.6 matched 26.99; the model card's "The
-# fifty-seventh and fifty-eighth phases"). The delay is learnt by the streaming model: choose again after training either
-# model. 0 turns blending off.
+# recipe's blend stage (scripts/blend_rule.py): the share and delay the larger dev set reads best among
+# those that do not read the FSDD training speakers' or the real reader's training clips worse than no
+# blend. With the fifty-seventh and fifty-eighth phases' pair: 0.5 matched (dev2 26.94; 0.6 matched
+# 26.99); each earlier choice is in the model card's section for its phases. The delay is learnt by the
+# streaming model: choose again after training either model. 0 turns blending off.
 BLEND_WEIGHT = 0.5
 BLEND_DELAY_FRAMES = None
 # Finals searched for over the mix, and over each model's reading alone: each search's best BLEND_RESCORE texts
