@@ -232,7 +232,7 @@ def cmd_train(args) -> int:
         histories = train_together(
             args.config, [parse_weighted(d) for d in args.data], args.out, dev_manifest=args.dev, device=args.device,
             steps=args.steps, noise_dir=args.noise_dir, rir_dir=args.rir_dir, resume=not args.no_resume,
-            progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob,
+            progress=not args.quiet, name=args.name, vtlp_prob=args.vtlp_prob, vtlp_range=args.vtlp_range,
             augment={k: v for k, v in (("digital_silence_prob", args.digital_silence_prob),
                                        ("level_prob", args.level_prob),
                                        ("lead_trim_prob", args.lead_trim_prob),
@@ -330,6 +330,18 @@ def mask_counts(text: str) -> tuple[int, int]:
     if min(freq, time_) < 0:
         raise argparse.ArgumentTypeError(f"give two mask counts of 0 or more as FREQ,TIME (e.g. 0,0), got {text!r}")
     return freq, time_
+
+
+def warp_range(text: str) -> tuple[float, float]:
+    """--vtlp-range: 'LOW,HIGH', two warp factors with 0 < LOW <= HIGH."""
+    try:
+        low, high = (float(n) for n in text.split(","))
+    except ValueError:
+        low = high = 0.0
+    if not 0 < low <= high:
+        raise argparse.ArgumentTypeError(f"give two warp factors as LOW,HIGH with 0 < LOW <= HIGH (e.g. 0.85,1.15), "
+                                         f"got {text!r}")
+    return low, high
 
 
 def blend_delay(text: str) -> int | None:
@@ -800,6 +812,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--rir-dir", default=None, help="room impulse responses (e.g. ../shared/data/rir)")
     tr.add_argument("--vtlp-prob", type=float, default=None,
                     help="share of utterances given vocal-tract-length perturbation (default: the preset's)")
+    tr.add_argument("--vtlp-range", type=warp_range, default=None, metavar="LOW,HIGH",
+                    help="the warp factors VTLP draws from, uniformly (default: the preset's, 0.9,1.1)")
     tr.add_argument("--digital-silence-prob", type=float, default=None,
                     help="share of utterances padded with exact zeros before/after (default: 0.15)")
     tr.add_argument("--level-prob", type=float, default=None,

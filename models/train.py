@@ -311,7 +311,8 @@ class _Run:
         self.read_losses()
         h = dict(self.history, model=self.name, out=str(self.out), hours=hours, steps=self.step,
                  seconds=self.elapsed_s, done=self.done, params=sum(p.numel() for p in self.model.parameters()),
-                 spec_augment=[self.cfg.freq_masks, self.cfg.time_masks])
+                 spec_augment=[self.cfg.freq_masks, self.cfg.time_masks],
+                 vtlp=dict(prob=self.cfg.vtlp_prob, range=list(self.cfg.vtlp_range)))
         if self.init:
             h["init"] = self.init
         if self.teacher is not None:
@@ -334,6 +335,7 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
                    dev_manifest: str | None = None, device: str = "cpu", steps: int | None = None,
                    noise_dir: str | None = None, rir_dir: str | None = None, resume: bool = True,
                    progress: bool = True, name: str | None = None, vtlp_prob: float | None = None,
+                   vtlp_range: tuple[float, float] | None = None,
                    augment: dict | None = None, eval_every: int | None = None, workers: int = 0,
                    minutes: float | None = None, batch_seconds: float | None = None, lr: float | None = None,
                    init_from: str | Path | None = None, session_minutes: float | None = None,
@@ -355,13 +357,16 @@ def train_together(presets: list[str], data_specs: list[tuple[str, float]], out_
     `lookahead`: the `init_from` streaming weights' lookahead widened to so many frames
     (`models.recogniser.widened_lookahead`: the new taps start at zero); a resumed run has it already.
     `spec_augment`: SpecAugment's frequency and time masks per utterance in place of the presets' ((0, 0): none).
+    `vtlp_range`: the lowest and highest warp factor of vocal-tract-length perturbation in place of the presets'.
     `average_from`: from this point of the schedule (0..1: by steps, or by the clock with `minutes`) to its end,
     every step's weights are averaged into OUT/averaged/<model name>/ (resumed with the run)."""
     if name and len(presets) > 1:
         raise ValueError("--name applies to a single --config")
     overrides = {k: v for k, v in dict(steps=steps, eval_every=eval_every, vtlp_prob=vtlp_prob, minutes=minutes,
-                                       batch_seconds=batch_seconds, lr=lr, seed=seed,
-                                       average_from=average_from).items() if v is not None}
+                                       batch_seconds=batch_seconds, lr=lr, seed=seed, average_from=average_from,
+                                       vtlp_range=vtlp_range).items() if v is not None}
+    if vtlp_range is not None and not 0 < vtlp_range[0] <= vtlp_range[1]:
+        raise ValueError(f"VTLP's warp factors are LOW,HIGH with 0 < LOW <= HIGH, got {vtlp_range}")
     if average_from is not None and not 0 <= average_from < 1:
         raise ValueError(f"--average-from is a point of the schedule from 0 to below 1, got {average_from}")
     if spec_augment is not None:

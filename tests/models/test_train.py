@@ -169,12 +169,13 @@ def test_the_train_command_takes_the_recipes_options(digits_manifest, tmp_path):
     r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
                         f"{digits_manifest}:2", "--out", str(tmp_path), "--steps", "6", "--threads", "1",
                         "--vtlp-prob", "0", "--digital-silence-prob", "0", "--level-prob", "0", "--seed", "1",
-                        "--spec-augment", "0,1", "--average-from", "0.5", "--quiet"],
+                        "--spec-augment", "0,1", "--vtlp-range", "0.85,1.15", "--average-from", "0.5", "--quiet"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["model"] == "wavenet-tiny" and summary["start_step"] == 0
     assert summary["spec_augment"] == [0, 1]  # the run says which masks it trained with
+    assert summary["vtlp"] == {"prob": 0.0, "range": [0.85, 1.15]}  # and which warps
     assert summary["averaged"]["steps"] > 0 and (tmp_path / "averaged" / "wavenet-tiny" / "model.safetensors").exists()
     assert (tmp_path / "wavenet-tiny" / "model.safetensors").exists()
 
@@ -192,7 +193,7 @@ def test_spec_augment_masks_as_many_bands_as_asked_and_none_at_zero():
     assert ((only_time == 0).all(dim=1) | (only_time != 0).all(dim=1)).all()  # whole frames, never bands
 
 
-def test_the_train_command_refuses_mask_counts_that_mean_nothing(digits_manifest, tmp_path):
+def test_the_train_command_refuses_mask_counts_or_warps_that_mean_nothing(digits_manifest, tmp_path):
     import subprocess
     import sys
 
@@ -203,6 +204,11 @@ def test_the_train_command_refuses_mask_counts_that_mean_nothing(digits_manifest
                             str(digits_manifest), "--out", str(tmp_path / "out"), f"--spec-augment={bad}"],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert r.returncode != 0 and "give two mask counts of 0 or more as FREQ,TIME" in r.stderr, r.stderr
+    for bad in ("1.1", "1.1,0.9", "0,1.1", "a,b"):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "train", "--config", "tiny", "--data",
+                            str(digits_manifest), "--out", str(tmp_path / "out"), f"--vtlp-range={bad}"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "give two warp factors as LOW,HIGH with 0 < LOW <= HIGH" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 
 
