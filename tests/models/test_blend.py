@@ -14,15 +14,9 @@ from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_WE
 from models.engine import Recogniser
 from models.recogniser import SpeechRecogniser
 from models.registry import SHIPPED_LM, load_model
+from tests.conftest import lj_sentence
 
 RATE = 16000
-
-
-@pytest.fixture(scope="module")
-def sentence(shared_data):
-    """A real reader's sentence that the blend reads otherwise than the offline model alone (LJ001-0049 did until the
-    fifty-eighth phase's weights, which read it the same either way)."""
-    return read_audio(shared_data / "real" / "lj-amateur" / "LJ001-0054.flac", RATE)[0]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +24,17 @@ def shipped():
     streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
     beam = BeamDecoder.for_model(offline.cfg, SHIPPED_LM)
     return streaming, offline, beam
+
+
+@pytest.fixture(scope="module")
+def sentence(shared_data, shipped):
+    """A real reader's sentence whose three finals differ: the offline model's alone, the mix's search, and the mix
+    scored again (else the tests below could not tell them apart)."""
+    streaming, offline, beam = shipped
+    finals = [Recogniser(offline, beam=beam), Recogniser(offline, beam=beam, blend=Blend(streaming, rescore=0)),
+              Recogniser(offline, beam=beam, blend=Blend(streaming))]
+    return lj_sentence(shared_data, lambda audio: len({r.transcribe(audio).text for r in finals}) == 3,
+                       "three ways (the offline model alone, the mix's search, the mix scored again)")[1]
 
 
 def test_a_reading_emitted_later_lines_up_once_moved_earlier():
