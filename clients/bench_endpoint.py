@@ -1,10 +1,11 @@
 """`wavestream bench endpoint`: speech ends -> its final line arrives, the endpointer in the loop.
 
-A live stream's final comes once the endpointer has heard `silence_after_text_s` with no new letter
-and the final's search has run (the second pass, the blend, the LM). This streams recordings to a
-real server as `wavestream mic` does: 100 ms blocks at real-time pace, each sent when its last
-sample would have been spoken, interim results on, then `tail_s` of silence (zeros) as a
-microphone goes on. Every silence setting streams the same recording at once, so the settings
+A live stream's final comes once the endpointer has heard `silence_after_text_s` with no new letter,
+or `quiet_after_text_s` of quiet audio, and the final's search has run (the second pass, the blend,
+the LM). This streams recordings to a real server as `wavestream mic` does: 100 ms blocks at
+real-time pace, each sent when its last sample would have been spoken, interim results on, then
+`tail_s` of silence (zeros) as a microphone goes on. Every setting (a row: a silence with the quiet
+rule off, or a quiet with the server's silence) streams the same recording at once, so the settings
 share the server's load side by side.
 
 Per stream:
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,14 +42,29 @@ from .mic import BLOCK_MS, SAMPLE_RATE
 from .speech_client import AsyncSpeechClient, linear16, streaming_config
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A row's endpointing: silence after text with the quiet rule off, or quiet after text with the server's
+    silence after text beside it."""
+    silence_s: float = 0.0  # 0: the server's
+    quiet_s: float = 0.0    # 0: off
+
+    @property
+    def label(self) -> str:  # a silence row keeps the bare number it had before the quiet rule
+        return f"quiet {self.quiet_s:g}" if self.quiet_s else f"{self.silence_s:g}"
+
+    def config(self) -> pb.EndpointingConfig:
+        return pb.EndpointingConfig(silence_after_text_s=self.silence_s, quiet_after_text_s=self.quiet_s)
+
+
 async def one_stream(client: AsyncSpeechClient, audio: np.ndarray, tail_s: float, speech_end_s: float,
-                     silence_s: float) -> dict:
+                     setting: Setting) -> dict:
     """One recording, then `tail_s` of zeros, paced as a microphone gives it: the stream's finals,
     each with its arrival after speech end had been sent (s) and the audio the server had then."""
     pcm = linear16(np.concatenate([audio, np.zeros(round(tail_s * SAMPLE_RATE), dtype=np.float32)]))
     block = SAMPLE_RATE * BLOCK_MS // 1000 * 2
     config = streaming_config(SAMPLE_RATE, interim_results=True, word_time_offsets=False,
-                              endpointing=pb.EndpointingConfig(silence_after_text_s=silence_s))
+                              endpointing=setting.config())
     start = time.perf_counter()
 
     async def paced():
@@ -78,7 +95,7 @@ def endpointed(stream: dict) -> dict | None:
     return None
 
 
-def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
+def summarise(setting: Setting, streams: list[dict], texts: list[str]) -> dict:
     waits, audio_waits = [], []
     cuts = [sum(f["audio_received_s"] < s["speech_end_s"] for f in s["finals"]) for s in streams]
     for s in streams:
@@ -88,7 +105,8 @@ def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
             audio_waits.append(f["audio_received_s"] - s["speech_end_s"])
     hyps = [" ".join(f["text"] for f in s["finals"] if f["text"]) for s in streams]
     wer, _ = wer_cer(texts, hyps)
-    row = {"silence_after_text_s": silence_s, "streams": len(streams), "timed": len(waits),
+    row = {"silence_after_text_s": setting.silence_s or None, "quiet_after_text_s": setting.quiet_s,
+           "streams": len(streams), "timed": len(waits),
            "missed": len(streams) - len(waits), "cut": sum(cuts), "clips_cut": sum(n > 0 for n in cuts), "wer": wer}
     if not waits:
         return row | dict.fromkeys(("final_ms_p50", "final_ms_p95", "final_ms_max", "audio_wait_ms_p50", "server_ms_p50"))
@@ -98,40 +116,44 @@ def summarise(silence_s: float, streams: list[dict], texts: list[str]) -> dict:
                   "server_ms_p50": round(float(np.percentile(w - a, 50)))}
 
 
-async def _manifest(target: str, reference: Recogniser, manifest: str, silences: list[float], tail_s: float,
+async def _manifest(target: str, reference: Recogniser, manifest: str, settings: list[Setting], tail_s: float,
                     limit: int | None, parallel: int) -> dict:
     aligned, skipped = aligned_clips(manifest, reference, SAMPLE_RATE, limit)
     clips = [(audio, text, spoken[-1]) for audio, text, spoken in aligned]  # speech end: the last word's time
-    per_silence: dict[float, list[dict]] = {s: [] for s in silences}
+    per_setting: dict[Setting, list[dict]] = {s: [] for s in settings}
     async with AsyncSpeechClient(target, timeout=120 + tail_s + max(len(a) for a, _, _ in clips) / SAMPLE_RATE) as client:
         for i in range(0, len(clips), parallel):
             group = clips[i:i + parallel]
-            jobs = [(s, one_stream(client, audio, tail_s, end_s, s)) for audio, _, end_s in group for s in silences]
+            jobs = [(s, one_stream(client, audio, tail_s, end_s, s)) for audio, _, end_s in group for s in settings]
             done = await asyncio.gather(*(j for _, j in jobs))
             for (s, _), stream in zip(jobs, done):
-                per_silence[s].append(stream)
+                per_setting[s].append(stream)
     texts = [t for _, t, _ in clips]
     return {"manifest": str(manifest), "clips": len(clips), "skipped": skipped,
-            "rows": [summarise(s, per_silence[s], texts) for s in silences],
+            "rows": [summarise(s, per_setting[s], texts) for s in settings],
             "utterances": [{"text": t, "speech_end_s": round(end_s, 3),
-                            "finals": {f"{s:g}": per_silence[s][i]["finals"] for s in silences}}
+                            "finals": {s.label: per_setting[s][i]["finals"] for s in settings}}
                            for i, (_, t, end_s) in enumerate(clips)]}
 
 
 def run(offline: SpeechRecogniser, manifests: list[str], silences: list[float], tail_s: float = 3.0,
-        limit: int | None = None, parallel: int = 2, server: str = "") -> dict:
+        limit: int | None = None, parallel: int = 2, server: str = "", quiets: tuple[float, ...] = ()) -> dict:
+    """A row per silence after text (the quiet rule off) and per quiet after text (`quiets`; the server's silence
+    beside it)."""
     if offline.cfg.streaming:
         raise ValueError(f"reference {offline.cfg.name!r} is a streaming model: speech end comes from a model "
                          f"that hears the whole recording")
-    if tail_s <= max(silences):
-        raise ValueError(f"--tail-s {tail_s:g} leaves no time after the longest silence setting ({max(silences):g} s)")
-    silences = list(dict.fromkeys(silences))  # a setting given twice is one row
+    if tail_s <= max([*silences, *quiets]):
+        raise ValueError(f"--tail-s {tail_s:g} leaves no time after the longest setting "
+                         f"({max([*silences, *quiets]):g} s)")
+    # a setting given twice is one row
+    settings = list(dict.fromkeys([Setting(silence_s=s) for s in silences] + [Setting(quiet_s=q) for q in quiets]))
     reference = Recogniser(offline.eval())
     proc, device = None, None
     if not server:  # the server as `make serve` runs it: the shipped models, their defaults
-        proc, server, device = start_server(ServerConfig.model, False, len(silences) * parallel)
+        proc, server, device = start_server(ServerConfig.model, False, len(settings) * parallel)
     try:
-        sets = [asyncio.run(_manifest(server, reference, m, silences, tail_s, limit, parallel)) for m in manifests]
+        sets = [asyncio.run(_manifest(server, reference, m, settings, tail_s, limit, parallel)) for m in manifests]
     finally:
         if proc:
             proc.terminate()
@@ -145,12 +167,14 @@ def format_table(report: dict) -> str:
              f"speech end placed by {report['reference']}; {report['block_ms']} ms blocks at real-time pace, "
              f"{report['tail_s']:g} s of silence after; {report['parallel_clips']} recordings at a time, each under "
              f"every setting at once", "",
-             "| set (clips) | silence after text s | final p50 ms | final p95 ms | max ms | of it audio waited, p50 ms "
+             "| set (clips) | endpointing: silence after text s | final p50 ms | final p95 ms | max ms | "
+             "of it audio waited, p50 ms "
              "| server p50 ms | missed | cuts (clips) | WER |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for s in report["sets"]:
         for r in s["rows"]:
-            lines.append(f"| {s['manifest']} ({s['clips']}) | {r['silence_after_text_s']:g} | {r['final_ms_p50']} | "
+            setting = Setting(r["silence_after_text_s"] or 0.0, r["quiet_after_text_s"]).label
+            lines.append(f"| {s['manifest']} ({s['clips']}) | {setting} | {r['final_ms_p50']} | "
                          f"{r['final_ms_p95']} | {r['final_ms_max']} | {r['audio_wait_ms_p50']} | {r['server_ms_p50']} | "
                          f"{r['missed']} | {r['cut']} ({r['clips_cut']}) | {100 * r['wer']:.1f} |")
         if s["skipped"]:

@@ -309,6 +309,16 @@ def _above_zero(text: str) -> float:
     return value
 
 
+def _zero_or_more(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1e6:
+        raise argparse.ArgumentTypeError(f"must be a number of 0 or more, got {text!r}")
+    return value
+
+
 def above_zero_list(text: str) -> list[float]:
     """Comma-separated numbers above 0 (--chunk-ms, --silence-after-s: a row each)."""
     try:
@@ -439,7 +449,7 @@ def cmd_bench_endpoint(args) -> int:
     torch.set_num_threads(1)  # the reference's alignments: leave the cores to the server
     try:
         report = bench_endpoint.run(offline, args.manifests, args.silence_after_s, args.tail_s, args.limit,
-                                    args.parallel, args.server)
+                                    args.parallel, args.server, args.quiet_after_s)
     except (ValueError, RuntimeError, AudioError, OSError) as e:
         sys.exit(f"wavestream bench endpoint: {e}")
     _print_report(args, report, bench_endpoint.format_table)
@@ -643,7 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
                                           "final's search, through a real server at a microphone's pace")
     bp.add_argument("manifests", nargs="+", help="manifests (jsonl: audio, text) of speech, a recording an utterance")
     bp.add_argument("--silence-after-s", type=above_zero_list, default="1.2,0.8,0.6",
-                    help="comma-separated silence-after-text settings (the stream's endpointing), a row each")
+                    help="comma-separated silence-after-text settings (the stream's endpointing, its quiet rule off), "
+                         "a row each")
+    bp.add_argument("--quiet-after-s", type=above_zero_list, default=(),
+                    help="comma-separated quiet-after-text settings (the stream's endpointing, the server's silence "
+                         "beside it), a row each")
     bp.add_argument("--reference", default="logmel-cnn-cpu",
                     help="the offline model whose alignment says when the last word was spoken")
     bp.add_argument("--tail-s", type=_above_zero, default=3.0, help="silence sent after each recording")
@@ -870,6 +884,9 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--silence-after-s", type=_above_zero, default=None,
                     help="silence after speech that ends an utterance (default: the server's, 1.2 s); shorter gives "
                          "finals sooner and cuts at more pauses (`wavestream bench endpoint` measures both)")
+    mc.add_argument("--quiet-after-s", type=_zero_or_more, default=None,
+                    help="quiet audio after speech that ends an utterance, measured without the model's delay "
+                         "(default: the server's; 0: off, the silence alone)")
     _client_args(mc)
     add_constraint_args(mc)
     mc.set_defaults(func=cmd_mic)

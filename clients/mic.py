@@ -72,6 +72,8 @@ def run(args) -> int:
     config.constraint.CopyFrom(constraint_from_args(args))
     if args.silence_after_s:  # else the server's default (README, Benchmarks: "Speech end to final")
         config.endpointing.silence_after_text_s = args.silence_after_s
+    if args.quiet_after_s is not None:  # 0 turns the server's quiet rule off
+        config.endpointing.quiet_after_text_s = args.quiet_after_s
     try:
         for resp in client.stream(chunks, config, realtime=realtime):
             for r in resp.results:

@@ -55,6 +55,9 @@ class ServerConfig:
     silence_without_text_s: float = 2.4
     silence_after_text_s: float = 1.2
     max_utterance_s: float = 20.0
+    # text, then this much quiet audio ends the utterance too (service.endpointer.QuietMeter: without the streaming
+    # model's delay); 0: off
+    quiet_after_text_s: float = 0.0
     token: str = ""                     # bearer token; empty: no auth
     tls_cert: str = ""
     tls_key: str = ""

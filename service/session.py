@@ -16,7 +16,7 @@ from protos.wavestream.v1 import speech_pb2 as pb
 from . import metrics
 from .audio_input import StreamResampler, check_format, decode_pcm
 from .config import ServerConfig
-from .endpointer import EndpointRules
+from .endpointer import EndpointRules, QuietMeter
 from .errors import InvalidArgument, ResourceExhausted
 from .scheduler import Scheduler
 
@@ -49,16 +49,18 @@ def alternatives_wanted(cfg: pb.RecognitionConfig) -> int:
 
 def endpoint_rules(cfg: pb.RecognitionConfig, server: ServerConfig) -> EndpointRules:
     e = cfg.endpointing
-    for name in ("silence_without_text_s", "silence_after_text_s", "max_utterance_s"):
+    for name in ("silence_without_text_s", "silence_after_text_s", "max_utterance_s", "quiet_after_text_s"):
         value = getattr(e, name)
         if not (value >= 0 and value < 1e6):  # also refuses NaN
-            raise InvalidArgument(f"endpointing.{name} must be a number of seconds >= 0 (0: the server default), "
-                                  f"got {value}")
+            default = "unset" if name == "quiet_after_text_s" else "0"
+            raise InvalidArgument(f"endpointing.{name} must be a number of seconds >= 0 ({default}: the server "
+                                  f"default), got {value}")
     return EndpointRules(
         disabled=e.disabled,
         silence_without_text_s=e.silence_without_text_s or server.silence_without_text_s,
         silence_after_text_s=e.silence_after_text_s or server.silence_after_text_s,
         max_utterance_s=e.max_utterance_s or server.max_utterance_s,
+        quiet_after_text_s=e.quiet_after_text_s if e.HasField("quiet_after_text_s") else server.quiet_after_text_s,
     )
 
 
@@ -94,6 +96,7 @@ class StreamSession:
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
+        self.quiet = QuietMeter(rec.sample_rate)
         try:
             self.stream = rec.open_stream(constraint, alternatives, second_pass)
         except PoolFull:
@@ -119,7 +122,9 @@ class StreamSession:
         if self.received_s > self.server.max_stream_s:
             raise InvalidArgument(f"the stream passed the server's limit of {self.server.max_stream_s:.0f} s of audio; "
                                   f"start a new stream")
-        return self.resample(raw)
+        samples = self.resample(raw)
+        self.quiet.accept(samples)
+        return samples
 
     async def feed(self, data: bytes) -> list[pb.StreamingRecognizeResponse]:
         arrived = time.perf_counter()
@@ -134,7 +139,8 @@ class StreamSession:
 
     async def _respond(self, timed) -> list[pb.StreamingRecognizeResponse]:
         words = self.cfg.word_time_offsets
-        decision = self.rules.decide(self.stream.has_text(), self.stream.silence_s(), self.stream.utterance_s())
+        decision = self.rules.decide(self.stream.has_text(), self.stream.silence_s(), self.stream.utterance_s(),
+                                     self.quiet.quiet_s())
         if decision == "final":  # a beam search: off the event loop
             final = await asyncio.to_thread(self.stream.end_utterance)
             resp = pb.StreamingRecognizeResponse(results=[result_message(final, self.utterance, words)],

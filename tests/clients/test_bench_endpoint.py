@@ -36,15 +36,22 @@ def paused_manifest(shared_data, tmp_path_factory):
 
 
 def test_a_pause_longer_than_the_setting_cuts_and_the_final_waits_the_setting(paused_manifest, shipped):
-    r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "0.6,2.5", "--tail-s", "3.5",
-                   "--server", shipped.address, "--json")
+    r = wavestream("bench", "endpoint", str(paused_manifest), "--silence-after-s", "0.6,2.5", "--quiet-after-s",
+                   "0.6", "--tail-s", "3.5", "--server", shipped.address, "--json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["command"].startswith("wavestream bench endpoint")
     (s,) = report["sets"]
     assert s["clips"] == 1 and s["skipped"] == 0
-    short, long = s["rows"]
+    short, long, quiet = s["rows"]
     assert (short["silence_after_text_s"], long["silence_after_text_s"]) == (0.6, 2.5)
+    assert (short["quiet_after_text_s"], long["quiet_after_text_s"], quiet["quiet_after_text_s"]) == (0, 0, 0.6)
+    # the quiet rule hears the pause as the silence rule at the same setting does, and the end of speech without the
+    # streaming model's delay (its lookahead and late letters): sooner by some of that
+    assert quiet["clips_cut"] == 1 and quiet["timed"] == 1 and quiet["missed"] == 0
+    assert 0 < quiet["audio_wait_ms_p50"] <= short["audio_wait_ms_p50"] - 200
+    assert " ".join(f["text"] for f in s["utterances"][0]["finals"]["quiet 0.6"]).split()[-2:] == ["fourteen",
+                                                                                                   "seventy"]
     # at 0.6 s the second's pause ends the first sentence (and the second sentence's comma may end more); at 2.5 s
     # nothing is cut
     assert short["clips_cut"] == 1 and short["cut"] >= 1 and long["cut"] == long["clips_cut"] == 0

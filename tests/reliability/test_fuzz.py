@@ -31,7 +31,7 @@ configs = st.builds(
     word_time_offsets=st.booleans(),
     max_alternatives=st.integers(-3, 5),
     endpointing=st.builds(pb.EndpointingConfig, disabled=st.booleans(), silence_without_text_s=f32,
-                          silence_after_text_s=f32, max_utterance_s=f32),
+                          silence_after_text_s=f32, max_utterance_s=f32, quiet_after_text_s=f32),
     single_utterance=st.booleans(),
 )
 messages = st.one_of(

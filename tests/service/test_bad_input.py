@@ -66,6 +66,8 @@ STREAM_CASES = {
                              "endpointing.silence_after_text_s must be"),
     "NaN endpointing": ([cfg(endpointing=pb.EndpointingConfig(max_utterance_s=float("nan")))], INVALID,
                         "endpointing.max_utterance_s must be"),
+    "negative quiet": ([cfg(endpointing=pb.EndpointingConfig(quiet_after_text_s=-0.5))], INVALID,
+                       "endpointing.quiet_after_text_s must be a number of seconds >= 0 (unset: the server default)"),
     "constraint with digits in a word": ([cfg(constraint=pb.Constraint(vocabulary=["call", "911"]))], INVALID,
                                          "spell numbers out"),
     "constraint with both words and phrases": ([cfg(constraint=pb.Constraint(vocabulary=["yes"], phrases=["no"]))],

@@ -24,45 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/wavestream/v1/speech.proto\x12\rwavestream.v1\"|\n\x11\x45ndpointingConfig\x12\x10\n\x08\x64isabled\x18\x01 \x01(\x08\x12\x1e\n\x16silence_without_text_s\x18\x02 \x01(\x02\x12\x1c\n\x14silence_after_text_s\x18\x03 \x01(\x02\x12\x17\n\x0fmax_utterance_s\x18\x04 \x01(\x02\"\xca\x02\n\x11RecognitionConfig\x12\r\n\x05model\x18\x01 \x01(\t\x12.\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x1c.wavestream.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x10\n\x08\x63hannels\x18\x04 \x01(\x05\x12\x17\n\x0finterim_results\x18\x05 \x01(\x08\x12\x19\n\x11word_time_offsets\x18\x06 \x01(\x08\x12\x18\n\x10max_alternatives\x18\x07 \x01(\x05\x12\x35\n\x0b\x65ndpointing\x18\x08 \x01(\x0b\x32 .wavestream.v1.EndpointingConfig\x12\x18\n\x10single_utterance\x18\t \x01(\x08\x12-\n\nconstraint\x18\n \x01(\x0b\x32\x19.wavestream.v1.Constraint\"I\n\nConstraint\x12\x12\n\nvocabulary\x18\x01 \x03(\t\x12\x16\n\x0evocabulary_set\x18\x02 \x01(\t\x12\x0f\n\x07phrases\x18\x03 \x03(\t\"k\n\x19StreamingRecognizeRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32 .wavestream.v1.RecognitionConfigH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x42\t\n\x07request\"L\n\x08WordInfo\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\x0f\n\x07start_s\x18\x02 \x01(\x02\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x02\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"]\n\x0b\x41lternative\x12\x12\n\ntranscript\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x02\x12&\n\x05words\x18\x03 \x03(\x0b\x32\x17.wavestream.v1.WordInfo\"\x8e\x01\n\x06Result\x12\x30\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32\x1a.wavestream.v1.Alternative\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x11\n\tstability\x18\x03 \x01(\x02\x12\x17\n\x0futterance_index\x18\x04 \x01(\x05\x12\x14\n\x0cresult_end_s\x18\x05 \x01(\x02\"d\n\x07Latency\x12\x18\n\x10\x61udio_received_s\x18\x01 \x01(\x02\x12\x19\n\x11\x61udio_processed_s\x18\x02 \x01(\x02\x12\x10\n\x08queue_ms\x18\x03 \x01(\x02\x12\x12\n\ncompute_ms\x18\x04 \x01(\x02\"\x87\x01\n\x1aStreamingRecognizeResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.wavestream.v1.Result\x12\x18\n\x10\x65nd_of_utterance\x18\x02 \x01(\x08\x12\'\n\x07latency\x18\x03 \x01(\x0b\x32\x16.wavestream.v1.Latency\"S\n\x10RecognizeRequest\x12\x30\n\x06\x63onfig\x18\x01 \x01(\x0b\x32 .wavestream.v1.RecognitionConfig\x12\r\n\x05\x61udio\x18\x02 \x01(\x0c\"L\n\x11RecognizeResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.wavestream.v1.Result\x12\x0f\n\x07\x61udio_s\x18\x02 \x01(\x02\"p\n\x17StreamingEncodeResponse\x12\x13\n\x0b\x66irst_frame\x18\x01 \x01(\x05\x12\x0e\n\x06\x66rames\x18\x02 \x01(\x05\x12\x0b\n\x03\x64im\x18\x03 \x01(\x05\x12\x12\n\nembeddings\x18\x04 \x03(\x02\x12\x0f\n\x07\x66rame_s\x18\x05 \x01(\x02\"\x13\n\x11ListModelsRequest\"u\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x02 \x01(\t\x12\x11\n\tstreaming\x18\x03 \x01(\x08\x12\x0f\n\x07trained\x18\x04 \x01(\x08\x12\x10\n\x08\x66rame_ms\x18\x05 \x01(\x02\x12\x14\n\x0clookahead_ms\x18\x06 \x01(\x02\"U\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.wavestream.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t*D\n\rAudioEncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01\x12\x0b\n\x07\x46LOAT32\x10\x02\x32\x83\x03\n\x06Speech\x12m\n\x12StreamingRecognize\x12(.wavestream.v1.StreamingRecognizeRequest\x1a).wavestream.v1.StreamingRecognizeResponse(\x01\x30\x01\x12N\n\tRecognize\x12\x1f.wavestream.v1.RecognizeRequest\x1a .wavestream.v1.RecognizeResponse\x12g\n\x0fStreamingEncode\x12(.wavestream.v1.StreamingRecognizeRequest\x1a&.wavestream.v1.StreamingEncodeResponse(\x01\x30\x01\x12Q\n\nListModels\x12 .wavestream.v1.ListModelsRequest\x1a!.wavestream.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!protos/wavestream/v1/speech.proto\x12\rwavestream.v1\"\xb4\x01\n\x11\x45ndpointingConfig\x12\x10\n\x08\x64isabled\x18\x01 \x01(\x08\x12\x1e\n\x16silence_without_text_s\x18\x02 \x01(\x02\x12\x1c\n\x14silence_after_text_s\x18\x03 \x01(\x02\x12\x17\n\x0fmax_utterance_s\x18\x04 \x01(\x02\x12\x1f\n\x12quiet_after_text_s\x18\x05 \x01(\x02H\x00\x88\x01\x01\x42\x15\n\x13_quiet_after_text_s\"\xca\x02\n\x11RecognitionConfig\x12\r\n\x05model\x18\x01 \x01(\t\x12.\n\x08\x65ncoding\x18\x02 \x01(\x0e\x32\x1c.wavestream.v1.AudioEncoding\x12\x16\n\x0esample_rate_hz\x18\x03 \x01(\x05\x12\x10\n\x08\x63hannels\x18\x04 \x01(\x05\x12\x17\n\x0finterim_results\x18\x05 \x01(\x08\x12\x19\n\x11word_time_offsets\x18\x06 \x01(\x08\x12\x18\n\x10max_alternatives\x18\x07 \x01(\x05\x12\x35\n\x0b\x65ndpointing\x18\x08 \x01(\x0b\x32 .wavestream.v1.EndpointingConfig\x12\x18\n\x10single_utterance\x18\t \x01(\x08\x12-\n\nconstraint\x18\n \x01(\x0b\x32\x19.wavestream.v1.Constraint\"I\n\nConstraint\x12\x12\n\nvocabulary\x18\x01 \x03(\t\x12\x16\n\x0evocabulary_set\x18\x02 \x01(\t\x12\x0f\n\x07phrases\x18\x03 \x03(\t\"k\n\x19StreamingRecognizeRequest\x12\x32\n\x06\x63onfig\x18\x01 \x01(\x0b\x32 .wavestream.v1.RecognitionConfigH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x42\t\n\x07request\"L\n\x08WordInfo\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\x0f\n\x07start_s\x18\x02 \x01(\x02\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x02\x12\x12\n\nconfidence\x18\x04 \x01(\x02\"]\n\x0b\x41lternative\x12\x12\n\ntranscript\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x02\x12&\n\x05words\x18\x03 \x03(\x0b\x32\x17.wavestream.v1.WordInfo\"\x8e\x01\n\x06Result\x12\x30\n\x0c\x61lternatives\x18\x01 \x03(\x0b\x32\x1a.wavestream.v1.Alternative\x12\x10\n\x08is_final\x18\x02 \x01(\x08\x12\x11\n\tstability\x18\x03 \x01(\x02\x12\x17\n\x0futterance_index\x18\x04 \x01(\x05\x12\x14\n\x0cresult_end_s\x18\x05 \x01(\x02\"d\n\x07Latency\x12\x18\n\x10\x61udio_received_s\x18\x01 \x01(\x02\x12\x19\n\x11\x61udio_processed_s\x18\x02 \x01(\x02\x12\x10\n\x08queue_ms\x18\x03 \x01(\x02\x12\x12\n\ncompute_ms\x18\x04 \x01(\x02\"\x87\x01\n\x1aStreamingRecognizeResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.wavestream.v1.Result\x12\x18\n\x10\x65nd_of_utterance\x18\x02 \x01(\x08\x12\'\n\x07latency\x18\x03 \x01(\x0b\x32\x16.wavestream.v1.Latency\"S\n\x10RecognizeRequest\x12\x30\n\x06\x63onfig\x18\x01 \x01(\x0b\x32 .wavestream.v1.RecognitionConfig\x12\r\n\x05\x61udio\x18\x02 \x01(\x0c\"L\n\x11RecognizeResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.wavestream.v1.Result\x12\x0f\n\x07\x61udio_s\x18\x02 \x01(\x02\"p\n\x17StreamingEncodeResponse\x12\x13\n\x0b\x66irst_frame\x18\x01 \x01(\x05\x12\x0e\n\x06\x66rames\x18\x02 \x01(\x05\x12\x0b\n\x03\x64im\x18\x03 \x01(\x05\x12\x12\n\nembeddings\x18\x04 \x03(\x02\x12\x0f\n\x07\x66rame_s\x18\x05 \x01(\x02\"\x13\n\x11ListModelsRequest\"u\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06\x66\x61mily\x18\x02 \x01(\t\x12\x11\n\tstreaming\x18\x03 \x01(\x08\x12\x0f\n\x07trained\x18\x04 \x01(\x08\x12\x10\n\x08\x66rame_ms\x18\x05 \x01(\x02\x12\x14\n\x0clookahead_ms\x18\x06 \x01(\x02\"U\n\x12ListModelsResponse\x12(\n\x06models\x18\x01 \x03(\x0b\x32\x18.wavestream.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x02 \x01(\t*D\n\rAudioEncoding\x12\x18\n\x14\x45NCODING_UNSPECIFIED\x10\x00\x12\x0c\n\x08LINEAR16\x10\x01\x12\x0b\n\x07\x46LOAT32\x10\x02\x32\x83\x03\n\x06Speech\x12m\n\x12StreamingRecognize\x12(.wavestream.v1.StreamingRecognizeRequest\x1a).wavestream.v1.StreamingRecognizeResponse(\x01\x30\x01\x12N\n\tRecognize\x12\x1f.wavestream.v1.RecognizeRequest\x1a .wavestream.v1.RecognizeResponse\x12g\n\x0fStreamingEncode\x12(.wavestream.v1.StreamingRecognizeRequest\x1a&.wavestream.v1.StreamingEncodeResponse(\x01\x30\x01\x12Q\n\nListModels\x12 .wavestream.v1.ListModelsRequest\x1a!.wavestream.v1.ListModelsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.wavestream.v1.speech_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDIOENCODING']._serialized_start=1757
-  _globals['_AUDIOENCODING']._serialized_end=1825
-  _globals['_ENDPOINTINGCONFIG']._serialized_start=52
-  _globals['_ENDPOINTINGCONFIG']._serialized_end=176
-  _globals['_RECOGNITIONCONFIG']._serialized_start=179
-  _globals['_RECOGNITIONCONFIG']._serialized_end=509
-  _globals['_CONSTRAINT']._serialized_start=511
-  _globals['_CONSTRAINT']._serialized_end=584
-  _globals['_STREAMINGRECOGNIZEREQUEST']._serialized_start=586
-  _globals['_STREAMINGRECOGNIZEREQUEST']._serialized_end=693
-  _globals['_WORDINFO']._serialized_start=695
-  _globals['_WORDINFO']._serialized_end=771
-  _globals['_ALTERNATIVE']._serialized_start=773
-  _globals['_ALTERNATIVE']._serialized_end=866
-  _globals['_RESULT']._serialized_start=869
-  _globals['_RESULT']._serialized_end=1011
-  _globals['_LATENCY']._serialized_start=1013
-  _globals['_LATENCY']._serialized_end=1113
-  _globals['_STREAMINGRECOGNIZERESPONSE']._serialized_start=1116
-  _globals['_STREAMINGRECOGNIZERESPONSE']._serialized_end=1251
-  _globals['_RECOGNIZEREQUEST']._serialized_start=1253
-  _globals['_RECOGNIZEREQUEST']._serialized_end=1336
-  _globals['_RECOGNIZERESPONSE']._serialized_start=1338
-  _globals['_RECOGNIZERESPONSE']._serialized_end=1414
-  _globals['_STREAMINGENCODERESPONSE']._serialized_start=1416
-  _globals['_STREAMINGENCODERESPONSE']._serialized_end=1528
-  _globals['_LISTMODELSREQUEST']._serialized_start=1530
-  _globals['_LISTMODELSREQUEST']._serialized_end=1549
-  _globals['_MODELINFO']._serialized_start=1551
-  _globals['_MODELINFO']._serialized_end=1668
-  _globals['_LISTMODELSRESPONSE']._serialized_start=1670
-  _globals['_LISTMODELSRESPONSE']._serialized_end=1755
-  _globals['_SPEECH']._serialized_start=1828
-  _globals['_SPEECH']._serialized_end=2215
+  _globals['_AUDIOENCODING']._serialized_start=1814
+  _globals['_AUDIOENCODING']._serialized_end=1882
+  _globals['_ENDPOINTINGCONFIG']._serialized_start=53
+  _globals['_ENDPOINTINGCONFIG']._serialized_end=233
+  _globals['_RECOGNITIONCONFIG']._serialized_start=236
+  _globals['_RECOGNITIONCONFIG']._serialized_end=566
+  _globals['_CONSTRAINT']._serialized_start=568
+  _globals['_CONSTRAINT']._serialized_end=641
+  _globals['_STREAMINGRECOGNIZEREQUEST']._serialized_start=643
+  _globals['_STREAMINGRECOGNIZEREQUEST']._serialized_end=750
+  _globals['_WORDINFO']._serialized_start=752
+  _globals['_WORDINFO']._serialized_end=828
+  _globals['_ALTERNATIVE']._serialized_start=830
+  _globals['_ALTERNATIVE']._serialized_end=923
+  _globals['_RESULT']._serialized_start=926
+  _globals['_RESULT']._serialized_end=1068
+  _globals['_LATENCY']._serialized_start=1070
+  _globals['_LATENCY']._serialized_end=1170
+  _globals['_STREAMINGRECOGNIZERESPONSE']._serialized_start=1173
+  _globals['_STREAMINGRECOGNIZERESPONSE']._serialized_end=1308
+  _globals['_RECOGNIZEREQUEST']._serialized_start=1310
+  _globals['_RECOGNIZEREQUEST']._serialized_end=1393
+  _globals['_RECOGNIZERESPONSE']._serialized_start=1395
+  _globals['_RECOGNIZERESPONSE']._serialized_end=1471
+  _globals['_STREAMINGENCODERESPONSE']._serialized_start=1473
+  _globals['_STREAMINGENCODERESPONSE']._serialized_end=1585
+  _globals['_LISTMODELSREQUEST']._serialized_start=1587
+  _globals['_LISTMODELSREQUEST']._serialized_end=1606
+  _globals['_MODELINFO']._serialized_start=1608
+  _globals['_MODELINFO']._serialized_end=1725
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1727
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1812
+  _globals['_SPEECH']._serialized_start=1885
+  _globals['_SPEECH']._serialized_end=2272
 # @@protoc_insertion_point(module_scope)

@@ -17,16 +17,18 @@ LINEAR16: AudioEncoding
 FLOAT32: AudioEncoding
 
 class EndpointingConfig(_message.Message):
-    __slots__ = ("disabled", "silence_without_text_s", "silence_after_text_s", "max_utterance_s")
+    __slots__ = ("disabled", "silence_without_text_s", "silence_after_text_s", "max_utterance_s", "quiet_after_text_s")
     DISABLED_FIELD_NUMBER: _ClassVar[int]
     SILENCE_WITHOUT_TEXT_S_FIELD_NUMBER: _ClassVar[int]
     SILENCE_AFTER_TEXT_S_FIELD_NUMBER: _ClassVar[int]
     MAX_UTTERANCE_S_FIELD_NUMBER: _ClassVar[int]
+    QUIET_AFTER_TEXT_S_FIELD_NUMBER: _ClassVar[int]
     disabled: bool
     silence_without_text_s: float
     silence_after_text_s: float
     max_utterance_s: float
-    def __init__(self, disabled: _Optional[bool] = ..., silence_without_text_s: _Optional[float] = ..., silence_after_text_s: _Optional[float] = ..., max_utterance_s: _Optional[float] = ...) -> None: ...
+    quiet_after_text_s: float
+    def __init__(self, disabled: _Optional[bool] = ..., silence_without_text_s: _Optional[float] = ..., silence_after_text_s: _Optional[float] = ..., max_utterance_s: _Optional[float] = ..., quiet_after_text_s: _Optional[float] = ...) -> None: ...
 
 class RecognitionConfig(_message.Message):
     __slots__ = ("model", "encoding", "sample_rate_hz", "channels", "interim_results", "word_time_offsets", "max_alternatives", "endpointing", "single_utterance", "constraint")
