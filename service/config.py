@@ -56,8 +56,8 @@ class ServerConfig:
     silence_after_text_s: float = 1.2
     max_utterance_s: float = 20.0
     # text, then this much quiet audio ends the utterance too (service.endpointer.QuietMeter: without the streaming
-    # model's delay); 0: off
-    quiet_after_text_s: float = 0.0
+    # model's delay); 0: off. 1.0: chosen by `bench endpoint`'s rule (README, Benchmarks: "Speech end to final")
+    quiet_after_text_s: float = 1.0
     token: str = ""                     # bearer token; empty: no auth
     tls_cert: str = ""
     tls_key: str = ""

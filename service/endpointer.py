@@ -19,7 +19,7 @@ class EndpointRules:
     silence_without_text_s: float = 2.4   # no text yet: drop the silence, start afresh
     silence_after_text_s: float = 1.2     # text, then this much silence: final
     max_utterance_s: float = 20.0         # a final at the latest after this long
-    quiet_after_text_s: float = 0.0       # text, then this much quiet audio (QuietMeter): final; 0: off
+    quiet_after_text_s: float = 1.0       # text, then this much quiet audio (QuietMeter): final; 0: off
 
     def decide(self, has_text: bool, silence_s: float, utterance_s: float, quiet_s: float = 0.0) -> str:
         """'final', 'reset' (silence only: nothing to report) or 'continue'. `silence_s`: since the last letter;

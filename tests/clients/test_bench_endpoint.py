@@ -81,19 +81,24 @@ def test_bench_endpoint_says_what_it_cannot_use(paused_manifest, tmp_path):
 
 
 def test_mic_silence_setting_decides_where_utterances_end(paused_manifest, shipped):
-    """The same recording through `wavestream mic --file`: one final line at 2.5 s of silence; at 0.6 s the second's
-    pause ends the first sentence."""
+    """The same recording through `wavestream mic --file`: with the quiet rule off, one final line at 2.5 s of
+    silence, and at 0.6 s the second's pause ends the first sentence; with the server's defaults, the quiet rule's
+    second of quiet audio ends it too."""
     paused = str(paused_manifest.with_name("paused.wav"))
     finals = {}
-    for s in ("0.6", "2.5"):
-        r = wavestream("mic", "--file", paused, "--fast", "--silence-after-s", s, "--server", shipped.address)
+    for name, flags in (("0.6", ["--silence-after-s", "0.6", "--quiet-after-s", "0"]),
+                        ("2.5", ["--silence-after-s", "2.5", "--quiet-after-s", "0"]), ("defaults", [])):
+        r = wavestream("mic", "--file", paused, "--fast", *flags, "--server", shipped.address)
         assert r.returncode == 0, r.stderr
-        finals[s] = [line for line in r.stdout.splitlines() if line.strip()]
+        finals[name] = [line for line in r.stdout.splitlines() if line.strip()]
     assert len(finals["2.5"]) == 1 and finals["2.5"][0].startswith("[0] ")
-    assert len(finals["0.6"]) >= 2 and finals["0.6"][1].startswith("[1] ")
-    assert finals["2.5"][0].endswith("fourteen seventy") and finals["0.6"][-1].endswith("fourteen seventy")
-    r = wavestream("mic", "--file", paused, "--silence-after-s", "0", "--server", shipped.address)
-    assert r.returncode == 2 and "--silence-after-s" in r.stderr
+    for name in ("0.6", "defaults"):
+        assert len(finals[name]) >= 2 and finals[name][1].startswith("[1] "), name
+        assert finals[name][-1].endswith("fourteen seventy")
+    assert finals["2.5"][0].endswith("fourteen seventy")
+    for flag in ("--silence-after-s", "--quiet-after-s"):
+        r = wavestream("mic", "--file", paused, flag, "-1", "--server", shipped.address)
+        assert r.returncode == 2 and flag in r.stderr
 
 
 def test_a_bench_stopped_by_sigterm_stops_the_server_it_started(paused_manifest):

@@ -10,7 +10,7 @@ from service.endpointer import EndpointRules, QuietMeter
 def test_defaults_are_the_documented_ones():
     r = EndpointRules()
     assert (r.silence_without_text_s, r.silence_after_text_s, r.max_utterance_s) == (2.4, 1.2, 20.0)
-    assert r.quiet_after_text_s == 0.0
+    assert r.quiet_after_text_s == 1.0
 
 
 def test_text_then_silence_ends_the_utterance():
@@ -39,9 +39,10 @@ def test_quiet_audio_after_text_ends_the_utterance_once_the_letters_have_settled
     # a letter still coming (the model's delay): not yet
     assert r.decide(has_text=True, silence_s=0.1, utterance_s=5, quiet_s=1.0) == "continue"
     assert r.decide(has_text=False, silence_s=0.5, utterance_s=5, quiet_s=5.0) == "continue"  # nothing said
-    # off (0, the default): quiet alone never ends one, silence still does
-    assert EndpointRules().decide(has_text=True, silence_s=0.5, utterance_s=5, quiet_s=60) == "continue"
-    assert EndpointRules().decide(has_text=True, silence_s=1.2, utterance_s=5, quiet_s=0) == "final"
+    # off (0): quiet alone never ends one, silence still does
+    off = EndpointRules(quiet_after_text_s=0)
+    assert off.decide(has_text=True, silence_s=0.5, utterance_s=5, quiet_s=60) == "continue"
+    assert off.decide(has_text=True, silence_s=1.2, utterance_s=5, quiet_s=0) == "final"
 
 
 RATE = 16000
