@@ -44,9 +44,8 @@ class QuietMeter:
     loudest level that lasted `PEAK_FRAMES` frames (a click is shorter, and would hold speech after it under the
     range), falling `peak_decay_db_s` a second. The first frames, with nothing to compare them to, are quiet."""
 
-    PEAK_FRAMES = 3
-
     FRAME_S = 0.01
+    PEAK_FRAMES = 3
 
     def __init__(self, sample_rate: int, range_db: float = 35.0, floor_margin_db: float = 6.0,
                  peak_decay_db_s: float = 3.0, floor_s: float = 5.0):
