@@ -882,8 +882,9 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--file", default=None, help="feed this file through the same path, paced as live")
     mc.add_argument("--fast", action="store_true", help="with --file: do not pace")
     mc.add_argument("--silence-after-s", type=_above_zero, default=None,
-                    help="silence after speech that ends an utterance (default: the server's, 1.2 s); shorter gives "
-                         "finals sooner and cuts at more pauses (`wavestream bench endpoint` measures both)")
+                    help="time with no new letter after speech that ends an utterance (default: the server's, 1.2 s; "
+                         "its quiet rule, --quiet-after-s, usually ends one sooner); shorter gives finals sooner and "
+                         "cuts at more pauses (`wavestream bench endpoint` measures both)")
     mc.add_argument("--quiet-after-s", type=_zero_or_more, default=None,
                     help="quiet audio after speech that ends an utterance, measured without the model's delay "
                          "(default: the server's; 0: off, the silence alone)")

@@ -90,6 +90,15 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     those past --offline-max-s in blocks). Both share one beam decoder for finals."""
     if cfg.end_pad_s < 0:
         raise SystemExit(f"wavestream: cannot start: --end-pad-s must be 0 or more seconds, got {cfg.end_pad_s:g}")
+    # the endpointer's defaults: a stream's own 0 means these, so they cannot be 0 themselves (the quiet rule's turns
+    # it off)
+    for flag, value in (("--silence-without-text-s", cfg.silence_without_text_s),
+                        ("--silence-after-text-s", cfg.silence_after_text_s), ("--max-utterance-s", cfg.max_utterance_s)):
+        if not value > 0:
+            raise SystemExit(f"wavestream: cannot start: {flag} must be a number of seconds above 0, got {value:g}")
+    if not cfg.quiet_after_text_s >= 0:
+        raise SystemExit(f"wavestream: cannot start: --quiet-after-text-s must be a number of seconds, 0 or more (0: "
+                         f"off), got {cfg.quiet_after_text_s:g}")
     try:  # before the models load: a bad value stops at once
         check_beam_threshold(cfg.beam_threshold, "--beam-threshold")
         check_blend_weight(cfg.blend_weight, "--blend-weight")

@@ -105,6 +105,15 @@ def test_a_negative_end_pad_is_refused_at_start():
     assert r.returncode != 0 and "--end-pad-s must be 0 or more seconds" in r.stderr
 
 
+def test_endpointing_defaults_that_cannot_work_are_refused_at_start():
+    for flag, value in (("--silence-after-text-s", "0"), ("--silence-without-text-s", "-1"),
+                        ("--max-utterance-s", "nan")):
+        r = _start("--untrained", flag, value)
+        assert r.returncode != 0 and f"{flag} must be a number of seconds above 0" in r.stderr, r.stderr
+    r = _start("--untrained", "--quiet-after-text-s", "-0.5")
+    assert r.returncode != 0 and "--quiet-after-text-s must be a number of seconds, 0 or more (0: off)" in r.stderr
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without CUDA")
 def test_cuda_asked_for_but_absent():
     r = _start("--untrained", "--device", "cuda")
