@@ -21,6 +21,11 @@ class EndpointRules:
     max_utterance_s: float = 20.0         # a final at the latest after this long
     quiet_after_text_s: float = 1.0       # text, then this much quiet audio (QuietMeter): final; 0: off
 
+    @property
+    def hears_quiet(self) -> bool:
+        """Whether `decide` reads `quiet_s` at all (the quiet rule on, endpointing on)."""
+        return not self.disabled and self.quiet_after_text_s > 0
+
     def decide(self, has_text: bool, silence_s: float, utterance_s: float, quiet_s: float = 0.0) -> str:
         """'final', 'reset' (silence only: nothing to report) or 'continue'. `silence_s`: since the last letter;
         `quiet_s`: since the audio was last loud."""
@@ -28,7 +33,7 @@ class EndpointRules:
             return "continue"
         if has_text and (silence_s >= self.silence_after_text_s or utterance_s >= self.max_utterance_s):
             return "final"
-        if (has_text and self.quiet_after_text_s > 0 and quiet_s >= self.quiet_after_text_s
+        if (has_text and self.hears_quiet and quiet_s >= self.quiet_after_text_s
                 and silence_s >= LETTERS_SETTLED_S):
             return "final"
         if not has_text and silence_s >= self.silence_without_text_s:

@@ -96,7 +96,8 @@ class StreamSession:
         self.cfg, self.rec, self.scheduler, self.server = cfg, rec, scheduler, server
         self.rules = endpoint_rules(cfg, server)
         self.resample = StreamResampler(cfg.sample_rate_hz, rec.sample_rate)
-        self.quiet = QuietMeter(rec.sample_rate)
+        # the meter only where the rules read it: its per-frame loop is on every chunk's path
+        self.quiet = QuietMeter(rec.sample_rate) if self.rules.hears_quiet else None
         try:
             self.stream = rec.open_stream(constraint, alternatives, second_pass)
         except PoolFull:
@@ -122,15 +123,15 @@ class StreamSession:
         if self.received_s > self.server.max_stream_s:
             raise InvalidArgument(f"the stream passed the server's limit of {self.server.max_stream_s:.0f} s of audio; "
                                   f"start a new stream")
-        samples = self.resample(raw)
-        self.quiet.accept(samples)
-        return samples
+        return self.resample(raw)
 
     async def feed(self, data: bytes) -> list[pb.StreamingRecognizeResponse]:
         arrived = time.perf_counter()
         samples = self.samples(data)
         if samples.size == 0:
             return []
+        if self.quiet is not None:
+            self.quiet.accept(samples)
         timed = await self.scheduler.submit(self.stream, samples)
         metrics.RTF.observe(timed.compute_ms / 1000 / max(samples.size / self.rec.sample_rate, 1e-3))
         out = await self._respond(timed)
@@ -140,7 +141,7 @@ class StreamSession:
     async def _respond(self, timed) -> list[pb.StreamingRecognizeResponse]:
         words = self.cfg.word_time_offsets
         decision = self.rules.decide(self.stream.has_text(), self.stream.silence_s(), self.stream.utterance_s(),
-                                     self.quiet.quiet_s())
+                                     self.quiet.quiet_s() if self.quiet is not None else 0.0)
         if decision == "final":  # a beam search: off the event loop
             final = await asyncio.to_thread(self.stream.end_utterance)
             resp = pb.StreamingRecognizeResponse(results=[result_message(final, self.utterance, words)],
