@@ -125,16 +125,17 @@ def cmd_eval(args) -> int:
             pad = {} if args.end_pad_s is None else {"end_pad_s": args.end_pad_s}
             blend = (Blend(_load(args.blend, False), args.blend_weight, args.blend_delay, args.blend_rescore,
                            args.blend_rescore_beam) if args.blend else None)
-            second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, **pad)
+            second = (Recogniser(_load(args.second_pass, False), beam=beam, blend=blend, warps=args.warps, **pad)
                       if args.second_pass else None)
             rec = Recogniser(model, max_streams=args.jobs, beam=beam, second_pass=second,
-                             blend=None if args.streaming else blend, **pad)
+                             blend=None if args.streaming else blend, warps=() if args.streaming else args.warps, **pad)
         except ValueError as e:
             sys.exit(f"wavestream eval: {e}")
         # with several utterances at once, streamed ones are stepped together in one batch
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
+        label += f" warps {','.join(f'{a:g}' for a in args.warps)}" if args.warps else ""
         if args.blend:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
             label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
@@ -352,6 +353,20 @@ def warp_range(text: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"give two warp factors as LOW,HIGH with 0 < LOW <= HIGH (e.g. 0.85,1.15), "
                                          f"got {text!r}")
     return low, high
+
+
+def final_warps(text: str) -> tuple[float, ...]:
+    """--warps: 'none' (finals heard as recorded) or warp factors 'A,B,...', each from 0.5 to 2."""
+    if text == "none":
+        return ()
+    try:
+        warps = tuple(float(n) for n in text.split(","))
+    except ValueError:
+        warps = ()
+    if not warps or not all(0.5 <= a <= 2 for a in warps):
+        raise argparse.ArgumentTypeError(f"give 'none' or warp factors from 0.5 to 2 as A,B,... (e.g. 0.9,1,1.1), "
+                                         f"got {text!r}")
+    return warps
 
 
 def blend_delay(text: str) -> int | None:
@@ -734,6 +749,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "earlier), or 'matched': per recording, where the two models' letters overlap most "
                          "(default: models.decoding_defaults.BLEND_DELAY_FRAMES)")
     add_rescore_args(ev)
+    ev.add_argument("--warps", type=final_warps, default=(),
+                    help="finals heard under each of these vocal-tract-length warps (e.g. 0.9,1,1.1), each model's "
+                         "log-probabilities averaged over them: a voice unlike the training voices read as several "
+                         "nearer ones, at as many times the models' work; 'none' (the default): as recorded")
     ev.add_argument("--end-pad-s", type=float, default=None,
                     help="seconds of zeros after each file before its final (default: as the server, models.decoding_defaults.END_PAD_S)")
     ev.add_argument("--server", default=None, help="go through a running server (host:port) instead")

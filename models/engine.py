@@ -30,7 +30,8 @@ from .beam import BeamDecoder, Constraint
 from .blend import Blend, blend_log_probs
 from .ctc import BLANK, GreedyDecoder, Hypothesis, Vocabulary
 from .decoding_defaults import END_PAD_S
-from .recogniser import SpeechRecogniser
+from .frontend import vtlp_filterbanks
+from .recogniser import ModelOutput, SpeechRecogniser
 from .state_pool import StatePool
 
 
@@ -83,7 +84,7 @@ class StepResult:
 class Recogniser:
     def __init__(self, model: SpeechRecogniser, device: str | torch.device = "cpu", max_streams: int = 64,
                  beam: BeamDecoder | None = None, end_pad_s: float = END_PAD_S,
-                 second_pass: "Recogniser | None" = None, blend: Blend | None = None):
+                 second_pass: "Recogniser | None" = None, blend: Blend | None = None, warps: tuple[float, ...] = ()):
         if end_pad_s < 0:
             raise ValueError(f"end_pad_s must be >= 0, got {end_pad_s}")
         if second_pass is not None and (second_pass.cfg.vocab != model.cfg.vocab
@@ -92,6 +93,11 @@ class Recogniser:
                              f"than {model.cfg.name!r}")
         if blend is not None:
             blend.check_matches(model)
+        if any(not 0.5 <= a <= 2.0 for a in warps):
+            raise ValueError(f"warp factors are between 0.5 and 2, got {list(warps)}")
+        # Finals (offline readings) heard under each of these vocal-tract-length warps, their log-probabilities
+        # averaged: a voice unlike the training voices is read as several nearer ones (empty: as it is)
+        self.warps = tuple(warps)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         # Finals (offline ones, and this recogniser's as a second pass) mix in another model's reading
@@ -147,7 +153,7 @@ class Recogniser:
         """Each final model's logits of the audio then the end pad: this one's, then a blend's."""
         x = self.resample(as_tensor(audio), sample_rate or self.sample_rate)
         return [out.logits[0, :int(out.lengths[0])].cpu()
-                for out in self._padded_pass(x, len(self.end_pad), self._final_models())]
+                for out in self._padded_pass(x, len(self.end_pad), self._final_models(), final=True)]
 
     @torch.inference_mode()
     def final_readings_in_blocks(self, chunks: Iterable, block_s: float) -> tuple[list[Tensor], int]:
@@ -172,24 +178,37 @@ class Recogniser:
                 start = max(0, done - margin)
                 window = buf[start * hop - buf_start:(done + block + margin) * hop - buf_start][None].to(self.device)
                 for reading, model in zip(readings, models):
-                    reading.append(model(window).logits[0, done - start:done - start + block].cpu())
+                    reading.append(self._final_read(model, window).logits[0, done - start:done - start + block].cpu())
                 done += block
                 drop = max(0, done - margin) * hop - buf_start
                 buf, buf_start = buf[drop:], buf_start + drop
         buf, start = torch.cat([buf, *arrived]), max(0, done - margin)
-        last = self._padded_pass(buf[start * hop - buf_start:], len(self.end_pad), models)
+        last = self._padded_pass(buf[start * hop - buf_start:], len(self.end_pad), models, final=True)
         for reading, out in zip(readings, last):
             reading.append(out.logits[0, done - start:int(out.lengths[0])].cpu())
         return [torch.cat(r) for r in readings], total
 
-    def _padded_pass(self, x: Tensor, zeros_after: int, models: list[SpeechRecogniser]) -> list:
+    def _final_read(self, model: SpeechRecogniser, x: Tensor, lengths: Tensor | None = None) -> ModelOutput:
+        """A final model's output of x [1, N]: as it is, or with `warps`, the mean of its log-probabilities
+        under each warp (the batch is the warps)."""
+        if not self.warps:
+            return model(x, lengths)
+        k = len(self.warps)
+        fb = vtlp_filterbanks(model.frontend.mel_fb, torch.tensor(self.warps), model.cfg.sample_rate)
+        feats, feat_lengths = model.frontend(x.expand(k, -1), None if lengths is None else lengths.expand(k),
+                                             mel_fb=fb)
+        out = model.forward_features(feats, feat_lengths)
+        mean = out.logits.float().log_softmax(-1).mean(0, keepdim=True)
+        return ModelOutput.make(mean, out.embeddings[:1], out.lengths[:1])
+
+    def _padded_pass(self, x: Tensor, zeros_after: int, models: list[SpeechRecogniser], final: bool = False) -> list:
         # The end pad's zeros and the padding to the run length are one pad: one copy of the audio,
         # which each of `models` reads (the recogniser's own, and a blend's)
         n = len(x) + zeros_after
         if n:
             x = torch.nn.functional.pad(x, (0, padded_length(n, self._min_pad_step) - len(x)))
         x, lengths = x[None].to(self.device), (torch.tensor([n]) if n else None)
-        return [model(x, lengths) for model in models]
+        return [self._final_read(model, x, lengths) if final else model(x, lengths) for model in models]
 
     def transcribe(self, audio, sample_rate: int | None = None, constraint: Constraint | None = None,
                    alternatives: int = 1, time_offset_s: float = 0.0) -> Hypothesis:
