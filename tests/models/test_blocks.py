@@ -151,3 +151,25 @@ def test_with_search_workers_the_pieces_are_searched_side_by_side_to_the_same_fi
             for f in side_by_side] == \
            [(f.text, f.end_time_s, [(w.word, w.start_s, w.end_s) for w in f.words], [a.text for a in f.alternatives])
             for f in in_thread]
+
+
+def test_finals_heard_under_warps_average_each_warps_reading_and_read_in_blocks_as_one_pass(speech):
+    """Test-time warps (`Recogniser(warps=...)`): each final model's log-probabilities, the mean over the warps;
+    a warp of 1 hears the recording as it is; read in blocks, the same frames as one pass."""
+    streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
+    x = speech[:6 * RATE]
+    plain = Recogniser(offline, blend=Blend(streaming)).final_readings(x)
+    unwarped = Recogniser(offline, blend=Blend(streaming), warps=(1.0,)).final_readings(x)
+    low, high = (Recogniser(offline, blend=Blend(streaming), warps=(a,)).final_readings(x) for a in (0.9, 1.1))
+    warped = Recogniser(offline, blend=Blend(streaming), warps=(0.9, 1.1))
+    both = warped.final_readings(x)
+    for got, lo, hi, as_is, one in zip(both, low, high, plain, unwarped, strict=True):
+        assert torch.allclose(one, as_is.log_softmax(-1), atol=1e-4), (one - as_is.log_softmax(-1)).abs().max()
+        assert torch.allclose(got, (lo + hi) / 2, atol=1e-5)
+        assert (lo - as_is.log_softmax(-1)).abs().max() > 0.1  # a warp changes what the model hears
+    readings, samples = warped.final_readings_in_blocks(chunked(x, 4321), 1.5)
+    assert samples == len(x)
+    for blocks, one_pass in zip(readings, both, strict=True):
+        assert blocks.shape == one_pass.shape and torch.allclose(blocks, one_pass, atol=1e-5)
+    with pytest.raises(ValueError, match="warp factors"):
+        Recogniser(offline, warps=(0.3,))
