@@ -10,6 +10,7 @@ import sys
 
 from models.blend_delay import format_delay, parse_delay
 from models.decoding_defaults import BEAM_THRESHOLD, BLEND_DELAY_FRAMES, BLEND_RESCORE, BLEND_RESCORE_BEAM, BLEND_WEIGHT
+from models.warps import format_warps, parse_warps
 
 DEFAULT_STREAMING = "wavenet-base"    # the benchmarks' sizes (README figures)
 DEFAULT_OFFLINE = "logmel-cnn-base"
@@ -135,7 +136,7 @@ def cmd_eval(args) -> int:
         transcribe = InProcess(rec, args.streaming, args.chunk_ms, constraint or None, at_once=args.jobs)
         label = args.model + (f" streaming {args.chunk_ms:g} ms" if args.streaming else " offline") + decoding
         label += f" second pass {args.second_pass}" if args.second_pass else ""
-        label += f" warps {','.join(f'{a:g}' for a in args.warps)}" if args.warps else ""
+        label += f" warps {format_warps(args.warps)}" if args.warps else ""
         if args.blend:
             label += f" blend {args.blend} {args.blend_weight:g} delay {format_delay(args.blend_delay)}"
             label += f" rescore {args.blend_rescore}" if args.blend_rescore else ""
@@ -356,17 +357,11 @@ def warp_range(text: str) -> tuple[float, float]:
 
 
 def final_warps(text: str) -> tuple[float, ...]:
-    """--warps: 'none' (finals heard as recorded) or warp factors 'A,B,...', each from 0.5 to 2."""
-    if text == "none":
-        return ()
+    """--warps: 'none' or warp factors 'A,B,...' (models.warps)."""
     try:
-        warps = tuple(float(n) for n in text.split(","))
-    except ValueError:
-        warps = ()
-    if not warps or not all(0.5 <= a <= 2 for a in warps):
-        raise argparse.ArgumentTypeError(f"give 'none' or warp factors from 0.5 to 2 as A,B,... (e.g. 0.9,1,1.1), "
-                                         f"got {text!r}")
-    return warps
+        return parse_warps(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def blend_delay(text: str) -> int | None:

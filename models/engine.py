@@ -32,6 +32,7 @@ from .ctc import BLANK, GreedyDecoder, Hypothesis, Vocabulary
 from .decoding_defaults import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .recogniser import ModelOutput, SpeechRecogniser
+from .warps import check_warps
 from .state_pool import StatePool
 
 
@@ -93,11 +94,9 @@ class Recogniser:
                              f"than {model.cfg.name!r}")
         if blend is not None:
             blend.check_matches(model)
-        if any(not 0.5 <= a <= 2.0 for a in warps):
-            raise ValueError(f"warp factors are between 0.5 and 2, got {list(warps)}")
         # Finals (offline readings) heard under each of these vocal-tract-length warps, their log-probabilities
         # averaged: a voice unlike the training voices is read as several nearer ones (empty: as it is)
-        self.warps = tuple(warps)
+        self.warps = check_warps(tuple(warps))
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         # Finals (offline ones, and this recogniser's as a second pass) mix in another model's reading

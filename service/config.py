@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 
 from models import decoding_defaults  # free of torch: `wavestream health` starts fast
 from models.blend_delay import format_delay, parse_delay
+from models.warps import format_warps, parse_warps
 
 
 @dataclass
@@ -45,6 +46,10 @@ class ServerConfig:
     rescore_lm_weight: float | None = decoding_defaults.RESCORE_LM_WEIGHT
     rescore_word_score: float | None = decoding_defaults.RESCORE_WORD_SCORE
     end_pad_s: float = decoding_defaults.END_PAD_S    # zeros after a file's or stream's end before its final
+    # the offline finals (files' and the second pass's) heard under these vocal-tract-length warps, each model's
+    # log-probabilities averaged (models.engine Recogniser.warps), at as many times the models' work; () ("none"):
+    # as recorded. For voices unlike the training voices (the model card's "Test-time warps")
+    warps: tuple[float, ...] = ()
     untrained: bool = False             # allow built-in sizes with seeded random weights (testing only)
     max_streams: int = 64               # concurrent streams (state slots); more -> RESOURCE_EXHAUSTED
     max_batch: int = 64                 # streams per batched model step
@@ -116,9 +121,11 @@ def _weight_or_search(text: str) -> float | None:
 
 
 # how a setting's text is read, and its default shown, by its type; "int | None" is the blend's delay: frames, or
-# "matched"; "float | None" a rescoring weight
-_PARSERS = {"int": int, "float": float, "int | None": parse_delay, "float | None": _weight_or_search}
-_SHOWN = {"int | None": format_delay, "float | None": lambda v: "search" if v is None else repr(v)}
+# "matched"; "float | None" a rescoring weight; "tuple[float, ...]" the finals' warps
+_PARSERS = {"int": int, "float": float, "int | None": parse_delay, "float | None": _weight_or_search,
+            "tuple[float, ...]": parse_warps}
+_SHOWN = {"int | None": format_delay, "float | None": lambda v: "search" if v is None else repr(v),
+          "tuple[float, ...]": format_warps}
 _NOT = {int: "is not a whole number", float: "is not a number"}  # what a bad number is told
 
 

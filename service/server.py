@@ -19,6 +19,7 @@ from models.beam import BeamConfig, BeamDecoder, check_beam_threshold
 from models.blend import Blend, check_blend_weight, check_rescore
 from models.engine import Recogniser
 from models.registry import ModelLoadError, ModelNotFound, list_models, load_model, resolve_lm
+from models.warps import format_warps
 from protos.wavestream.v1 import speech_pb2 as pb
 
 from .allocator import fix_mmap_threshold
@@ -136,7 +137,8 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
              if offline_model is not None and cfg.blend_weight > 0
              else None)
     try:
-        offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend)
+        offline = (Recogniser(offline_model, device=device, beam=beam, end_pad_s=cfg.end_pad_s, blend=blend,
+                              warps=cfg.warps)
                    if offline_model is not None else None)
     except ValueError as e:  # models whose frames do not line up
         raise SystemExit(f"wavestream: cannot start: {e}; serve them with --blend-weight 0") from None
@@ -147,8 +149,11 @@ def load_recognisers(cfg: ServerConfig) -> tuple[Recogniser, Recogniser | None]:
     second_pass = offline if cfg.second_pass else None
     if second_pass is not None:
         log.info("streams' finals: second pass by %s over each utterance", offline.name)
+    # warps reach whole audio's finals (files; with no offline model, this one reads them), never streamed logits
     rec = Recogniser(model, device=device, max_streams=cfg.max_streams, beam=beam, end_pad_s=cfg.end_pad_s,
-                     second_pass=second_pass)
+                     second_pass=second_pass, warps=cfg.warps)
+    if cfg.warps:
+        log.info("finals of whole audio heard under warps %s, their readings averaged", format_warps(cfg.warps))
     return rec, offline
 
 

@@ -119,6 +119,26 @@ def test_eval_blends_files_and_second_passes_alike_and_refuses_what_cannot_blend
         assert r.returncode != 0 and says in r.stderr, r.stderr
 
 
+def test_eval_hears_finals_under_warps_in_files_and_second_passes_alike(shared_data, tmp_path):
+    streaming, offline = load_model("wavenet-cpu"), load_model("logmel-cnn-cpu")
+    beam = BeamDecoder.for_model(offline.cfg, SHIPPED_LM)
+    plain = Recogniser(offline, beam=beam, blend=Blend(streaming))
+    warped = Recogniser(offline, beam=beam, blend=Blend(streaming), warps=(0.9, 1.0, 1.1))
+    row, _ = lj_sentence(shared_data, lambda a: warped.transcribe(a).text != plain.transcribe(a).text,
+                         "otherwise under warps 0.9,1,1.1 than as recorded")
+    manifest = tmp_path / "lj.jsonl"
+    manifest.write_text(json.dumps(row) + "\n")
+    blended = ("--lm", "default", "--blend", "wavenet-cpu", "--utterances")
+    files = run_eval(manifest, "--model", "logmel-cnn-cpu", *blended, "--warps", "0.9,1,1.1")
+    streams = run_eval(manifest, "--streaming", "--second-pass", "logmel-cnn-cpu", *blended, "--warps", "0.9,1,1.1")
+    as_recorded = run_eval(manifest, "--model", "logmel-cnn-cpu", *blended, "--warps", "none")
+    assert files["utterances"] == streams["utterances"] != as_recorded["utterances"]
+    assert "warps 0.9,1,1.1" in files["model"] and "warps" not in as_recorded["model"]
+    r = subprocess.run([sys.executable, "-m", "clients.cli", "eval", str(manifest), "--warps", "0.9,3"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "warp factors are from 0.5 to 2, got 0.9,3" in r.stderr, r.stderr
+
+
 def test_eval_with_several_utterances_at_once_reads_each_as_one_at_a_time(shared_data, tmp_path):
     # theo's digits and four lj-amateur sentences: streamed three at a time (three state slots, three
     # search worker processes) against one pass each, one at a time, in this process

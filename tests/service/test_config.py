@@ -33,6 +33,8 @@ def test_environment_values_are_parsed_and_a_flag_wins(monkeypatch):
     assert _config(monkeypatch, {"WAVESTREAM_RESCORE_LM_WEIGHT": "1.6"}).rescore_lm_weight == 1.6
     assert _config(monkeypatch, {}, "--rescore-word-score", "-0.5").rescore_word_score == -0.5
     assert _config(monkeypatch, {}, "--rescore-lm-weight", "search").rescore_lm_weight is None  # as the searches
+    assert _config(monkeypatch, {"WAVESTREAM_WARPS": "0.9,1,1.1"}).warps == (0.9, 1.0, 1.1)
+    assert _config(monkeypatch, {"WAVESTREAM_WARPS": "0.9,1,1.1"}, "--warps", "none").warps == ()  # as recorded
 
 
 def test_an_empty_variable_counts_as_unset_except_for_text(monkeypatch):
@@ -114,4 +116,13 @@ def test_a_blend_delay_neither_frames_nor_matched_stops_serve_with_a_message():
         r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", *args, "--port", "0", "--metrics-port", "0"],
                            cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
         assert r.returncode != 0 and "--blend-delay: must be 0 or more frames, or 'matched'" in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr
+
+
+def test_warps_that_are_not_warp_factors_stop_serve_with_a_message():
+    for args, env, said in ((["--warps", "0.3,1"], {}, "warp factors are from 0.5 to 2, got 0.3,1"),
+                            ([], {"WAVESTREAM_WARPS": "low"}, "must be 'none' or warp factors as A,B,...")):
+        r = subprocess.run([sys.executable, "-m", "clients.cli", "serve", *args, "--port", "0", "--metrics-port", "0"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+        assert r.returncode != 0 and said in r.stderr and "--warps" in r.stderr, r.stderr
         assert "Traceback" not in r.stderr

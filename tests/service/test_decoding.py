@@ -78,16 +78,20 @@ def test_files_go_to_the_offline_model_and_so_do_streams_finals(shipped, local, 
     assert by_stream == [offline.transcribe(x).text]  # the second pass: the offline model over the utterance
 
 
-def a_clip_the_blend_changes(offline: Recogniser, shared_data) -> np.ndarray:
-    """4 s of the real reader that the blended offline model reads otherwise than the offline model
-    alone (which clip that is depends on the shipped weights)."""
-    alone = Recogniser(offline.model, beam=offline.beam)
+def a_clip_read_otherwise(one: Recogniser, other: Recogniser, shared_data, what: str) -> np.ndarray:
+    """4 s of the real reader that `one` reads otherwise than `other` (which clip that is depends on the
+    shipped weights)."""
     for path in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:10]:
         audio = read16k(path)[: 16000 * 4]
         x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
-        if offline.transcribe(x).text != alone.transcribe(x).text:
+        if one.transcribe(x).text != other.transcribe(x).text:
             return audio
-    pytest.fail("the blend changes none of ten clips' readings: it does not reach the finals")
+    pytest.fail(f"{what} changes none of ten clips' readings: it does not reach the finals")
+
+
+def a_clip_the_blend_changes(offline: Recogniser, shared_data) -> np.ndarray:
+    """A clip the blended offline model reads otherwise than the offline model alone."""
+    return a_clip_read_otherwise(offline, Recogniser(offline.model, beam=offline.beam), shared_data, "the blend")
 
 
 def test_without_the_second_pass_streamed_finals_are_the_streaming_models(local, shared_data):
@@ -121,6 +125,21 @@ def test_the_blend_delay_is_the_servers_to_set_fixed_or_matched_per_recording(lo
     for audio, (by_file, by_stream) in zip(clips, got):
         x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
         assert by_file == blended.transcribe(x).text and by_stream == [by_file]
+
+
+def test_finals_of_whole_audio_are_heard_under_the_servers_warps(local, shared_data):
+    rec, offline = local
+    warped = Recogniser(offline.model, beam=offline.beam, blend=offline.blend, warps=(0.9, 1.0, 1.1))
+    audio = a_clip_read_otherwise(warped, offline, shared_data, "hearing the audio under warps 0.9,1,1.1")
+    s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--warps", "0.9,1,1.1")
+    try:
+        by_file, by_stream = file_and_stream(s.address, audio)
+        assert any("warps 0.9,1,1.1" in line for line in s.log)
+    finally:
+        assert s.stop() == 0
+    x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
+    assert by_file == warped.transcribe(x).text != offline.transcribe(x).text and by_file
+    assert by_stream == [by_file]  # the second pass hears the utterance so too
 
 
 def search_workers(server) -> list[psutil.Process]:
