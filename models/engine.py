@@ -32,8 +32,8 @@ from .ctc import BLANK, GreedyDecoder, Hypothesis, Vocabulary
 from .decoding_defaults import END_PAD_S
 from .frontend import vtlp_filterbanks
 from .recogniser import ModelOutput, SpeechRecogniser
-from .warps import check_warps
 from .state_pool import StatePool
+from .warps import check_warps
 
 
 def as_tensor(audio) -> Tensor:
