@@ -195,8 +195,9 @@
 #        from their last weights, 50 more minutes on a fresh synthetic set (synth-train14, seed 40), train seed 41,
 #        with wider vocal-tract-length perturbation (warps 0.85 to 1.15: `train --vtlp-range`), judged as the
 #        fifty-seventh stage against the weights shipped when it ran.
-# sixty-first: (not in the default STAGES: run after fifty-ninth, or after data and synth on a fresh machine) the offline
-#        model alone, 50 more minutes from the shipped weights with warps 0.85 to 1.15 on a fresh set; the rule (95%).
+# sixty-first: (not in the default STAGES: run after fifty-ninth, or on a fresh machine after data, with the TTS engines
+#        and mbrola voices installed) the offline model alone, 50 more minutes from the shipped weights with warps 0.85
+#        to 1.15 on a fresh set; the rule (95%).
 # words: (not in the default STAGES; nothing trained) the shipped LM's texts with a spelling dictionary's words added to
 #        its vocabulary (SCOWL's american-english, Debian's wamerican: scripts/install-lm-text.sh; `wavestream lm
 #        --words`), against the shipped LM, the server's finals (blended, scored again) with the shipped weights: the
@@ -211,13 +212,13 @@
 #        the five unheard voices, the FSDD training speakers' digits and the real reader's training clips (the LM
 #        without their transcripts) not shown worse (95% each); its line for models/decoding_defaults.py printed. The
 #        tests read at both whatever the rule says (compare-tests.txt; nothing rides on them).
-# warps: (not in the default STAGES; nothing trained) the server's finals (blended, scored again) heard under several
+# warps: (not in the default STAGES; nothing trained; on a fresh machine after data) the server's finals (blended, scored again) heard under several
 #        vocal-tract-length warps, each model's log-probabilities averaged over them (`eval --warps`; test-time
 #        warps, for voices unlike the training voices): 0.9,1,1.1 (the training perturbation's ends and middle) and
 #        0.85,0.925,1,1.075,1.15 read on the five unheard voices, the lower there put to the rule: shown better than
 #        none there (95%), and dev2, the FSDD training speakers' digits and the real reader's training clips (the LM
-#        without their transcripts) not shown worse (95% each); its line for models/decoding_defaults.py printed. The
-#        tests read with it and without whatever the rule says (compare-tests.txt; nothing rides on them).
+#        without their transcripts) not shown worse (95% each); the server's setting for it printed. The tests read
+#        with it and without whatever the rule says (compare-tests.txt; nothing rides on them).
 # tune:  the beam search's width, LM weight and word score, and the zeros put after the audio's end, on
 #        the dev set (logits computed once per end pad).
 # eval:  every held-out set, greedy and with the language model, streaming and offline (out/shipped/eval.jsonl;
@@ -430,6 +431,17 @@ held = set(sentences[:200]) | {r["text"] for r in lj}   # nothing evaluated is i
 open(f"{out}/eval-sentences.txt", "w").write("\n".join(sentences[:200]) + "\n")
 open(f"{out}/train-sentences.txt", "w").write("\n".join(s for s in sentences[200:] if s not in held) + "\n")
 PY
+# the lm stage's 100 dev sentences where it has not run here: the training sentences the shipped LM's text leaves out
+# (the same ones), so a fresh machine makes the dev sets without synthesising synth-train first
+if [[ ! -s "$OUT/dev-sentences.txt" ]]; then
+    .venv/bin/python - "$OUT" <<'PY'
+import lzma, sys
+out = sys.argv[1]
+lm_text = set(lzma.open("models/weights/lm/text/lm-text.txt.xz", "rt").read().splitlines())
+dev = sorted({s.strip() for s in open(f"{out}/train-sentences.txt") if s.strip()} - lm_text)
+open(f"{out}/dev-sentences.txt", "w").write("\n".join(dev) + "\n")
+PY
+fi
 fi
 
 heldout_synth() {  # the held-out voice's sentences (its test set: heldout_test); resumable, like every synth call
@@ -1680,7 +1692,7 @@ if has warps; then
         compare_readings "$d/$set-none.json" "$d/$set-$choice.json"
     done | tee "$d/compare-tests.txt"
     if tail -n 1 "$d/rule.txt" | grep -q "verdict: ship$"; then
-        echo "the server's default: models/decoding_defaults.py FINAL_WARPS = ($choice)"
+        echo "the server's default: service/config.py ServerConfig.warps = ($choice), and eval's --warps"
     fi
 fi
 
