@@ -1323,6 +1323,7 @@ if has sixty-first; then
     d="$OUT/sixty-first" m=logmel-cnn-cpu
     mkdir -p "$d"
     fresh_phase_data synth-train15 42
+    dev2_synth
     [[ -d "$d/before" ]] || keep "models/weights/$m" "$d/before/$m"
     INIT_FROM=models/weights trim_phase $m "$d/$m" 0.5 50 2e-4 --seed 43 --average-from 0.5 --vtlp-range 0.85,1.15 \
         --threads 2
@@ -1658,6 +1659,7 @@ warped_reading() {  # SET WARPS: the server's finals of SET heard under WARPS (n
 if has warps; then
     d="$OUT/warps"
     mkdir -p "$d"
+    dev2_synth  # made where missing (a synth call finds a finished set finished)
     [[ -s "$OUT/unheard-voices/all.jsonl" ]] || unheard_voices_sets
     [[ -s "$OUT/synth-heldout/test.jsonl" ]] || { heldout_synth; heldout_test; }
     no_lj_lm > /dev/null
