@@ -24,13 +24,16 @@ def test_a_deepened_model_reads_as_the_shipped_one(name, digits_manifest):
     assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in model.parameters())
     audio = pad_sequence([torch.as_tensor(read_audio(u.audio, 16000)[0]) for u in read_manifest(digits_manifest)[:3]],
                          batch_first=True)  # three clips, zeros after the shorter two
+    # the same to float rounding, not bit for bit: the skip projection sums over the new blocks' zero columns too,
+    # and how a CPU's matrix kernels split a longer sum can move the last bit (a new block that added anything would
+    # move the logits by far more)
     with torch.no_grad():
-        assert torch.equal(grown(audio).logits, model(audio).logits)
+        torch.testing.assert_close(grown(audio).logits, model(audio).logits, rtol=1e-5, atol=1e-4)
         if model.cfg.streaming:  # the ring buffers of the new blocks too: chunk by chunk, the same frames
             states = [model.init_state(3), grown.init_state(3)]
             for chunk in audio.split(2560, dim=1):
                 (a, states[0]), (b, states[1]) = model.step(chunk, None, states[0]), grown.step(chunk, None, states[1])
-                assert torch.equal(a.logits, b.logits)
+                torch.testing.assert_close(b.logits, a.logits, rtol=1e-5, atol=1e-4)
 
 
 def test_grown_blocks_train_and_a_resumed_run_is_not_grown_again(digits_manifest, tmp_path):
