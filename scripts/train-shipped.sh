@@ -270,9 +270,12 @@ shipped_reading() {  # MANIFEST MODEL [more eval options]: the shipped weights' 
     # --utterances) on stdout, made once per weights, LM, decoding defaults, set and options ($OUT/shipped-readings/):
     # the runs put to the rule are set beside the same shipped weights, on dev2 and on the guards' sets, phase after
     # phase until one ships
+    # (the defaults' values, not their file: a comment edited there would otherwise read every set again)
     local key f
     key=$( { cat "models/weights/$2/config.json" "models/weights/$2/model.safetensors" \
-                 models/weights/lm/english-3gram.arpa.gz models/decoding_defaults.py; echo "$1"
+                 models/weights/lm/english-3gram.arpa.gz
+             .venv/bin/python -c 'import models.decoding_defaults as d; print(sorted((k, v) for k, v in vars(d).items() if k.isupper()))'
+             echo "$1"
              if (($# > 2)); then echo "${*:3}"; fi; } | sha256sum | cut -c1-16)
     f="$OUT/shipped-readings/$2-$key.json"
     if [[ ! -s "$f" ]]; then  # renamed into place: two calls may make it at once
