@@ -301,24 +301,22 @@ def count_type(minimum: int, allowed: str = "1 or more"):
     return parse
 
 
-def _above_zero(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
-    return value
+def number_type(ok, allowed: str):
+    """An argparse type for a number that `ok` accepts (never NaN); `allowed` is what its error says."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _zero_or_more(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1e6:
-        raise argparse.ArgumentTypeError(f"must be a number of 0 or more, got {text!r}")
-    return value
+_above_zero = number_type(lambda v: v > 0, "a number above 0")
+_zero_or_more = number_type(lambda v: 0 <= v < 1e6, "a number of 0 or more")
 
 
 def above_zero_list(text: str) -> list[float]:

@@ -1590,6 +1590,14 @@ fi
 # scored by both models' exact CTC probabilities (every alignment summed, not the search's best path), which may
 # want the LM weighed otherwise, and the finals split rare words into common ones ("capital is" for "capitalism"),
 # which a word score below 0 would resist. The rule, fixed before any reading: see the reweigh entry above.
+lowest_wer() {  # READING.json...: the index (from 0) of the reading with the lowest WER, the first on a tie
+    .venv/bin/python -c 'import json, sys; print(min((json.load(open(f))["wer"], i) for i, f in enumerate(sys.argv[1:]))[1])' \
+        "$@"
+}
+wer_line() {  # READING.json LABEL SET: a grid's line, "LABEL: SET W%"
+    .venv/bin/python -c 'import json, sys; print("%s: %s %.2f%%" % (sys.argv[2], sys.argv[3], 100 * json.load(open(sys.argv[1]))["wer"]))' \
+        "$@"
+}
 REWEIGH_GRID=(1.3:0 1.0:-1 1.0:-0.5 1.0:0 1.0:0.5 1.3:-1 1.3:-0.5 1.3:0.5 1.6:-1 1.6:-0.5 1.6:0 1.6:0.5 2.0:-1 2.0:-0.5
               2.0:0 2.0:0.5)  # the searches' own first: it wins a tie
 reweighed_reading() {  # SET LM_WEIGHT:WORD_SCORE: the server's finals of SET scored again so, into
@@ -1609,13 +1617,11 @@ if has reweigh; then
     two_lanes reweighed_reading dev2 -- "${REWEIGH_GRID[@]}"
     files=()
     for p in "${REWEIGH_GRID[@]}"; do files+=("$d/dev2-${p%%:*}-${p#*:}.json"); done
-    best=$(.venv/bin/python -c 'import json, sys; print(min((json.load(open(f))["wer"], i) for i, f in enumerate(sys.argv[1:]))[1])' \
-        "${files[@]}")
+    best=$(lowest_wer "${files[@]}")
     choice=${REWEIGH_GRID[best]}
     if [[ ! -s "$d/rule.txt" ]]; then
         for p in "${REWEIGH_GRID[@]}"; do
-            .venv/bin/python -c 'import json, sys; print("%s: dev2 %.2f%%" % (sys.argv[2], 100 * json.load(open(sys.argv[1]))["wer"]))' \
-                "$d/dev2-${p%%:*}-${p#*:}.json" "$p"
+            wer_line "$d/dev2-${p%%:*}-${p#*:}.json" "$p" dev2
         done > "$d/grid.txt"
         if [[ $choice == "$searches" ]]; then
             verdict="the searches' own weights read dev2 best"
@@ -1669,13 +1675,11 @@ if has warps; then
     two_lanes warped_reading unheard-voices -- none "${WARPS_GRID[@]}"
     files=()
     for w in "${WARPS_GRID[@]}"; do files+=("$d/unheard-voices-$w.json"); done
-    best=$(.venv/bin/python -c 'import json, sys; print(min((json.load(open(f))["wer"], i) for i, f in enumerate(sys.argv[1:]))[1])' \
-        "${files[@]}")
+    best=$(lowest_wer "${files[@]}")
     choice=${WARPS_GRID[best]}
     if [[ ! -s "$d/rule.txt" ]]; then
         for w in none "${WARPS_GRID[@]}"; do
-            .venv/bin/python -c 'import json, sys; print("%s: unheard voices %.2f%%" % (sys.argv[2], 100 * json.load(open(sys.argv[1]))["wer"]))' \
-                "$d/unheard-voices-$w.json" "$w"
+            wer_line "$d/unheard-voices-$w.json" "$w" "unheard voices"
         done > "$d/grid.txt"
         rc=0
         $WS compare "$d/unheard-voices-none.json" "$d/unheard-voices-$choice.json" --min-probability 0.95 \

@@ -17,6 +17,7 @@ from models.decoding_defaults import BLEND_DELAY_FRAMES, BLEND_WEIGHT
 from models.engine import MAX_BEAM_S, Recogniser
 from models.registry import SHIPPED_LM, load_model
 from protos.wavestream.v1 import speech_pb2 as pb
+from tests.conftest import lj_sentence
 
 from .conftest import ServerProcess, pcm16, read16k, wait_for
 
@@ -79,14 +80,14 @@ def test_files_go_to_the_offline_model_and_so_do_streams_finals(shipped, local, 
 
 
 def a_clip_read_otherwise(one: Recogniser, other: Recogniser, shared_data, what: str) -> np.ndarray:
-    """4 s of the real reader that `one` reads otherwise than `other` (which clip that is depends on the
-    shipped weights)."""
-    for path in sorted((shared_data / "real" / "lj-amateur").glob("*.flac"))[:10]:
-        audio = read16k(path)[: 16000 * 4]
-        x = np.frombuffer(pcm16(audio), "<i2") / 32768.0
-        if one.transcribe(x).text != other.transcribe(x).text:
-            return audio
-    pytest.fail(f"{what} changes none of ten clips' readings: it does not reach the finals")
+    """4 s of a real reader's sentence (`lj_sentence`) that `one` reads otherwise than `other`, as the server gets
+    it (16-bit samples)."""
+    def sent(audio: np.ndarray) -> np.ndarray:
+        return np.frombuffer(pcm16(audio[: 16000 * 4]), "<i2") / 32768.0
+
+    _, audio = lj_sentence(shared_data, lambda a: one.transcribe(sent(a)).text != other.transcribe(sent(a)).text,
+                           f"otherwise in their first 4 s with {what}")
+    return audio[: 16000 * 4]
 
 
 def a_clip_the_blend_changes(offline: Recogniser, shared_data) -> np.ndarray:
@@ -130,7 +131,7 @@ def test_the_blend_delay_is_the_servers_to_set_fixed_or_matched_per_recording(lo
 def test_finals_of_whole_audio_are_heard_under_the_servers_warps(local, shared_data):
     rec, offline = local
     warped = Recogniser(offline.model, beam=offline.beam, blend=offline.blend, warps=(0.9, 1.0, 1.1))
-    audio = a_clip_read_otherwise(warped, offline, shared_data, "hearing the audio under warps 0.9,1,1.1")
+    audio = a_clip_read_otherwise(warped, offline, shared_data, "warps 0.9,1,1.1")
     s = ServerProcess(*SHIPPED, "--offline-max-s", "5", "--warps", "0.9,1,1.1")
     try:
         by_file, by_stream = file_and_stream(s.address, audio)
